@@ -1,0 +1,80 @@
+"""The run's evidence ledger: numbers evidence as it arrives and maps [n] in answers to real sources.
+
+A citation that points to nothing cannot survive: ``resolve`` drops unknown numbers from the text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from memory.evidence import Evidence
+
+_REF = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+
+
+class Citation(BaseModel):
+    ref: int
+    title: str
+    locator: str
+    source_kind: str
+    evidence_id: str
+
+
+class EvidenceLedger:
+    def __init__(self) -> None:
+        self.items: list[Evidence] = []
+        self._by_hash: dict[str, int] = {}
+
+    def add(self, item: Evidence) -> tuple[int, bool]:
+        """Citation number for ``item`` and whether it is new; the same content keeps its number."""
+        known = self._by_hash.get(item.content_hash)
+        if known is not None:
+            return known, False
+        self.items.append(item)
+        ref = len(self.items)
+        self._by_hash[item.content_hash] = ref
+        return ref, True
+
+    def get(self, ref: int) -> Evidence | None:
+        return self.items[ref - 1] if 1 <= ref <= len(self.items) else None
+
+    def citation(self, ref: int) -> Citation:
+        item = self.items[ref - 1]
+        return Citation(
+            ref=ref,
+            title=item.title or item.text[:80],
+            locator=item.locator,
+            source_kind=item.source_kind,
+            evidence_id=item.content_hash,
+        )
+
+    def digest(self, max_chars: int = 6000) -> str:
+        """Numbered evidence text for prompts that must argue from what was found (sampling, critique)."""
+        parts: list[str] = []
+        used = 0
+        for ref, item in enumerate(self.items, start=1):
+            entry = f"[{ref}] {item.title + ': ' if item.title else ''}{item.text}".strip()
+            entry = entry[:1200]
+            if used + len(entry) > max_chars:
+                break
+            parts.append(entry)
+            used += len(entry)
+        return "\n".join(parts)
+
+    def resolve(self, text: str) -> tuple[str, list[Citation]]:
+        """Keep only citations that point to ledger entries, in order of first use."""
+        cited: list[int] = []
+
+        def keep(match: re.Match[str]) -> str:
+            refs = [int(n) for n in re.findall(r"\d+", match.group(1))]
+            valid = [r for r in refs if self.get(r) is not None]
+            for r in valid:
+                if r not in cited:
+                    cited.append(r)
+            return "[" + ", ".join(str(r) for r in valid) + "]" if valid else ""
+
+        cleaned = _REF.sub(keep, text)
+        cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned).strip()
+        return cleaned, [self.citation(r) for r in cited]

@@ -1,0 +1,292 @@
+"""The ``txscout`` command. Heavy libraries load inside commands, so ``txscout --help`` starts fast.
+
+User mistakes raise ``UserError`` anywhere below; the top-level group turns them into one line on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from agent import __version__
+from agent.errors import UserError
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _Group(TyperGroup):
+    """Catches user errors from every subcommand, including mounted sub-apps, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(
+    name="txscout",
+    cls=_Group,
+    help="Tool-using research assistant for therapeutics, oncology and chemistry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+tools_app = typer.Typer(cls=_Group, help="List and call tools directly, without a model.", no_args_is_help=True)
+config_app = typer.Typer(cls=_Group, help="Show the effective configuration.", no_args_is_help=True)
+trace_app = typer.Typer(cls=_Group, help="Re-render saved JSONL traces.", no_args_is_help=True)
+app.add_typer(tools_app, name="tools")
+app.add_typer(config_app, name="config")
+app.add_typer(trace_app, name="trace")
+
+
+def _mount_optional() -> None:
+    from benchmarks.cli import app as bench_app
+    from memory.cli import app as memory_app
+
+    app.add_typer(memory_app, name="memory", help="Manage the evidence store.")
+    app.add_typer(bench_app, name="bench", help="Run and report benchmarks.")
+
+
+_mount_optional()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"txscout {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Tool-using research assistant for therapeutics, oncology and chemistry."""
+
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="local, local:smollm2, local:gemma3-270m, local:/path.gguf or openai:MODEL")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (or TXSCOUT_BASE_URL).")]
+ModeOpt = Annotated[str | None, typer.Option("--mode", help="bare | react | full")]
+OfflineOpt = Annotated[bool | None, typer.Option("--offline/--online", help="Network tools report that the network is off.")]
+
+
+def _settings(**flags: Any) -> Settings:
+    from agent.config import load_settings
+
+    return load_settings(**flags)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The research question.")],
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    mode: ModeOpt = None,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Maximum ReAct steps.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")] = False,
+    trace: Annotated[Path | None, typer.Option("--trace", help="Write every event to this JSONL file.")] = None,
+    offline: OfflineOpt = None,
+) -> None:
+    """Answer a question with live steps and a cited answer."""
+    if not question.strip():
+        raise UserError("the question is empty")
+    settings = _settings(model=model, base_url=base_url, mode=mode, max_steps=max_steps, offline=offline)
+    from agent.api import Agent
+    from agent.events import TraceWriter
+    from agent.render import ConsoleRenderer
+
+    console = err if as_json else out
+    with console.status("loading model and tools…"):
+        agent = Agent(settings=settings)
+    renderer = ConsoleRenderer(console)
+    writer = TraceWriter(trace) if trace else None
+
+    def on_event(event: Any) -> None:
+        renderer(event)
+        if writer:
+            writer(event)
+
+    try:
+        answer = agent.run(question, on_event=on_event)
+    finally:
+        if writer:
+            writer.close()
+    if as_json:
+        sys.stdout.write(answer.model_dump_json(exclude={"events"}, indent=2) + "\n")
+
+
+@app.command()
+def models(
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the configured model and the embedded ones, and whether each loads."""
+    from agent.models import LOCAL_MODELS, describe, load_model
+
+    settings = _settings(model=model, base_url=base_url)
+    specs = [settings.model, *[f"local:{name}" for name in LOCAL_MODELS]]
+    rows = []
+    for spec in dict.fromkeys(describe(s) for s in specs):
+        try:
+            if spec.startswith("openai:"):
+                status = _probe_endpoint(settings)
+            else:
+                load_model(spec, settings)
+                status = "loads"
+        except UserError as exc:
+            status = f"error: {exc}"
+        rows.append({"spec": spec, "configured": spec == describe(settings.model), "status": status})
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table("model", "configured", "status")
+    for row in rows:
+        table.add_row(row["spec"], "✓" if row["configured"] else "", row["status"])
+    out.print(table)
+
+
+def _probe_endpoint(settings: Settings) -> str:
+    import httpx
+
+    if not settings.base_url:
+        return "uses the OpenAI default endpoint (set --base-url for another server)"
+    try:
+        response = httpx.get(settings.base_url.rstrip("/") + "/models", timeout=5)
+    except httpx.HTTPError as exc:
+        return f"unreachable: {exc}"
+    return f"reachable (HTTP {response.status_code})"
+
+
+@config_app.command("show")
+def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the effective settings with secrets masked, and where they come from."""
+    from agent.config import config_path
+
+    settings = _settings()
+    data = settings.masked()
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table("setting", "value", title=f"config file: {config_path()}")
+    for key, value in data.items():
+        table.add_row(key, str(value))
+    out.print(table)
+    out.print("[dim]precedence: flags > environment (TXSCOUT_*, OPENAI_API_KEY, NCBI_API_KEY) > config file > defaults[/]")
+
+
+def _tool_map(settings: Settings) -> dict[str, Any]:
+    from tools import default_tools
+
+    return {tool.name: tool for tool in default_tools(settings)}
+
+
+@tools_app.command("list")
+def tools_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List every tool with its arguments."""
+    tools = _tool_map(_settings())
+    if as_json:
+        payload = [
+            {"name": t.name, "description": t.description, "args": t.tool_call_schema.model_json_schema()}
+            for t in tools.values()
+        ]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table("tool", "arguments", "description")
+    for t in tools.values():
+        props = t.tool_call_schema.model_json_schema().get("properties", {})
+        table.add_row(t.name, ", ".join(props), t.description.strip().splitlines()[0])
+    out.print(table)
+
+
+@tools_app.command("call")
+def tools_call(
+    name: Annotated[str, typer.Argument(help="Tool name (see `txscout tools list`).")],
+    args: Annotated[str, typer.Argument(help="Arguments as a JSON object.")] = "{}",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the structured result as JSON.")] = False,
+    offline: OfflineOpt = None,
+) -> None:
+    """Run one tool directly: for scripting and for checking tools without a model."""
+    from pydantic import ValidationError
+
+    from tools.base import ToolContext, tool_context
+
+    try:
+        parsed = json.loads(args)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"arguments are not valid JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(parsed, dict):
+        raise UserError("arguments must be a JSON object, e.g. '{\"query\": \"aspirin\"}'")
+    settings = _settings(offline=offline)
+    tools = _tool_map(settings)
+    tool = tools.get(name)
+    if tool is None:
+        raise UserError(f"unknown tool {name!r}; available: {', '.join(tools)}")
+    if isinstance(tool.args_schema, type):
+        try:
+            tool.args_schema.model_validate(parsed)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in exc.errors())
+            raise UserError(f"invalid arguments for {name}: {problems}") from None
+    with tool_context(ToolContext(offline=settings.offline)):
+        message = tool.invoke({"name": name, "args": parsed, "id": "cli", "type": "tool_call"})
+    if getattr(message, "status", "success") == "error":
+        raise UserError(f"{name}: {message.content}")
+    if as_json:
+        payload = message.artifact if message.artifact is not None else message.content
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    else:
+        out.print(message.content, highlight=False, soft_wrap=True)
+
+
+@trace_app.command("show")
+def trace_show(path: Annotated[Path, typer.Argument(help="A JSONL trace written by --trace.")]) -> None:
+    """Re-render a saved trace as the run looked live."""
+    from agent.events import TraceFormatError, read_trace, validate_sequence
+    from agent.render import ConsoleRenderer
+
+    if not path.is_file():
+        raise UserError(f"trace file not found: {path}")
+    try:
+        events = list(read_trace(path))
+    except TraceFormatError as exc:
+        raise UserError(str(exc)) from None
+    renderer = ConsoleRenderer(out)
+    for event in events:
+        renderer(event)
+    for problem in validate_sequence(events):
+        err.print(f"[yellow]warning:[/] {problem}")
+
+
+@app.command()
+def tui(model: ModelOpt = None, base_url: BaseUrlOpt = None, mode: ModeOpt = None, offline: OfflineOpt = None) -> None:
+    """Open the terminal app."""
+    settings = _settings(model=model, base_url=base_url, mode=mode, offline=offline)
+    from tui.app import run_tui
+
+    run_tui(settings, model=model, mode=mode)
+
+
+def main() -> None:
+    app()

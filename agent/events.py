@@ -1,0 +1,212 @@
+"""Typed events: the one record of a run that the CLI, the TUI, benchmark logs and traces all read.
+
+Every event is a pydantic model with a literal ``type`` so that a JSONL trace can be parsed back into
+the same objects and re-rendered later.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+
+class _Event(BaseModel):
+    run_id: str = ""
+    ts: float = Field(default_factory=time.time)
+
+
+class RunStarted(_Event):
+    type: Literal["run_started"] = "run_started"
+    question: str
+    model: str
+    mode: str
+    tools: list[str] = Field(default_factory=list)
+
+
+class ModelCall(_Event):
+    type: Literal["model_call"] = "model_call"
+    step: int
+    purpose: str = "react"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+
+
+class Thought(_Event):
+    type: Literal["thought"] = "thought"
+    step: int
+    text: str
+
+
+class ToolCalled(_Event):
+    type: Literal["tool_call"] = "tool_call"
+    step: int
+    call_id: str
+    tool: str
+    args: dict[str, Any]
+    automatic: bool = False
+
+
+class ToolResult(_Event):
+    type: Literal["tool_result"] = "tool_result"
+    step: int
+    call_id: str
+    tool: str
+    output: str
+    is_error: bool = False
+    duration_s: float = 0.0
+
+
+class EvidenceAdded(_Event):
+    type: Literal["evidence_added"] = "evidence_added"
+    ref: int
+    evidence_id: str
+    source_kind: str
+    title: str = ""
+    locator: str = ""
+
+
+class SafetyFlagged(_Event):
+    type: Literal["safety_flag"] = "safety_flag"
+    tool: str
+    molecule: str
+    matched: str
+    similarity: float
+    category: str
+
+
+class UncertaintyRound(_Event):
+    type: Literal["uncertainty_round"] = "uncertainty_round"
+    round: int
+    samples: list[str]
+    distribution: dict[str, float]
+    entropy: float
+    majority_share: float
+    searched: list[str] = Field(default_factory=list)
+
+
+class CritiqueFinding(_Event):
+    type: Literal["critique"] = "critique"
+    round: int
+    problems: list[str]
+
+
+class Revision(_Event):
+    type: Literal["revision"] = "revision"
+    round: int
+    text: str
+
+
+class AnswerReady(_Event):
+    type: Literal["answer"] = "answer"
+    text: str
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+    confidence: float | None = None
+    incomplete: bool = False
+    reason: str = ""
+
+
+class ErrorRaised(_Event):
+    type: Literal["error"] = "error"
+    kind: str
+    message: str
+
+
+class RunFinished(_Event):
+    type: Literal["run_finished"] = "run_finished"
+    status: Literal["completed", "incomplete", "cancelled", "failed"]
+    steps: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    elapsed_s: float = 0.0
+
+
+Event = Annotated[
+    RunStarted
+    | ModelCall
+    | Thought
+    | ToolCalled
+    | ToolResult
+    | EvidenceAdded
+    | SafetyFlagged
+    | UncertaintyRound
+    | CritiqueFinding
+    | Revision
+    | AnswerReady
+    | ErrorRaised
+    | RunFinished,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def event_to_json(event: Event) -> str:
+    return event.model_dump_json()
+
+
+def event_from_json(line: str) -> Event:
+    return EVENT_ADAPTER.validate_json(line)
+
+
+class TraceWriter:
+    """Appends events to a JSONL file, flushing each line so a crash loses at most the event in flight."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = path.open("a", encoding="utf-8")
+
+    def __call__(self, event: Event) -> None:
+        self._fh.write(event_to_json(event) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class TraceFormatError(ValueError):
+    """A trace file line is not a txscout event."""
+
+
+def read_trace(path: Path) -> Iterator[Event]:
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield event_from_json(line)
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise TraceFormatError(f"{path}:{lineno}: not a txscout event ({exc.__class__.__name__})") from exc
+
+
+def validate_sequence(events: Iterable[Event]) -> list[str]:
+    """Problems with the order of a run's events; an empty list means the trace is well formed."""
+    problems: list[str] = []
+    items = list(events)
+    if not items or items[0].type != "run_started":
+        problems.append("trace does not start with run_started")
+    if not items or items[-1].type != "run_finished":
+        problems.append("trace does not end with run_finished")
+    open_calls: set[str] = set()
+    for ev in items:
+        if ev.type == "tool_call":
+            open_calls.add(ev.call_id)
+        elif ev.type == "tool_result":
+            if ev.call_id not in open_calls:
+                problems.append(f"tool_result {ev.call_id} has no tool_call")
+            open_calls.discard(ev.call_id)
+    if open_calls:
+        problems.append(f"tool calls without results: {sorted(open_calls)}")
+    finished = [ev for ev in items if ev.type == "run_finished"]
+    if finished and finished[-1].status in ("completed", "incomplete") and not any(
+        ev.type == "answer" for ev in items
+    ):
+        problems.append("run finished without an answer")
+    return problems

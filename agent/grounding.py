@@ -1,0 +1,45 @@
+"""Deterministic entity grounding before the model's first step.
+
+Small models rarely name a molecule correctly in a tool call, but they copy values well. So the
+agent links molecules in the question itself (drug-name dictionary, RDKit-parsed SMILES), runs the
+chemistry tools on them, and puts the observations in the transcript as if the model had asked.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.loop import ReactPhase, Run
+
+MAX_LINKED = 3
+_ADMET_WORDS = re.compile(
+    r"\b(admet|toxic\w*|herg|cardiotox\w*|ames|mutagen\w*|dili|hepatotox\w*|absorption|bioavailab\w*|"
+    r"blood[- ]brain|bbb|clearance|half[- ]life|solubility|permeab\w*|cyp\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def _first_field(run: Run, tool: str) -> str | None:
+    schema = run.tools[tool].tool_call_schema.model_json_schema()
+    required = schema.get("required") or list(schema.get("properties", {}))
+    return required[0] if required else None
+
+
+def ground(run: Run, question: str, phase: ReactPhase) -> None:
+    wanted = [t for t in ("identify_molecule", "molecule_properties") if t in run.tools]
+    if not wanted:
+        return
+    if _ADMET_WORDS.search(question) and "predict_admet" in run.tools:
+        wanted.append("predict_admet")
+    from tools.chemistry import find_molecules
+
+    for molecule in find_molecules(question)[:MAX_LINKED]:
+        for tool in wanted:
+            field = _first_field(run, tool)
+            if field is None:
+                continue
+            value = molecule.name if tool == "identify_molecule" and molecule.name else molecule.smiles
+            args = {field: value}
+            phase.record_automatic(tool, args, run.call_tool(tool, args, step=0, automatic=True))

@@ -1,0 +1,117 @@
+"""The embedded model: a GGUF file run in-process by llama-cpp-python, as a LangChain chat model.
+
+Weights load once per process and per file, and a RAM prompt cache is attached, because the agent
+calls the same model many times with shared prefixes (ReAct steps, uncertainty samples, critique).
+A GBNF grammar can be passed per call (``grammar=...``) so that every reply parses.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from typing import Any, ClassVar
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+from agent.errors import ModelUnavailable
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
+
+
+@functools.lru_cache(maxsize=32)
+def _grammar(text: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
+class LocalChatModel(BaseChatModel):
+    model_path: str
+    model_name: str = "local"
+    n_ctx: int = 4096
+    max_tokens: int = 320
+    temperature: float = 0.0
+    seed: int = 0
+
+    _loaded: ClassVar[dict[str, Any]] = {}
+    _load_lock: ClassVar[threading.Lock] = threading.Lock()
+    _call_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @classmethod
+    def for_path(cls, path: os.PathLike[str] | str, name: str = "local") -> LocalChatModel:
+        model = cls(model_path=str(path), model_name=name)
+        model.llama()
+        return model
+
+    @property
+    def _llm_type(self) -> str:
+        return "txscout-llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx}
+
+    def llama(self) -> Any:
+        with self._load_lock:
+            cached = self._loaded.get(self.model_path)
+            if cached is not None:
+                return cached
+            from llama_cpp import Llama, LlamaRAMCache
+
+            try:
+                llama = Llama(
+                    model_path=self.model_path,
+                    n_ctx=self.n_ctx,
+                    n_threads=os.cpu_count() or 2,
+                    seed=self.seed,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ModelUnavailable(f"could not load model {self.model_path}: {exc}") from exc
+            llama.set_cache(LlamaRAMCache(capacity_bytes=256 << 20))
+            self._loaded[self.model_path] = llama
+            return llama
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        chat = [self._convert(m) for m in messages]
+        options: dict[str, Any] = {
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": kwargs.get("temperature", self.temperature),
+            "stop": stop or kwargs.get("stop"),
+            "seed": kwargs.get("seed", self.seed),
+            "repeat_penalty": 1.15,
+        }
+        if kwargs.get("grammar"):
+            options["grammar"] = _grammar(kwargs["grammar"])
+        with self._call_lock:
+            out = self.llama().create_chat_completion(messages=chat, **options)
+        text = out["choices"][0]["message"].get("content") or ""
+        usage = out.get("usage") or {}
+        message = AIMessage(
+            content=text,
+            usage_metadata={
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "output_tokens": usage.get("completion_tokens", 0),
+                "total_tokens": usage.get("total_tokens", 0),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    @staticmethod
+    def _convert(message: BaseMessage) -> dict[str, str]:
+        content = message.content if isinstance(message.content, str) else str(message.content)
+        if isinstance(message, ToolMessage):
+            content = f"Observation: {content}"
+        role = "system" if isinstance(message, SystemMessage) else _ROLES.get(message.type, "user")
+        return {"role": role, "content": content}

@@ -1,0 +1,104 @@
+"""Rich rendering of the event stream: live steps while a run goes, the answer panel at the end.
+
+The same renderer replays saved traces (``txscout trace show``), so a trace looks as the run did.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.text import Text
+
+from agent.events import Event
+
+_PREVIEW = 220
+
+
+def _preview(text: str, limit: int = _PREVIEW) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def answer_panel(text: str, citations: list[dict[str, object]], confidence: float | None, incomplete: bool) -> Panel:
+    parts: list[object] = [Markdown(text or "_(no answer)_")]
+    if citations:
+        sources = Text("\nSources\n", style="bold")
+        for c in citations:
+            sources.append(f"[{c['ref']}] {c['title']}  ", style="default")
+            sources.append(f"{c['locator']}\n", style="cyan")
+        parts.append(sources)
+    subtitle = []
+    if confidence is not None:
+        subtitle.append(f"confidence {confidence:.0%}")
+    if incomplete:
+        subtitle.append("incomplete")
+    return Panel(
+        Group(*parts),  # type: ignore[arg-type]
+        title="Answer",
+        subtitle=", ".join(subtitle) or None,
+        border_style="yellow" if incomplete else "green",
+    )
+
+
+class ConsoleRenderer:
+    """Prints one line per meaningful event; callable so it can be passed as ``on_event``."""
+
+    def __init__(self, console: Console, *, show_answer: bool = True) -> None:
+        self.console = console
+        self.show_answer = show_answer
+
+    def __call__(self, event: Event) -> None:
+        c = self.console
+        match event.type:
+            case "run_started":
+                c.print(Text(f"? {event.question}", style="bold"))
+                c.print(Text(f"  model {event.model} · mode {event.mode} · {len(event.tools)} tools", style="dim"))
+            case "thought":
+                c.print(Text(f"  💭 {_preview(event.text)}", style="italic"))
+            case "tool_call":
+                marker = "⚙ auto" if event.automatic else "⚙"
+                c.print(Text(f"  {marker} {event.tool}({_preview(json.dumps(event.args), 120)})", style="cyan"))
+            case "tool_result":
+                style = "red" if event.is_error else "dim"
+                c.print(Text(f"    → {_preview(event.output)}", style=style))
+            case "evidence_added":
+                c.print(Text(f"    + evidence [{event.ref}] {_preview(event.title or event.locator, 100)}", style="green"))
+            case "safety_flag":
+                c.print(
+                    Text(
+                        f"  ⚠ safety: {event.molecule} matches {event.matched} ({event.category}, "
+                        f"similarity {event.similarity:.2f})",
+                        style="bold red",
+                    )
+                )
+            case "uncertainty_round":
+                c.print(
+                    Text(
+                        f"  ≈ round {event.round}: entropy {event.entropy:.2f}, majority {event.majority_share:.0%}"
+                        + (f", searched {len(event.searched)}" if event.searched else ""),
+                        style="magenta",
+                    )
+                )
+            case "critique":
+                for problem in event.problems or ["no problems found"]:
+                    c.print(Text(f"  ✎ critique: {_preview(problem, 160)}", style="magenta"))
+            case "revision":
+                c.print(Text("  ✎ revised the draft", style="magenta"))
+            case "error":
+                c.print(Text(f"  ✗ {event.kind}: {_preview(event.message)}", style="red"))
+            case "answer":
+                if self.show_answer:
+                    c.print(answer_panel(event.text, event.citations, event.confidence, event.incomplete))
+                    if event.incomplete and event.reason:
+                        c.print(Text(f"  incomplete: {event.reason}", style="yellow"))
+            case "run_finished":
+                c.print(
+                    Text(
+                        f"  {event.status} · {event.steps} steps · {event.tool_calls} tool calls · "
+                        f"{event.input_tokens + event.output_tokens} tokens · {event.elapsed_s:.1f} s",
+                        style="dim",
+                    )
+                )

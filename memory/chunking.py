@@ -1,0 +1,75 @@
+"""Cut text into retrieval chunks at sentence boundaries.
+
+A chunk must fit the embedding model's window (all-MiniLM-L6-v2 reads 256 word pieces, about 1,000
+characters of English prose) or its tail is silently ignored; and a chunk cut mid-sentence is a quote
+a reader cannot find. So sentences are packed whole, and only a sentence longer than a chunk is split,
+at a word boundary.
+"""
+
+from __future__ import annotations
+
+import re
+
+DEFAULT_MAX_CHARS = 900
+
+# Abbreviations after which a full stop does not end a sentence in biomedical prose.
+_ABBREVIATIONS = frozenset(
+    {
+        "al", "e.g", "i.e", "vs", "fig", "figs", "eq", "ref", "refs", "no", "approx", "ca", "cf",
+        "dr", "mr", "mrs", "ms", "prof", "st", "inc", "ltd", "co", "corp", "jr", "sr", "vol", "pp",
+        "etc", "resp", "spp", "sp", "var", "subsp", "min", "max", "mol", "wt", "conc", "dept", "univ",
+    }
+)  # fmt: skip
+
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``; newlines that separate paragraphs or labelled sections also end one."""
+    sentences: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=[A-Z][A-Z /&-]{2,}:)", text):
+        block = " ".join(block.split())
+        if not block:
+            continue
+        start = 0
+        for match in _BOUNDARY.finditer(block):
+            candidate = block[start : match.start()].rstrip()
+            last_word = candidate.rsplit(" ", 1)[-1].rstrip(".!?").lower()
+            if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+                continue
+            sentences.append(block[start : match.end()].strip())
+            start = match.end()
+        tail = block[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
+
+
+def _split_long(sentence: str, max_chars: int) -> list[str]:
+    pieces: list[str] = []
+    current = ""
+    for word in sentence.split(" "):
+        if current and len(current) + 1 + len(word) > max_chars:
+            pieces.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def chunk_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """Whole sentences packed greedily into chunks of at most ``max_chars`` characters."""
+    chunks: list[str] = []
+    current = ""
+    for sentence in split_sentences(text):
+        for piece in _split_long(sentence, max_chars) if len(sentence) > max_chars else [sentence]:
+            if current and len(current) + 1 + len(piece) > max_chars:
+                chunks.append(current)
+                current = piece
+            else:
+                current = f"{current} {piece}" if current else piece
+    if current:
+        chunks.append(current)
+    return chunks

@@ -1,0 +1,27 @@
+"""Test isolation: no test reads the developer's config or writes to their data and cache folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("txscout-home")
+    monkeypatch.setenv("TXSCOUT_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("TXSCOUT_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("TXSCOUT_CACHE_DIR", str(home / "cache"))
+    for name in list(os.environ):
+        if name.startswith("TXSCOUT_") and name not in ("TXSCOUT_CONFIG", "TXSCOUT_DATA_DIR", "TXSCOUT_CACHE_DIR"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+    yield home

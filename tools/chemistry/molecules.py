@@ -1,0 +1,135 @@
+"""Turning what a user or model typed into an RDKit molecule, with a clear reason when that fails.
+
+Every chemistry tool goes through :func:`parse_structure`, so salts, mixtures, radicals, charges and
+oversized input are handled the same way everywhere: a ``ToolError`` that says what is wrong, or a
+molecule plus notes the model can pass on ("kept the largest fragment", "radical").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem import Descriptors, rdMolDescriptors
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from tools.base import ToolError
+
+RDLogger.DisableLog("rdApp.*")  # parse failures are reported through ToolError, not RDKit's stderr log
+
+MAX_INPUT_CHARS = 4000
+MAX_HEAVY_ATOMS = 1000
+
+INCHIKEY_RE = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
+_SMILES_CHARS = re.compile(r"^[A-Za-z0-9@+\-\[\]\(\)=#$/\\%.:*~]+$")
+
+
+@dataclass
+class Parsed:
+    """A parsed structure: ``mol`` is the parent used for calculations, ``notes`` explain any changes."""
+
+    mol: Chem.Mol
+    smiles: str
+    input: str
+    kind: str
+    notes: list[str] = field(default_factory=list)
+    removed_fragments: list[str] = field(default_factory=list)
+    full_smiles: str = ""
+
+
+def looks_like_smiles(text: str) -> bool:
+    return bool(_SMILES_CHARS.match(text)) and " " not in text
+
+
+def _check_size(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ToolError("empty molecule: give a SMILES string, InChI, InChIKey or drug name")
+    if len(text) > MAX_INPUT_CHARS:
+        raise ToolError(
+            f"input is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}. "
+            "Give one molecule as SMILES, InChI, InChIKey or a name."
+        )
+    return text
+
+
+def _syntax_reason(smiles: str) -> str:
+    """Why RDKit rejected a SMILES string, in words a model can act on."""
+    raw = Chem.MolFromSmiles(smiles, sanitize=False)
+    if raw is None:
+        return "SMILES syntax error (check brackets, ring-closure digits and element symbols)"
+    problems = Chem.DetectChemistryProblems(raw)
+    if problems:
+        return "; ".join(p.Message() for p in problems[:3])
+    return "RDKit could not interpret the structure"
+
+
+def _finish(mol: Chem.Mol, text: str, kind: str) -> Parsed:
+    full = Chem.MolToSmiles(mol)
+    if mol.GetNumHeavyAtoms() == 0:
+        raise ToolError(f"'{text[:80]}' contains no heavy atoms")
+    if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+        raise ToolError(f"molecule has {mol.GetNumHeavyAtoms():,} heavy atoms; the limit is {MAX_HEAVY_ATOMS:,}")
+    notes: list[str] = []
+    removed: list[str] = []
+    parent = mol
+    fragments = Chem.GetMolFrags(mol, asMols=True)
+    if len(fragments) > 1:
+        parent = rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol)
+        kept = Chem.MolToSmiles(parent)
+        removed = [s for s in (Chem.MolToSmiles(f) for f in fragments) if s != kept]
+        uncharged = rdMolStandardize.Uncharger().uncharge(parent)
+        if Chem.MolToSmiles(uncharged) != kept:
+            notes.append("neutralised the parent after removing counter-ions")
+            parent = uncharged
+        notes.append(
+            f"salt or mixture: results are for the largest organic fragment; removed {', '.join(removed)}"
+        )
+    radicals = Descriptors.NumRadicalElectrons(parent)
+    if radicals:
+        notes.append(f"radical: {radicals} unpaired electron(s); descriptors and models assume closed shells")
+    charge = Chem.GetFormalCharge(parent)
+    if charge:
+        notes.append(f"charged species (net charge {charge:+d})")
+    return Parsed(
+        mol=parent,
+        smiles=Chem.MolToSmiles(parent),
+        input=text,
+        kind=kind,
+        notes=notes,
+        removed_fragments=removed,
+        full_smiles=full,
+    )
+
+
+def parse_smiles(text: str) -> Parsed:
+    text = _check_size(text)
+    mol = Chem.MolFromSmiles(text)
+    if mol is None:
+        raise ToolError(f"invalid SMILES '{text[:80]}': {_syntax_reason(text)}")
+    return _finish(mol, text, "smiles")
+
+
+def parse_inchi(text: str) -> Parsed:
+    text = _check_size(text)
+    mol = Chem.MolFromInchi(text, sanitize=True, treatWarningAsError=False, logLevel=None)
+    if mol is None:
+        raise ToolError(f"invalid InChI '{text[:80]}'")
+    return _finish(mol, text, "inchi")
+
+
+def parse_structure(text: str) -> Parsed:
+    """A SMILES or InChI string to a molecule; names and InChIKeys need :func:`resolve.resolve`."""
+    text = _check_size(text)
+    if text.startswith("InChI="):
+        return parse_inchi(text)
+    return parse_smiles(text)
+
+
+def inchikey(mol: Chem.Mol) -> str:
+    return Chem.MolToInchiKey(mol) or ""
+
+
+def formula(mol: Chem.Mol) -> str:
+    return rdMolDescriptors.CalcMolFormula(mol)

@@ -1,0 +1,159 @@
+"""The safety gate: does a structure match a chemical-weapons agent or key precursor?
+
+The gate compares structures, not words, so rephrasing a question cannot get around it: the same
+molecule written as a name, a different SMILES, an InChI, a salt or inside a mixture is flagged alike.
+Exact matches compare the InChIKey skeleton (first block), which ignores stereochemistry, isotopes and
+protonation; analogues are caught by Morgan-fingerprint Tanimoto similarity >= 0.35 for the entries
+where analogues are themselves dangerous (nerve agents, mustards, lewisites, saxitoxin).
+
+The data file holds only identifiers, the CWC category and public toxicology and first-aid facts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+
+from tools.base import ToolError
+
+SIMILARITY_THRESHOLD = 0.35
+_DATA = Path(__file__).with_name("data") / "controlled_chemicals.json"
+_FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+
+
+class SafetyMatch(BaseModel):
+    """Why a molecule is controlled or high-risk, with the public safety facts the agent may still give."""
+
+    matched: str = Field(description="name of the controlled agent or precursor")
+    category: str = Field(description="e.g. 'CWC schedule 1 agent'")
+    similarity: float = Field(description="1.0 for the same structure, else Morgan Tanimoto similarity")
+    basis: str = Field(description="'exact structure', 'analogue' or 'name'")
+    hazard: str
+    exposure_response: str
+
+    def render(self) -> str:
+        how = "same structure as" if self.similarity >= 1.0 else f"Tanimoto {self.similarity:.2f} to"
+        if self.basis == "name":
+            how = "named as"
+        return (
+            f"SAFETY FLAG: {how} {self.matched} ({self.category}). No synthesis, acquisition or "
+            f"weaponisation guidance. Hazard: {self.hazard} Exposure response: {self.exposure_response}"
+        )
+
+
+@dataclass(frozen=True)
+class _Agent:
+    name: str
+    aliases: tuple[str, ...]
+    category: str
+    hazard: str
+    exposure_response: str
+    skeleton: str | None
+    fingerprint: DataStructs.ExplicitBitVect | None
+    analogues: bool
+
+
+_LOCK = threading.Lock()
+
+
+@cache
+def _data() -> dict:
+    return json.loads(_DATA.read_text(encoding="utf-8"))
+
+
+@cache
+def _agents() -> tuple[_Agent, ...]:
+    data = _data()
+    out = []
+    for rec in data["agents"]:
+        cls = data["classes"][rec["class"]]
+        mol = Chem.MolFromSmiles(rec["smiles"]) if rec.get("smiles") else None
+        out.append(
+            _Agent(
+                name=rec["name"],
+                aliases=tuple(rec.get("aliases", [])),
+                category=rec["category"],
+                hazard=cls["hazard"],
+                exposure_response=cls["exposure_response"],
+                skeleton=rec["inchikey"].split("-")[0] if rec.get("inchikey") else None,
+                fingerprint=_FP.GetFingerprint(mol) if mol is not None else None,
+                analogues=bool(rec.get("analogues")),
+            )
+        )
+    return tuple(out)
+
+
+def agents() -> tuple[_Agent, ...]:
+    with _LOCK:
+        return _agents()
+
+
+def _match(agent: _Agent, similarity: float, basis: str) -> SafetyMatch:
+    return SafetyMatch(
+        matched=agent.name,
+        category=agent.category,
+        similarity=round(similarity, 3),
+        basis=basis,
+        hazard=agent.hazard,
+        exposure_response=agent.exposure_response,
+    )
+
+
+def check_mol(mol: Chem.Mol) -> SafetyMatch | None:
+    """The closest controlled agent to any fragment of ``mol``, or None if nothing is close."""
+    best: SafetyMatch | None = None
+    fragments = Chem.GetMolFrags(mol, asMols=True) or (mol,)
+    for frag in fragments:
+        if frag.GetNumHeavyAtoms() == 0:
+            continue
+        skeleton = (Chem.MolToInchiKey(frag) or "").split("-")[0]
+        fp = _FP.GetFingerprint(frag)
+        for agent in agents():
+            if agent.skeleton and skeleton == agent.skeleton:
+                return _match(agent, 1.0, "exact structure")
+            if agent.fingerprint is None or not agent.analogues:
+                continue
+            sim = DataStructs.TanimotoSimilarity(fp, agent.fingerprint)
+            if sim >= SIMILARITY_THRESHOLD and (best is None or sim > best.similarity):
+                best = _match(agent, sim, "analogue")
+    return best
+
+
+def check_structure(smiles: str) -> SafetyMatch | None:
+    """Check a SMILES (or InChI) string; unparseable input is not a match (the caller reports the parse error)."""
+    text = smiles.strip()
+    if not text:
+        return None
+    mol = Chem.MolFromInchi(text, logLevel=None) if text.startswith("InChI=") else Chem.MolFromSmiles(text)
+    if mol is None:
+        return None
+    return check_mol(mol)
+
+
+def check_name(name: str) -> SafetyMatch | None:
+    """A controlled agent named in text, including ones without a small-molecule structure (ricin)."""
+    key = " ".join(name.lower().split())
+    for agent in agents():
+        if key in (n.lower() for n in (agent.name, *agent.aliases)):
+            return _match(agent, 1.0, "name")
+    return None
+
+
+def agent_smiles(name: str) -> str | None:
+    """The stored SMILES for a controlled agent's name or alias, so names resolve offline."""
+    key = " ".join(name.lower().split())
+    for rec in _data()["agents"]:
+        if key in (n.lower() for n in (rec["name"], *rec.get("aliases", []))):
+            if not rec.get("smiles"):
+                raise ToolError(
+                    f"{rec['name']} is a {rec['category']} without a small-molecule structure (a protein toxin)"
+                )
+            return str(rec["smiles"])
+    return None
