@@ -21,13 +21,12 @@ from agent.config import Mode, Settings, load_settings
 from agent.errors import Cancelled, FormatError, UserError
 from agent.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
 from agent.loop import Draft, ReactPhase, Run
+from memory.evidence import Evidence
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
-
-    from memory.evidence import Evidence
 
 Protocol = Literal["auto", "native", "text"]
 
@@ -57,6 +56,7 @@ class Answer(BaseModel):
     run_id: str = ""
     usage: Usage = Field(default_factory=Usage)
     events: list[Event] = Field(default_factory=list, repr=False)
+    evidence: list[Evidence] = Field(default_factory=list, repr=False)
 
 
 def model_name(model: BaseChatModel) -> str:
@@ -201,6 +201,7 @@ class Agent:
                 elapsed_s=run.elapsed,
             ),
             events=list(run.events),
+            evidence=list(run.ledger.items),
         )
 
     @staticmethod

@@ -88,6 +88,7 @@ class UncertaintyRound(_Event):
     entropy: float
     majority_share: float
     searched: list[str] = Field(default_factory=list)
+    decision: str = ""
 
 
 class CritiqueFinding(_Event):

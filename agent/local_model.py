@@ -7,9 +7,11 @@ A GBNF grammar can be passed per call (``grammar=...``) so that every reply pars
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -21,6 +23,19 @@ from pydantic import PrivateAttr
 from agent.errors import ModelUnavailable
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """llama.cpp's C code writes load notices straight to fd 2, which would corrupt --json and TUI output."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 @functools.lru_cache(maxsize=32)
@@ -64,13 +79,14 @@ class LocalChatModel(BaseChatModel):
             from llama_cpp import Llama, LlamaRAMCache
 
             try:
-                llama = Llama(
-                    model_path=self.model_path,
-                    n_ctx=self.n_ctx,
-                    n_threads=os.cpu_count() or 2,
-                    seed=self.seed,
-                    verbose=False,
-                )
+                with _quiet_stderr():
+                    llama = Llama(
+                        model_path=self.model_path,
+                        n_ctx=self.n_ctx,
+                        n_threads=os.cpu_count() or 2,
+                        seed=self.seed,
+                        verbose=False,
+                    )
             except (ValueError, RuntimeError) as exc:
                 raise ModelUnavailable(f"could not load model {self.model_path}: {exc}") from exc
             llama.set_cache(LlamaRAMCache(capacity_bytes=256 << 20))

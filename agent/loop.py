@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
 from agent import protocol
@@ -248,6 +249,8 @@ class Run:
             message = future.result(timeout=self.settings.tool_timeout_s)
         except FutureTimeout:
             return ToolOutcome(f"{name} did not finish within {self.settings.tool_timeout_s:g} s.", True)
+        except ToolException as exc:
+            return ToolOutcome(str(exc), True)
         except Exception as exc:
             return ToolOutcome(f"{name} failed: {type(exc).__name__}: {exc}", True)
         content = message.content if isinstance(message, ToolMessage) else message

@@ -15,6 +15,8 @@ class Evidence(BaseModel):
     text: str
     source_kind: SourceKind
     title: str = ""
+    authors: str | None = None
+    journal: str | None = None
     pmid: str | None = None
     doi: str | None = None
     url: str | None = None
@@ -42,3 +44,10 @@ class Evidence(BaseModel):
         if self.tool:
             return f"computed by {self.tool}"
         return self.source_kind
+
+    def citation(self) -> str:
+        """One line for the source list under an answer: who, what, where, when, and the link."""
+        parts = [p for p in (self.authors, self.title.rstrip(".") if self.title else None, self.journal) if p]
+        if self.year:
+            parts.append(str(self.year))
+        return ". ".join([*parts, self.locator])

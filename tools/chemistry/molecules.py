@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rdkit import Chem, RDLogger
+from rdkit import Chem
 from rdkit.Chem import Descriptors, rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from tools.base import ToolError
-
-RDLogger.DisableLog("rdApp.*")  # parse failures are reported through ToolError, not RDKit's stderr log
 
 MAX_INPUT_CHARS = 4000
 MAX_HEAVY_ATOMS = 1000
@@ -70,7 +68,9 @@ def _finish(mol: Chem.Mol, text: str, kind: str) -> Parsed:
     if mol.GetNumHeavyAtoms() == 0:
         raise ToolError(f"'{text[:80]}' contains no heavy atoms")
     if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
-        raise ToolError(f"molecule has {mol.GetNumHeavyAtoms():,} heavy atoms; the limit is {MAX_HEAVY_ATOMS:,}")
+        raise ToolError(
+            f"molecule has {mol.GetNumHeavyAtoms():,} heavy atoms; the limit is {MAX_HEAVY_ATOMS:,}"
+        )
     notes: list[str] = []
     removed: list[str] = []
     parent = mol

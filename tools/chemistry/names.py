@@ -24,26 +24,143 @@ _DATA = Path(__file__).with_name("data")
 
 # Counter-ions and hydrate words that appear in salt names ("imatinib mesylate", "sodium valproate").
 SALT_WORDS = frozenset(
-    """
-    hydrochloride dihydrochloride trihydrochloride hydrobromide hydroiodide hcl hbr sodium disodium
-    potassium dipotassium calcium magnesium lithium zinc aluminium aluminum ammonium meglumine
-    tromethamine trometamol lysine arginine mesylate mesilate dimesylate besylate besilate tosylate
-    tosilate maleate dimaleate fumarate hemifumarate succinate hemisuccinate tartrate bitartrate
-    hemitartrate citrate dihydrogen phosphate diphosphate sulfate sulphate bisulfate hydrogen sulfate
-    acetate nitrate lactate gluconate oxalate benzoate salicylate stearate palmitate pamoate embonate
-    napadisilate edisylate esylate camsylate xinafoate bromide chloride iodide monohydrate dihydrate
-    trihydrate sesquihydrate hemihydrate hydrate anhydrous salt free base
-    """.split()
+    [
+        "hydrochloride",
+        "dihydrochloride",
+        "trihydrochloride",
+        "hydrobromide",
+        "hydroiodide",
+        "hcl",
+        "hbr",
+        "sodium",
+        "disodium",
+        "potassium",
+        "dipotassium",
+        "calcium",
+        "magnesium",
+        "lithium",
+        "zinc",
+        "aluminium",
+        "aluminum",
+        "ammonium",
+        "meglumine",
+        "tromethamine",
+        "trometamol",
+        "lysine",
+        "arginine",
+        "mesylate",
+        "mesilate",
+        "dimesylate",
+        "besylate",
+        "besilate",
+        "tosylate",
+        "tosilate",
+        "maleate",
+        "dimaleate",
+        "fumarate",
+        "hemifumarate",
+        "succinate",
+        "hemisuccinate",
+        "tartrate",
+        "bitartrate",
+        "hemitartrate",
+        "citrate",
+        "dihydrogen",
+        "phosphate",
+        "diphosphate",
+        "sulfate",
+        "sulphate",
+        "bisulfate",
+        "hydrogen",
+        "sulfate",
+        "acetate",
+        "nitrate",
+        "lactate",
+        "gluconate",
+        "oxalate",
+        "benzoate",
+        "salicylate",
+        "stearate",
+        "palmitate",
+        "pamoate",
+        "embonate",
+        "napadisilate",
+        "edisylate",
+        "esylate",
+        "camsylate",
+        "xinafoate",
+        "bromide",
+        "chloride",
+        "iodide",
+        "monohydrate",
+        "dihydrate",
+        "trihydrate",
+        "sesquihydrate",
+        "hemihydrate",
+        "hydrate",
+        "anhydrous",
+        "salt",
+        "free",
+        "base",
+    ]
 )
 
 # Names that are ordinary English or generic-chemistry words; linking them in a question is noise.
 _COMMON_WORDS = frozenset(
-    """
-    water oxygen nitrogen helium neon iron zinc copper silver gold boron calcium chlorine cobalt
-    chromium iodine iodide nitrite silicon selenium vanadium rubidium talc kava kaolin lactose sucrose
-    fructose glucose dextrose glycerin alcohol ethanol urea phenol sulfur carbon magnesium potassium
-    sodium lithium fluoride chloride bromide acetate citrate nadh menthol camphor charcoal salt sugar
-    """.split()
+    [
+        "water",
+        "oxygen",
+        "nitrogen",
+        "helium",
+        "neon",
+        "iron",
+        "zinc",
+        "copper",
+        "silver",
+        "gold",
+        "boron",
+        "calcium",
+        "chlorine",
+        "cobalt",
+        "chromium",
+        "iodine",
+        "iodide",
+        "nitrite",
+        "silicon",
+        "selenium",
+        "vanadium",
+        "rubidium",
+        "talc",
+        "kava",
+        "kaolin",
+        "lactose",
+        "sucrose",
+        "fructose",
+        "glucose",
+        "dextrose",
+        "glycerin",
+        "alcohol",
+        "ethanol",
+        "urea",
+        "phenol",
+        "sulfur",
+        "carbon",
+        "magnesium",
+        "potassium",
+        "sodium",
+        "lithium",
+        "fluoride",
+        "chloride",
+        "bromide",
+        "acetate",
+        "citrate",
+        "nadh",
+        "menthol",
+        "camphor",
+        "charcoal",
+        "salt",
+        "sugar",
+    ]
 )
 
 
@@ -70,7 +187,7 @@ class NameIndex:
         return None if idx is None else self.entries[idx]
 
     def lookup_salt(self, name: str) -> tuple[DrugEntry, list[str]] | None:
-        """Match a salt or hydrate name by dropping counter-ion words; returns the parent and dropped words."""
+        """Match a salt or hydrate name by dropping counter-ion words; returns parent and dropped words."""
         words = normalise(name).split()
         kept = [w for w in words if w not in SALT_WORDS]
         dropped = [w for w in words if w in SALT_WORDS]

@@ -127,7 +127,7 @@ def check_mol(mol: Chem.Mol) -> SafetyMatch | None:
 
 
 def check_structure(smiles: str) -> SafetyMatch | None:
-    """Check a SMILES (or InChI) string; unparseable input is not a match (the caller reports the parse error)."""
+    """Check a SMILES or InChI; unparseable input is not a match (the caller reports the parse error)."""
     text = smiles.strip()
     if not text:
         return None
@@ -153,7 +153,8 @@ def agent_smiles(name: str) -> str | None:
         if key in (n.lower() for n in (rec["name"], *rec.get("aliases", []))):
             if not rec.get("smiles"):
                 raise ToolError(
-                    f"{rec['name']} is a {rec['category']} without a small-molecule structure (a protein toxin)"
+                    f"{rec['name']} is a {rec['category']} without a small-molecule structure "
+                    "(a protein toxin)"
                 )
             return str(rec["smiles"])
     return None

@@ -1,0 +1,399 @@
+"""Self-critique: find what is wrong with the answer, search for what is missing, revise.
+
+A critic pass lists problems of five kinds: claims without support, citations that do not support
+their sentence, missing safety-relevant facts, contradictions, and parts of the question left
+unanswered. Two sources feed it:
+
+* deterministic checks that need no model and cannot be talked out of a finding: uncited claims
+  when evidence exists, citations whose evidence shares no key term (or no number) with their
+  sentence, safety-gate flags and predictor toxicity flags the answer does not mention,
+  contraindications in cited evidence left out, a multiple-choice answer that picks no option,
+  sub-questions the answer never touches;
+* the model as critic, for what text matching cannot see (contradictions, subtle misreadings).
+  Its reply is parsed leniently and anything unparseable is ignored, since small models produce
+  garbage at times and a garbage finding would trigger a needless rewrite.
+
+When problems are found, a targeted search looks for what is missing and a revision call gets the
+draft, the problems and the (enlarged) evidence. At most ``settings.critique_rounds`` rounds; a clean
+critique ends early and returns the draft unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, ValidationError
+
+from agent import protocol
+from agent.answers import (
+    answer_line,
+    choice_letter,
+    numbers,
+    parse_options,
+    question_stem,
+    strip_citations,
+    tokens,
+)
+from agent.errors import LimitReached
+from agent.events import CritiqueFinding, ErrorRaised, Revision, ToolResult
+from agent.research import Searcher, keywords
+
+if TYPE_CHECKING:
+    from agent.citations import EvidenceLedger
+    from agent.loop import Run
+
+Kind = Literal["unsupported", "miscited", "safety", "contradiction", "unanswered"]
+KINDS: tuple[Kind, ...] = ("unsupported", "miscited", "safety", "contradiction", "unanswered")
+
+LOCAL_LLM_TYPE = "txscout-llama-cpp"
+MAX_PER_KIND = 4
+"""Findings of one kind beyond this add prompt length without telling the reviser anything new."""
+QUERIES_PER_ROUND = 2
+CLAIM_MIN_WORDS = 4
+TOXICITY_THRESHOLD = 0.5
+"""Predictor outputs for these endpoints are probabilities; 0.5 is where the classifier calls it."""
+
+_REF = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])|\n+")
+_NOT_A_CLAIM = re.compile(
+    r"^(answer\s*:|final answer\s*:)|\b(no evidence|could not find|not find|not found|unknown|"
+    r"consult|i am not sure|insufficient)\b",
+    re.IGNORECASE,
+)
+_TOXICITY = re.compile(
+    r"\b(herg|ames|dili|clintox)\b[^\n\d,;{}\[\]]{0,30}?(\d*\.\d+|\d+|high|positive|toxic)", re.IGNORECASE
+)
+_TOXICITY_WORDS: dict[str, tuple[str, ...]] = {
+    "herg": ("herg", "qt", "cardiotox", "cardiac", "arrhythm"),
+    "ames": ("ames", "mutagen", "genotox"),
+    "dili": ("dili", "liver", "hepatotox", "hepatic"),
+    "clintox": ("clintox", "clinical tox", "toxicity", "toxic"),
+}
+_TOXICITY_NAMES = {"herg": "hERG", "ames": "AMES", "dili": "DILI", "clintox": "ClinTox"}
+_CONTRAINDICATION = re.compile(r"contraindicat\w*|boxed warning|black[- ]box", re.IGNORECASE)
+_CRITIC_LINE = re.compile(
+    r"^\s*(?:[-*•]|\d+[.)])?\s*\**\s*(unsupported|miscited|safety|contradiction|unanswered)\**\s*[:\-–]\s*(.+)$",
+    re.IGNORECASE,
+)
+_REVISION_PREFIX = re.compile(r"^\s*(?:\**)?(?:revised answer|final answer|revision)(?:\**)?\s*:\s*", re.I)
+
+
+class Problem(BaseModel):
+    """One critique finding. ``query`` is what to search for to fix it; empty when a search cannot
+    help (a miscitation is fixed by rewording, not by more evidence)."""
+
+    kind: Kind
+    detail: str
+    query: str = ""
+
+    def render(self) -> str:
+        return f"{self.kind}: {self.detail}"
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of an answer; a citation-only fragment ("[2]") stays with the sentence before it."""
+    parts: list[str] = []
+    for piece in _SENTENCE_END.split(text.strip()):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if parts and not strip_citations(piece).strip(" .;,"):
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
+    return parts
+
+
+def cited_refs(sentence: str) -> list[int]:
+    refs: list[int] = []
+    for group in _REF.findall(sentence):
+        for ref in (int(n) for n in re.findall(r"\d+", group)):
+            if ref not in refs:
+                refs.append(ref)
+    return refs
+
+
+def is_claim(sentence: str) -> bool:
+    """A sentence that asserts something checkable: enough content words, not a hedge or answer line."""
+    if _NOT_A_CLAIM.search(sentence) or sentence.rstrip().endswith("?"):
+        return False
+    return len(tokens(sentence)) >= CLAIM_MIN_WORDS
+
+
+def check_support(text: str, ledger: EvidenceLedger) -> list[Problem]:
+    """Uncited claims (only when there is evidence to cite) and citations that cannot support their
+    sentence: a number that points to nothing, evidence sharing no key term with the sentence, or a
+    number in the sentence that the cited evidence never states (small integers are skipped: "type 2",
+    "stage 3" are rarely written the same way in the source)."""
+    problems: list[Problem] = []
+    if not ledger.items:
+        return problems
+    for sentence in sentences(text):
+        refs = cited_refs(sentence)
+        claim = strip_citations(sentence)
+        if not refs:
+            if is_claim(sentence):
+                problems.append(
+                    Problem(
+                        kind="unsupported",
+                        detail=f"no citation for: {claim[:160]}",
+                        query=" ".join(keywords(claim)),
+                    )
+                )
+            continue
+        words = set(tokens(claim))
+        values = [v for v in numbers(claim) if abs(v) >= 10 or not v.is_integer()]
+        for ref in refs:
+            item = ledger.get(ref)
+            if item is None:
+                problems.append(
+                    Problem(kind="miscited", detail=f"[{ref}] points to no evidence in: {claim[:120]}")
+                )
+                continue
+            source = f"{item.title} {item.text}"
+            if words and not words & set(tokens(source)):
+                problems.append(
+                    Problem(kind="miscited", detail=f"[{ref}] shares no key term with: {claim[:120]}")
+                )
+                continue
+            stated = numbers(source)
+            missing = [v for v in values if not any(abs(v - s) <= 0.01 * max(abs(v), 1e-9) for s in stated)]
+            if missing and len(refs) == 1:
+                problems.append(
+                    Problem(
+                        kind="miscited", detail=f"[{ref}] does not state {missing[0]:g} in: {claim[:120]}"
+                    )
+                )
+    return problems
+
+
+def toxicity_flags(run: Run) -> dict[str, float]:
+    """Predictor endpoints (hERG, AMES, DILI, ClinTox) that some tool reported as likely positive,
+    with the reported probability (1.0 for a verbal 'high'/'positive')."""
+    flags: dict[str, float] = {}
+    for event in run.events:
+        if not isinstance(event, ToolResult) or event.is_error:
+            continue
+        for match in _TOXICITY.finditer(event.output):
+            name, raw = match.group(1).lower(), match.group(2).lower()
+            try:
+                value = float(raw)
+            except ValueError:
+                value = 1.0
+            if value > 1:
+                value /= 100
+            if value >= TOXICITY_THRESHOLD:
+                flags[name] = max(value, flags.get(name, 0.0))
+    return flags
+
+
+def safety_notes(run: Run) -> list[str]:
+    """Safety facts the tools established, in words a prompt can carry."""
+    notes = [f"{f.matched} was flagged by the chemical safety gate ({f.category})" for f in run.safety]
+    notes += [
+        f"the predictor flagged {_TOXICITY_NAMES[k]} toxicity (p={v:.2f})"
+        for k, v in toxicity_flags(run).items()
+    ]
+    return notes
+
+
+def check_safety(text: str, run: Run) -> list[Problem]:
+    """Safety facts a tool established or cited evidence states that the answer leaves out."""
+    lowered = text.lower()
+    problems: list[Problem] = []
+    for flag in run.safety:
+        words = {flag.matched.lower(), *flag.category.lower().replace("_", " ").split(), "hazard", "safety"}
+        if not any(w and w in lowered for w in words):
+            problems.append(
+                Problem(
+                    kind="safety",
+                    detail=f"the safety gate flagged {flag.matched} ({flag.category}); not mentioned",
+                )
+            )
+    for name, value in toxicity_flags(run).items():
+        if not any(w in lowered for w in _TOXICITY_WORDS[name]):
+            problems.append(
+                Problem(
+                    kind="safety",
+                    detail=f"the predictor flagged {_TOXICITY_NAMES[name]} (p={value:.2f}); not mentioned",
+                )
+            )
+    if not _CONTRAINDICATION.search(text):
+        for ref in cited_refs(text):
+            item = run.ledger.get(ref)
+            if item is not None and _CONTRAINDICATION.search(item.text):
+                problems.append(
+                    Problem(
+                        kind="safety",
+                        detail=f"cited evidence [{ref}] states a contraindication or warning; not mentioned",
+                    )
+                )
+    return problems
+
+
+def check_coverage(question: str, text: str) -> list[Problem]:
+    """A multiple-choice answer that picks no option; sub-questions whose key terms never appear."""
+    options = parse_options(question)
+    if options:
+        if choice_letter(answer_line(text) or text, options) is None:
+            return [Problem(kind="unanswered", detail="the answer does not choose one of the options")]
+        return []
+    parts = [p.strip() + "?" for p in question_stem(question).split("?") if len(tokens(p)) >= 2]
+    if len(parts) < 2:
+        return []
+    said = set(tokens(text))
+    return [
+        Problem(kind="unanswered", detail=f"not addressed: {part[:160]}", query=" ".join(keywords(part)))
+        for part in parts
+        if not set(keywords(part, 3)) & said
+    ]
+
+
+def parse_critic(reply: str) -> list[Problem]:
+    """Problems from the critic's reply: 'KIND: detail' lines or a JSON list; anything else is ignored."""
+    text = reply.strip()
+    found: list[Problem] = []
+    if text[:1] in "[{":
+        try:
+            data: Any = json.loads(text)
+        except json.JSONDecodeError:
+            data = None
+        entries = data if isinstance(data, list) else [data]
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            kind = str(entry.get("kind") or entry.get("type") or "").lower()
+            detail = str(
+                entry.get("detail") or entry.get("problem") or entry.get("description") or ""
+            ).strip()
+            if kind in KINDS and detail:
+                found.append(Problem(kind=kind, detail=detail[:200]))
+        if found:
+            return found
+    for line in text.splitlines():
+        match = _CRITIC_LINE.match(line)
+        if match and match.group(2).strip():
+            try:
+                found.append(Problem(kind=match.group(1).lower(), detail=match.group(2).strip()[:200]))
+            except ValidationError:
+                continue
+    return found
+
+
+def critic_grammar() -> str:
+    """GBNF for the embedded model's critique: NONE, or up to three 'KIND: detail' lines."""
+    kinds = " | ".join(f'"{k.upper()}"' for k in KINDS)
+    return (
+        'root ::= "NONE" | problem ( "\\n" problem ){0,2}\n'
+        'problem ::= kind ": " [^\\n]{1,150}\n'
+        f"kind ::= {kinds}\n"
+    )
+
+
+def revision_grammar(options: dict[str, str]) -> str:
+    """GBNF for the embedded model's revision: a few lines of answer, plus the option line for MCQs."""
+    if options:
+        letters = " | ".join(f'"{k}"' for k in options)
+        return f'root ::= [^\\n]{{1,300}} "\\nAnswer: " ( {letters} ) ( ". " [^\\n]{{0,80}} )?\n'
+    return 'root ::= [^\\n]{1,300} ( "\\n" [^\\n]{1,300} ){0,2}\n'
+
+
+def _context(run: Run, question: str) -> str:
+    evidence = run.ledger.digest() or "(no evidence was gathered)"
+    notes = safety_notes(run)
+    safety = "\n\nSafety facts from tools:\n" + "\n".join(f"- {n}" for n in notes) if notes else ""
+    return f"Question: {question}\n\nEvidence:\n{evidence}{safety}"
+
+
+def critic_prompt(run: Run, question: str, draft: str) -> list[BaseMessage]:
+    system = (
+        "You review a research assistant's answer against its evidence. List each problem on its own line "
+        "as 'KIND: detail', where KIND is UNSUPPORTED (a claim no evidence supports), MISCITED (a citation "
+        "[n] whose evidence does not support its sentence), SAFETY (a missing contraindication, toxicity or "
+        "safety fact), CONTRADICTION (the answer contradicts itself or the evidence) or UNANSWERED (a part "
+        "of the question left unanswered). If there is no problem, reply exactly NONE."
+    )
+    return [SystemMessage(system), HumanMessage(f"{_context(run, question)}\n\nAnswer to review:\n{draft}")]
+
+
+def revision_prompt(run: Run, question: str, draft: str, problems: list[Problem]) -> list[BaseMessage]:
+    options = parse_options(question)
+    tail = " End with a line 'Answer: <option letter>'." if options else ""
+    system = (
+        f"{protocol.SYSTEM_CORE}\n\nRevise the answer so that every listed problem is fixed: support each "
+        "claim with a citation [n] to evidence that states it, or remove the claim; correct citations that "
+        "do not support their sentence; state the safety facts; answer every part of the question. Cite "
+        f"only evidence numbers shown. Reply with the revised answer only.{tail}"
+    )
+    listed = "\n".join(f"{i}. {p.render()}" for i, p in enumerate(problems, start=1))
+    body = f"{_context(run, question)}\n\nDraft answer:\n{draft}\n\nProblems:\n{listed}"
+    return [SystemMessage(system), HumanMessage(body)]
+
+
+def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> list[Problem]:
+    """Deterministic findings plus the model critic's, deduplicated and capped per kind."""
+    problems = [
+        *check_support(draft, run.ledger),
+        *check_safety(draft, run),
+        *check_coverage(question, draft),
+    ]
+    kwargs: dict[str, Any] = {"grammar": critic_grammar()} if run.model._llm_type == LOCAL_LLM_TYPE else {}
+    reply = run.call_model(critic_prompt(run, question, draft), purpose="critique", step=round_no, **kwargs)
+    content = reply.content if isinstance(reply.content, str) else str(reply.content)
+    for problem in parse_critic(content):
+        if problem.kind in ("unsupported", "unanswered", "safety"):
+            problem.query = " ".join(keywords(problem.detail))
+        problems.append(problem)
+    unique: dict[tuple[str, str], Problem] = {}
+    per_kind: dict[str, int] = {}
+    for problem in problems:
+        key = (problem.kind, problem.detail.lower())
+        if key in unique or per_kind.get(problem.kind, 0) >= MAX_PER_KIND:
+            continue
+        unique[key] = problem
+        per_kind[problem.kind] = per_kind.get(problem.kind, 0) + 1
+    return list(unique.values())
+
+
+def _clean_revision(text: str) -> str:
+    return _REVISION_PREFIX.sub("", text.strip(), count=1).strip()
+
+
+def critique_and_revise(run: Run, question: str, draft: str) -> str:
+    """Critique and revise at most ``settings.critique_rounds`` times; the draft comes back unchanged
+    when the critic finds nothing. A budget running out returns the latest text."""
+    options = parse_options(question)
+    searcher = Searcher(run)
+    text = draft
+    try:
+        for round_no in range(1, run.settings.critique_rounds + 1):
+            problems = find_problems(run, question, text, round_no)
+            run.emit(CritiqueFinding(round=round_no, problems=[p.render() for p in problems]))
+            if not problems:
+                break
+            queries = list(dict.fromkeys(p.query for p in problems if p.query))[:QUERIES_PER_ROUND]
+            if queries and searcher.tools():
+                try:
+                    searcher.search(queries)
+                except LimitReached as limit:
+                    run.emit(ErrorRaised(kind="limit", message=f"critique search stopped: {limit}"))
+            kwargs: dict[str, Any] = (
+                {"grammar": revision_grammar(options)} if run.model._llm_type == LOCAL_LLM_TYPE else {}
+            )
+            reply = run.call_model(
+                revision_prompt(run, question, text, problems), purpose="revision", step=round_no, **kwargs
+            )
+            revised = _clean_revision(reply.content if isinstance(reply.content, str) else str(reply.content))
+            if not revised:
+                run.emit(
+                    ErrorRaised(kind="format", message="the revision was empty; kept the previous answer")
+                )
+                break
+            run.emit(Revision(round=round_no, text=revised))
+            text = revised
+    except LimitReached as limit:
+        run.emit(ErrorRaised(kind="limit", message=f"critique stopped: {limit}"))
+    return text

@@ -1,0 +1,230 @@
+"""Uncertainty-guided re-search: sample several answers, and where they disagree, search and sample again.
+
+After the ReAct phase drafts an answer, the model answers the question ``settings.samples`` more
+times at ``settings.sample_temperature``, conditioned on the question and the numbered evidence
+gathered so far. The answers are normalised and clustered (``agent.answers``), and the Shannon
+entropy of the cluster distribution decides what happens next:
+
+* entropy at or below ``settings.entropy_threshold``: the samples agree; stop.
+* above it: build search queries from the question's key terms and each competing answer, run them
+  through the retrieval tools the run has (PubMed, web, memory), and sample again on the enlarged
+  evidence, at most ``settings.search_rounds`` times.
+
+Entropy is in bits. The default threshold, 0.9 bits, sits between the two splits that matter with
+the default five samples: 4-1 (0.72 bits, one dissenter: a confident majority, not worth a search)
+and 3-2 (0.97 bits, a near coin flip: worth one). Any three-way split (>= 1.37 bits) searches too.
+With ten samples the same threshold searches from 6-4 (0.97) but not at 7-3 (0.88).
+
+When no retrieval tool is available, or the search added no new evidence, sampling stops early:
+resampling on identical evidence measures the same distribution again and only spends tokens.
+
+The answer carried forward is the majority cluster's: the draft itself when the draft gives that
+answer (so its citations survive), otherwise the first sample in the majority cluster. Its confidence
+is the majority share of the last round; every round's entropy is reported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from agent import protocol
+from agent.answers import (
+    NO_ANSWER,
+    Cluster,
+    Distribution,
+    Normalised,
+    extract_answer,
+    measure,
+    mentions,
+    normalise,
+    parse_options,
+    question_stem,
+    reasoning,
+    strip_citations,
+)
+from agent.errors import LimitReached
+from agent.events import ErrorRaised, UncertaintyRound
+from agent.research import Searcher, SearchReport, keywords
+
+if TYPE_CHECKING:
+    from langchain_core.messages import AIMessage
+
+    from agent.loop import Run
+
+LOCAL_LLM_TYPE = "txscout-llama-cpp"
+SAMPLE_MAX_TOKENS = 96
+QUERY_KEYWORDS = 4
+COMPETING_ANSWERS_SEARCHED = 2
+EVENT_SAMPLE_CAP = 200
+
+
+class UncertaintyOutcome(BaseModel):
+    """The answer after uncertainty resolution, with what was measured on the way.
+
+    ``confidence`` is the majority share of the final round; ``entropies`` holds one value (bits) per
+    sampling round; ``rounds`` counts sampling rounds (0 if a budget ran out before the first).
+    """
+
+    answer: str
+    confidence: float
+    entropies: list[float] = Field(default_factory=list)
+    rounds: int = 0
+    distribution: dict[str, float] = Field(default_factory=dict)
+    searched: list[str] = Field(default_factory=list)
+
+
+def sample_grammar(options: dict[str, str]) -> str:
+    """GBNF for one short sample from the embedded model: one line of reasoning, then the answer line.
+
+    Multiple-choice answers are constrained to an option letter, so every sample counts."""
+    if options:
+        letters = " | ".join(f'"{k}"' for k in options)
+        answer = f'answer ::= ( {letters} ) ( ". " [^\\n]{{0,60}} )?'
+    else:
+        answer = "answer ::= [^\\n]{1,80}"
+    return f'root ::= reason "\\nAnswer: " answer\nreason ::= [^\\n]{{1,140}}\n{answer}\n'
+
+
+def sampling_prompt(question: str, evidence: str, options: dict[str, str]) -> list[BaseMessage]:
+    """The prompt each sample answers. It omits the draft on purpose: showing it would pull the
+    samples towards it and make the measured agreement meaningless."""
+    form = (
+        "The answer is the letter of exactly one option."
+        if options
+        else "The answer is as short as possible: a name, a number with its unit, or a short phrase."
+    )
+    system = (
+        f"{protocol.SYSTEM_CORE}\n\nAnswer from the evidence when it is relevant, citing it like [1]. "
+        "Write at most two short sentences of reasoning, then a final line exactly of the form "
+        f"'Answer: <answer>'. {form}"
+    )
+    body = evidence.strip() or "(no evidence was gathered)"
+    return [SystemMessage(system), HumanMessage(f"Question: {question}\n\nEvidence:\n{body}")]
+
+
+def disagreement_queries(
+    question: str, options: dict[str, str], distribution: Distribution, answers: list[str]
+) -> list[str]:
+    """One query per competing answer (the largest clusters first): the answer in words plus the
+    question's most specific terms, so the search targets exactly what the samples disagree on."""
+    terms = " ".join(keywords(question_stem(question), QUERY_KEYWORDS))
+    competing = sorted(
+        (c for c in distribution.clusters if c.key != NO_ANSWER), key=lambda c: len(c.members), reverse=True
+    )[:COMPETING_ANSWERS_SEARCHED]
+    queries = []
+    for group in competing:
+        phrase = options.get(group.key, "") if options else strip_citations(answers[group.members[0]])
+        queries.append(f"{phrase} {terms}".strip())
+    return queries or [terms]
+
+
+def _text(reply: AIMessage) -> str:
+    return reply.content if isinstance(reply.content, str) else str(reply.content)
+
+
+def _majority(
+    distribution: Distribution, answers: list[Normalised], draft: str, options: dict[str, str]
+) -> Cluster | None:
+    """The largest answered cluster; among equally large ones, the one the draft gives."""
+    answered = [c for c in distribution.clusters if c.key != NO_ANSWER]
+    if not answered:
+        return None
+    top = max(len(c.members) for c in answered)
+    tied = [c for c in answered if len(c.members) == top]
+    for group in tied:
+        if mentions(draft, answers[group.members[0]], options):
+            return group
+    return tied[0]
+
+
+def _present(text: str, key: str, options: dict[str, str]) -> str:
+    """A sample as a final answer: its reasoning, then the answer line (with the option's text)."""
+    answer = f"{key}. {options[key]}" if options.get(key) else extract_answer(text)
+    return f"{reasoning(text)}\n\nAnswer: {answer}".strip()
+
+
+def _sample_kwargs(run: Run, options: dict[str, str]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"temperature": run.settings.sample_temperature}
+    if run.model._llm_type == LOCAL_LLM_TYPE:
+        kwargs |= {"grammar": sample_grammar(options), "max_tokens": SAMPLE_MAX_TOKENS}
+    return kwargs
+
+
+def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutcome:
+    """Measure agreement among sampled answers, search where they disagree, and return the majority
+    answer with its confidence. A budget running out ends the phase with the best answer so far."""
+    settings = run.settings
+    options = parse_options(question)
+    searcher = Searcher(run)
+    outcome = UncertaintyOutcome(answer=draft, confidence=0.0)
+    searched: list[str] = []
+    try:
+        for round_no in range(1, settings.search_rounds + 2):
+            prompt = sampling_prompt(question, run.ledger.digest(), options)
+            replies = run.sample(
+                prompt, n=settings.samples, purpose="uncertainty", **_sample_kwargs(run, options)
+            )
+            texts = [_text(r) for r in replies]
+            short = [extract_answer(t) for t in texts]
+            answers = [normalise(s, options) for s in short]
+            distribution = measure(answers)
+            chosen = _majority(distribution, answers, draft, options)
+            if chosen is None or mentions(draft, answers[chosen.members[0]], options):
+                answer = draft
+            else:
+                answer = _present(texts[chosen.members[0]], chosen.key, options)
+            outcome = UncertaintyOutcome(
+                answer=answer,
+                confidence=distribution.majority_share,
+                entropies=[*outcome.entropies, distribution.entropy],
+                rounds=round_no,
+                distribution=distribution.shares,
+                searched=list(searched),
+            )
+            report, decision = _next_step(run, searcher, question, options, distribution, short, round_no)
+            searched.extend(report.searched)
+            outcome.searched = list(searched)
+            run.emit(
+                UncertaintyRound(
+                    round=round_no,
+                    samples=[s[:EVENT_SAMPLE_CAP] for s in short],
+                    distribution=distribution.shares,
+                    entropy=distribution.entropy,
+                    majority_share=distribution.majority_share,
+                    searched=report.searched,
+                    decision=decision,
+                )
+            )
+            if decision != "searched":
+                break
+    except LimitReached as limit:
+        run.emit(ErrorRaised(kind="limit", message=f"uncertainty phase stopped: {limit}"))
+    return outcome
+
+
+def _next_step(
+    run: Run,
+    searcher: Searcher,
+    question: str,
+    options: dict[str, str],
+    distribution: Distribution,
+    short: list[str],
+    round_no: int,
+) -> tuple[SearchReport, str]:
+    """Whether to search after a round, and the search itself: ``searched`` means sample again."""
+    if distribution.entropy <= run.settings.entropy_threshold:
+        return SearchReport(), "agreed"
+    if round_no > run.settings.search_rounds:
+        return SearchReport(), "round cap reached"
+    if not searcher.tools():
+        return SearchReport(), "no retrieval tool available"
+    try:
+        report = searcher.search(disagreement_queries(question, options, distribution, short))
+    except LimitReached as limit:
+        return SearchReport(), f"budget exhausted: {limit}"
+    if report.new_evidence:
+        return report, "searched"
+    return report, "no new evidence"

@@ -1,0 +1,39 @@
+"""The suite registry: names and module paths only, so listing suites imports nothing heavy."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from agent.errors import UserError
+
+if TYPE_CHECKING:
+    from benchmarks.adapters.base import Adapter
+
+SUITES: dict[str, tuple[str, str]] = {
+    "gpqa": ("benchmarks.adapters.gpqa", "GPQA (CSV): graduate-level science multiple choice"),
+    "hle": ("benchmarks.adapters.hle", "Humanity's Last Exam (JSONL/parquet), text-only, judge-graded"),
+    "chembench": ("benchmarks.adapters.chembench", "ChemBench question folder: multiple choice and numeric"),
+    "oncology": (
+        "benchmarks.adapters.oncology",
+        "Breast-oncology case vignettes graded per rubric axis by a judge",
+    ),
+    "oncology-mc": ("benchmarks.adapters.oncology", "Oncology multiple-choice subset of MedQA and MMLU"),
+    "pubmedqa": ("benchmarks.adapters.pubmedqa", "PubMedQA reasoning-required, official 500-item test split"),
+    "medqa": ("benchmarks.adapters.medqa", "MedQA (USMLE) 4- or 5-option multiple choice"),
+    "mmlu": ("benchmarks.adapters.mmlu", "MMLU medical and chemistry subjects, 5-shot from dev"),
+    "labbench": ("benchmarks.adapters.labbench", "LAB-Bench text tasks with the refusal option"),
+}
+
+
+def suite_names() -> list[str]:
+    return list(SUITES)
+
+
+def get_adapter(name: str) -> Adapter:
+    """The adapter for a suite name; an unknown name lists the valid ones."""
+    key = name.strip().lower()
+    if key not in SUITES:
+        raise UserError(f"unknown suite {name!r}; valid suites: {', '.join(SUITES)}")
+    module = importlib.import_module(SUITES[key][0])
+    return module.adapter(key)

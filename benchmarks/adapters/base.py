@@ -1,0 +1,114 @@
+"""What every suite adapter provides, plus the shared pieces: file checks, JSONL reading with
+line-numbered skips, seeded option shuffling and letter-graded multiple choice."""
+
+from __future__ import annotations
+
+import json
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from agent.errors import UserError
+from benchmarks.grading import LETTERS, extract_confidence, extract_letters
+from benchmarks.items import Grade, Item, LoadResult, Record, Skipped
+
+if TYPE_CHECKING:
+    from benchmarks.judge import Judge
+
+JudgeUse = Literal["none", "optional", "required"]
+
+
+class Adapter(ABC):
+    """Turns a dataset file into items and grades one response the way the official grader does."""
+
+    name: ClassVar[str]
+    judge_use: ClassVar[JudgeUse] = "none"
+
+    @abstractmethod
+    def load(self, path: Path, *, seed: int = 0, shots: int | None = None) -> LoadResult:
+        """Parse the whole dataset; malformed rows become ``Skipped`` entries, never exceptions."""
+
+    @abstractmethod
+    def grade(self, item: Item, response: str, judge: Judge | None) -> Grade:
+        """Score one response."""
+
+    def grader_name(self, judge: Judge | None) -> str:
+        return "letter-exact-set"
+
+    def metrics(self, records: Sequence[Record]) -> dict[str, Any]:
+        """Suite-specific figures beyond accuracy (macro-F1, coverage, calibration, axes)."""
+        return {}
+
+
+def require_path(path: Path, what: str) -> Path:
+    path = path.expanduser()
+    if not path.exists():
+        raise UserError(f"data path not found: {path} (expected {what})")
+    return path
+
+
+def read_jsonl(path: Path, skipped: list[Skipped]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a JSONL file with their line numbers; bad lines are recorded and skipped."""
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                skipped.append(
+                    Skipped(source=f"{path}:{lineno}", reason=f"invalid JSON: {exc.msg}", malformed=True)
+                )
+                continue
+            if not isinstance(row, dict):
+                skipped.append(
+                    Skipped(source=f"{path}:{lineno}", reason="row is not a JSON object", malformed=True)
+                )
+                continue
+            yield lineno, row
+
+
+def malformed(source: str, reason: str) -> Skipped:
+    return Skipped(source=source, reason=reason, malformed=True)
+
+
+def seeded_order(n: int, seed: int, key: str) -> list[int]:
+    """A permutation that depends only on (seed, question key): reruns and resumes see the same order."""
+    return random.Random(f"{seed}:{key}").sample(range(n), n)
+
+
+def mc_prompt(question: str, choices: Sequence[str], *, multi: bool = False, preamble: str = "") -> str:
+    options = "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(choices))
+    if multi:
+        instruction = (
+            "One or more options may be correct. Answer with the letters of all correct options only, "
+            "as: Answer: A, C"
+        )
+    else:
+        instruction = "Answer with the letter of the correct option only, as: Answer: X"
+    return f"{preamble}{question.strip()}\n\n{options}\n\n{instruction}"
+
+
+def grade_letters(item: Item, response: str) -> Grade:
+    """Exact-set letter grading: correct only if the chosen letters are exactly the gold letters."""
+    letters = extract_letters(response, len(item.choices))
+    gold = item.gold if isinstance(item.gold, list) else [str(item.gold)]
+    correct = bool(letters) and letters == sorted(gold)
+    return Grade(
+        prediction=", ".join(letters) if letters else None,
+        correct=correct,
+        score=1.0 if correct else 0.0,
+        confidence=extract_confidence(response),
+        grader="letter-exact-set",
+    )
+
+
+def check_subsets(items: Sequence[Item], wanted: Sequence[str]) -> None:
+    """Unknown subset names are a user error that lists what the file actually offers."""
+    valid = sorted({i.subset for i in items} | {t for i in items for t in i.tags}, key=str.casefold)
+    known = {v.casefold() for v in valid}
+    unknown = [w for w in wanted if w.casefold() not in known]
+    if unknown:
+        raise UserError(f"unknown subset {', '.join(map(repr, unknown))}; valid subsets: {', '.join(valid)}")

@@ -1,0 +1,120 @@
+"""PubMedQA, reasoning-required setting: question plus abstract contexts (never the long answer),
+answered yes/no/maybe; accuracy and macro-F1 on the official 500-item test split.
+
+``--data`` is the folder with ``ori_pqal.json`` and ``test_ground_truth.json`` (or ``ori_pqal.json``
+itself, with the split file beside it). Subset ``test`` (the default) is the official split, ``other``
+the remaining labelled items.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agent.errors import UserError
+from benchmarks.adapters.base import Adapter, malformed, require_path
+from benchmarks.grading import answer_segment, extract_confidence, macro_f1
+from benchmarks.items import Grade, Item, LoadResult, Record, Skipped
+from benchmarks.judge import Judge
+
+LABELS = ("yes", "no", "maybe")
+INSTRUCTION = "Answer with yes, no or maybe only, as: Answer: yes"
+_LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
+
+
+def extract_label(response: str) -> str | None:
+    """The label after the answer marker, else the only label word in the reply; ambiguity is None."""
+    segment = answer_segment(response)
+    if segment is not None:
+        found = _LABEL.search(segment)
+        return found.group(1).lower() if found else None
+    words = {w.lower() for w in _LABEL.findall(response)}
+    return words.pop() if len(words) == 1 else None
+
+
+def _contexts(value: Any) -> list[str] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+class PubMedQAAdapter(Adapter):
+    name = "pubmedqa"
+
+    def load(self, path: Path, *, seed: int = 0, shots: int | None = None) -> LoadResult:
+        path = require_path(path, "the PubMedQA folder with ori_pqal.json and test_ground_truth.json")
+        data_file = path / "ori_pqal.json" if path.is_dir() else path
+        split_file = data_file.parent / "test_ground_truth.json"
+        for needed in (data_file, split_file):
+            if not needed.exists():
+                raise UserError(f"PubMedQA file not found: {needed}")
+        try:
+            data = json.loads(data_file.read_text(encoding="utf-8"))
+            split = json.loads(split_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise UserError(f"PubMedQA file is not valid JSON: {exc}") from exc
+        items: list[Item] = []
+        skipped: list[Skipped] = []
+        for pmid, row in data.items():
+            source = f"{data_file}:{pmid}"
+            contexts = _contexts(row.get("CONTEXTS")) if isinstance(row, dict) else None
+            label = str(row.get("final_decision") or "").lower() if isinstance(row, dict) else ""
+            question = str(row.get("QUESTION") or "").strip() if isinstance(row, dict) else ""
+            if not question or contexts is None or label not in LABELS:
+                skipped.append(
+                    malformed(source, "missing QUESTION, CONTEXTS or a yes/no/maybe final_decision")
+                )
+                continue
+            in_test = pmid in split
+            if in_test and str(split[pmid]).lower() != label:
+                skipped.append(
+                    malformed(source, f"test split label {split[pmid]!r} disagrees with {label!r}")
+                )
+                continue
+            labels = row.get("LABELS") if isinstance(row.get("LABELS"), list) else []
+            context = "\n".join(
+                f"{str(labels[i]).title()}: {text}" if i < len(labels) else text
+                for i, text in enumerate(contexts)
+            )
+            items.append(
+                Item(
+                    id=str(pmid),
+                    suite=self.name,
+                    prompt=f"Context:\n{context}\n\nQuestion: {question}\n\n{INSTRUCTION}",
+                    answer_type="label",
+                    choices=list(LABELS),
+                    gold=label,
+                    subset="test" if in_test else "other",
+                    source=source,
+                    metadata={"year": row.get("YEAR"), "question": question},
+                )
+            )
+        return LoadResult(
+            items=items, skipped=skipped, files=[data_file, split_file], default_subsets=["test"]
+        )
+
+    def grader_name(self, judge: Judge | None) -> str:
+        return "label-exact"
+
+    def grade(self, item: Item, response: str, judge: Judge | None) -> Grade:
+        label = extract_label(response)
+        correct = label == item.gold
+        return Grade(
+            prediction=label,
+            correct=correct,
+            score=float(correct),
+            confidence=extract_confidence(response),
+            grader="label-exact",
+        )
+
+    def metrics(self, records: Sequence[Record]) -> dict[str, Any]:
+        gold = [str(r.gold) for r in records]
+        predicted = [r.prediction for r in records]
+        return {"macro_f1": macro_f1(gold, predicted, LABELS)}
+
+
+def adapter(name: str) -> Adapter:
+    return PubMedQAAdapter()

@@ -1,0 +1,537 @@
+"""The evidence store: chromadb for dense vectors and provenance, bm25s for exact terms, fused by rank.
+
+By default the store is a chromadb ``PersistentClient`` directory at ``$XDG_DATA_HOME/txscout/memory``
+(``~/.local/share/txscout/memory``; ``memory_path`` or ``TXSCOUT_MEMORY_PATH`` moves it). With
+``memory_url`` it is a collection on a ``chroma run`` server shared by several users.
+
+Chunks are identified by their content hash, so adding the same abstract twice, from two runs or two
+processes, stores it once. Writers take a file lock next to the store so that two processes adding at
+the same time queue instead of corrupting each other; readers never wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field
+
+from agent.errors import UserError
+from memory.chunking import DEFAULT_MAX_CHARS, chunk_text
+from memory.evidence import Evidence
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+    from memory.embeddings import Embedder
+    from memory.lexical import LexicalIndex
+
+SearchMode = Literal["hybrid", "dense", "lexical"]
+
+COLLECTION = "txscout_evidence"
+RRF_K = 60
+_BATCH = 1000
+_META_FIELDS = ("source_kind", "title", "authors", "journal", "pmid", "doi", "url", "year", "tool", "query",
+                "run_id", "retrieved_at")  # fmt: skip
+
+
+class StoreError(UserError):
+    """The store cannot be used as asked (unreadable, locked, unreachable, built with another model).
+
+    It is a :class:`UserError` because the fix is the user's (move a directory, start a server), and
+    nothing in the store has been changed when it is raised.
+    """
+
+
+class Hit(BaseModel):
+    """A retrieved chunk. ``score`` is cosine similarity (dense), BM25 (lexical) or the reciprocal-rank
+    fusion of both (hybrid); the ranks say which retriever found it."""
+
+    evidence: Evidence
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+class StoreStats(BaseModel):
+    location: str
+    chunks: int
+    sources: int
+    by_kind: dict[str, int] = Field(default_factory=dict)
+    embedder: str
+    oldest: float | None = None
+    newest: float | None = None
+    size_bytes: int | None = None
+
+
+def _metadata(item: Evidence, parent: str, chunk: int) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        name: getattr(item, name) for name in _META_FIELDS if getattr(item, name) not in (None, "")
+    }
+    return meta | {"parent": parent, "chunk": chunk}
+
+
+def _evidence(text: str, meta: dict[str, Any]) -> Evidence:
+    fields = {name: meta[name] for name in _META_FIELDS if name in meta}
+    return Evidence(text=text, **fields)
+
+
+def _batched(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def rrf(rankings: Iterable[list[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal rank fusion: robust to the two retrievers' scores living on unrelated scales."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank + 1)
+    return fused
+
+
+class _ChromaEmbedding:
+    """Chroma's embedding-function protocol over our offline model, so that chroma never falls back to
+    its default model (which it would try to download). The store passes vectors itself; this is only
+    called if someone queries the collection with text through chroma directly."""
+
+    def __init__(self, quantized: bool = True) -> None:
+        self.quantized = quantized
+
+    def __call__(self, input: list[str]) -> list[Any]:
+        from memory.embeddings import get_embedder
+
+        return list(get_embedder(quantized=self.quantized).encode(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "txscout-minilm"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"quantized": self.quantized}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> _ChromaEmbedding:
+        return _ChromaEmbedding(bool(config.get("quantized", True)))
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]
+
+    def embed_query(self, input: list[str]) -> list[Any]:
+        return self(input)
+
+
+class EvidenceStore:
+    """Evidence chunks with provenance, searchable by meaning and by exact terms.
+
+    Opening is lazy: constructing a store costs nothing, the first call opens chromadb and the first
+    add or search loads the embedding model.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        path: Path | None = None,
+        url: str | None = None,
+        embedder: Embedder | None = None,
+        quantized: bool = True,
+        chunk_chars: int = DEFAULT_MAX_CHARS,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        if settings is not None:
+            path = path or settings.memory_path
+            url = url or settings.memory_url
+        if url is None and path is None:
+            from agent.config import load_settings
+
+            path = load_settings().memory_path
+        self.url = url
+        self.path = None if url else Path(path).expanduser()  # type: ignore[arg-type]
+        self._embedder = embedder
+        self.embedder_name = embedder.name if embedder else ("all-MiniLM-L6-v2-int8" if quantized else "all-MiniLM-L6-v2")
+        self.quantized = embedder.quantized if embedder else quantized
+        self.chunk_chars = chunk_chars
+        self.lock_timeout = lock_timeout
+        self._client: Any = None
+        self._collection: Any = None
+        self._lexical: LexicalIndex | None = None
+
+    # -- opening -----------------------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return self.url or str(self.path)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from memory.embeddings import EmbeddingUnavailable, get_embedder
+
+            try:
+                self._embedder = get_embedder(quantized=self.quantized)
+            except EmbeddingUnavailable as exc:
+                raise StoreError(str(exc)) from exc
+        return self._embedder
+
+    def _lexical_dir(self) -> Path:
+        if self.path is not None:
+            return self.path / "lexical"
+        from platformdirs import user_cache_dir
+
+        key = uuid.uuid5(uuid.NAMESPACE_URL, self.url or "").hex[:12]
+        return Path(user_cache_dir("txscout")) / "lexical" / key
+
+    def _open_client(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.url:
+            parts = urlsplit(self.url if "://" in self.url else f"http://{self.url}")
+            try:
+                return chromadb.HttpClient(
+                    host=parts.hostname or "localhost",
+                    port=parts.port or (443 if parts.scheme == "https" else 8000),
+                    ssl=parts.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception as exc:
+                raise StoreError(f"cannot reach the chroma server at {self.url}: {exc}") from exc
+        assert self.path is not None
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"memory store path {self.path} is a file, not a directory")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
+        except Exception as exc:
+            raise StoreError(self._unreadable(exc)) from exc
+
+    def _unreadable(self, exc: BaseException) -> str:
+        return (
+            f"memory store {self.location} cannot be read ({exc.__class__.__name__}: {exc}); it may be "
+            "corrupt or from an incompatible chromadb. Nothing was changed: move it aside or set "
+            "--memory-path to use another store"
+        )
+
+    def _coll(self) -> Any:
+        if self._collection is not None:
+            return self._collection
+        if self._client is None:
+            self._client = self._open_client()
+        try:
+            collection = self._client.get_or_create_collection(
+                COLLECTION,
+                embedding_function=_ChromaEmbedding(self.quantized),
+                metadata={"embedder": self.embedder_name, "created_by": "txscout"},
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        except Exception as exc:
+            raise StoreError(self._unreadable(exc)) from exc
+        stored = (collection.metadata or {}).get("embedder")
+        if stored and stored != self.embedder_name:
+            raise StoreError(
+                f"memory store {self.location} holds {stored} vectors, not {self.embedder_name}; "
+                "use a store built with the same model"
+            )
+        self._collection = collection
+        return collection
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        if self.path is None:
+            yield  # the chroma server serialises writes itself
+            return
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(self.path / ".write.lock"), timeout=self.lock_timeout)
+        try:
+            with lock:
+                yield
+        except Timeout as exc:
+            raise StoreError(
+                f"memory store {self.path} is locked by another txscout process (waited "
+                f"{self.lock_timeout:.0f} s); try again when it has finished"
+            ) from exc
+
+    def _generation(self) -> str:
+        return str((self._coll().metadata or {}).get("generation", "0"))
+
+    def _bump_generation(self) -> None:
+        collection = self._coll()
+        metadata = dict(collection.metadata or {})
+        metadata["generation"] = uuid.uuid4().hex
+        collection.modify(metadata=metadata)
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def chunks(self, items: Iterable[Evidence]) -> list[tuple[Evidence, dict[str, Any]]]:
+        """Items cut into chunks that carry their parent's provenance, deduplicated by content."""
+        out: dict[str, tuple[Evidence, dict[str, Any]]] = {}
+        for item in items:
+            pieces = chunk_text(item.text, self.chunk_chars)
+            if len(pieces) <= 1:
+                pieces = [item.text] if item.text.strip() else []
+            for index, piece in enumerate(pieces):
+                chunk = item if piece == item.text else item.model_copy(update={"text": piece})
+                out.setdefault(chunk.content_hash, (chunk, _metadata(item, item.content_hash, index)))
+        return list(out.values())
+
+    def _existing(self, ids: list[str]) -> set[str]:
+        collection = self._coll()
+        found: set[str] = set()
+        for batch in _batched(ids, _BATCH):
+            found.update(collection.get(ids=batch, include=[])["ids"])
+        return found
+
+    def add(self, items: list[Evidence]) -> int:
+        """Store evidence; returns how many chunks were new. Embedding happens outside the write lock so
+        a large import does not make other writers wait for the model."""
+        chunks = self.chunks(items)
+        if not chunks:
+            return 0
+        try:
+            known = self._existing([c.content_hash for c, _ in chunks])
+            fresh = [(c, m) for c, m in chunks if c.content_hash not in known]
+            if not fresh:
+                return 0
+            vectors = self.embedder.encode([self._embedding_text(c) for c, _ in fresh])
+            with self._write_lock():
+                known = self._existing([c.content_hash for c, _ in fresh])
+                rows = [(c, m, v) for (c, m), v in zip(fresh, vectors, strict=True) if c.content_hash not in known]
+                collection = self._coll()
+                for batch in _batched(rows, _BATCH):
+                    collection.add(
+                        ids=[c.content_hash for c, _, _ in batch],
+                        embeddings=[v for _, _, v in batch],
+                        documents=[c.text for c, _, _ in batch],
+                        metadatas=[m for _, m, _ in batch],
+                    )
+                if rows:
+                    self._bump_generation()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"could not write to memory store {self.location}: {exc}") from exc
+        self._lexical = None
+        return len(rows)
+
+    @staticmethod
+    def _embedding_text(chunk: Evidence) -> str:
+        # A title says what a chunk from the middle of a page is about; the model reads it too.
+        if chunk.title and chunk.title not in chunk.text:
+            return f"{chunk.title}. {chunk.text}"
+        return chunk.text
+
+    def clear(self) -> int:
+        """Delete every chunk; returns how many there were."""
+        with self._write_lock():
+            collection = self._coll()
+            count = collection.count()
+            self._client.delete_collection(COLLECTION)
+            self._collection = None
+            self._lexical = None
+            shutil.rmtree(self._lexical_dir(), ignore_errors=True)
+        return count
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self._coll().count())
+
+    def iter_all(self, include_embeddings: bool = False) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+        """Every chunk as (id, text, metadata, embedding or None), in pages so memory stays flat."""
+        collection = self._coll()
+        include = ["documents", "metadatas", *(["embeddings"] if include_embeddings else [])]
+        offset = 0
+        while True:
+            page = collection.get(limit=_BATCH * 5, offset=offset, include=include)
+            if not page["ids"]:
+                return
+            embeddings = page.get("embeddings") if include_embeddings else None
+            for i, chunk_id in enumerate(page["ids"]):
+                vector = embeddings[i] if embeddings is not None else None
+                yield chunk_id, page["documents"][i], page["metadatas"][i] or {}, vector
+            offset += len(page["ids"])
+
+    def _lexical_index(self) -> LexicalIndex:
+        from memory.lexical import LexicalIndex
+
+        generation = self._generation()
+        if self._lexical is not None and self._lexical.generation == generation:
+            return self._lexical
+        directory = self._lexical_dir() / generation
+        index = LexicalIndex.load(directory)
+        if index is None or index.generation != generation:
+            ids: list[str] = []
+            texts: list[str] = []
+            for chunk_id, text, meta, _ in self.iter_all():
+                ids.append(chunk_id)
+                title = str(meta.get("title", ""))
+                texts.append(f"{title}. {text}" if title and title not in text else text)
+            index = LexicalIndex.build(ids, texts, generation)
+            self._save_lexical(index)
+        self._lexical = index
+        return index
+
+    def _save_lexical(self, index: LexicalIndex) -> None:
+        """Save under a directory named by generation, written aside and renamed into place, so that
+        concurrent readers only ever load a complete index. Older generations are removed."""
+        root = self._lexical_dir()
+        staging = root / f".tmp-{uuid.uuid4().hex}"
+        try:
+            index.save(staging)
+            target = root / index.generation
+            if target.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                staging.rename(target)
+            for old in root.iterdir():
+                if old.name != index.generation and not old.name.startswith(".tmp-"):
+                    shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # a cache, not data: rebuilt next time
+
+    def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
+        """The ``k`` chunks that best answer ``query``."""
+        try:
+            return self._search(query, k, mode)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"could not search memory store {self.location}: {exc}") from exc
+
+    def _search(self, query: str, k: int, mode: SearchMode) -> list[Hit]:
+        collection = self._coll()
+        total = collection.count()
+        if total == 0 or k <= 0 or not query.strip():
+            return []
+        depth = min(total, max(4 * k, 50))
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        dense: list[str] = []
+        dense_scores: dict[str, float] = {}
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.encode([query])
+            result = collection.query(
+                query_embeddings=vector,
+                n_results=depth if mode == "hybrid" else min(k, total),
+                include=["documents", "metadatas", "distances"],
+            )
+            for chunk_id, text, meta, distance in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0],
+                strict=True,
+            ):
+                dense.append(chunk_id)
+                dense_scores[chunk_id] = 1.0 - float(distance)
+                found[chunk_id] = (text, meta or {})
+        lexical: list[str] = []
+        lexical_scores: dict[str, float] = {}
+        if mode in ("hybrid", "lexical"):
+            for chunk_id, score in self._lexical_index().search(query, depth if mode == "hybrid" else k):
+                lexical.append(chunk_id)
+                lexical_scores[chunk_id] = score
+        if mode == "dense":
+            ranked = [(i, dense_scores[i]) for i in dense]
+        elif mode == "lexical":
+            ranked = [(i, lexical_scores[i]) for i in lexical]
+        else:
+            fused = rrf([dense, lexical])
+            ranked = sorted(fused.items(), key=lambda item: -item[1])
+        ranked = ranked[:k]
+        missing = [i for i, _ in ranked if i not in found]
+        if missing:
+            page = collection.get(ids=missing, include=["documents", "metadatas"])
+            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
+                found[chunk_id] = (text, meta or {})
+        dense_rank = {i: r + 1 for r, i in enumerate(dense)}
+        lexical_rank = {i: r + 1 for r, i in enumerate(lexical)}
+        return [
+            Hit(
+                evidence=_evidence(*found[i]),
+                score=score,
+                dense_rank=dense_rank.get(i),
+                lexical_rank=lexical_rank.get(i),
+            )
+            for i, score in ranked
+            if i in found
+        ]
+
+    def stats(self) -> StoreStats:
+        by_kind: dict[str, int] = {}
+        parents: set[str] = set()
+        oldest: float | None = None
+        newest: float | None = None
+        chunks = 0
+        for _, _, meta, _ in self.iter_all():
+            chunks += 1
+            kind = str(meta.get("source_kind", "?"))
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+            parents.add(str(meta.get("parent", "")))
+            stamp = meta.get("retrieved_at")
+            if isinstance(stamp, int | float):
+                oldest = stamp if oldest is None else min(oldest, stamp)
+                newest = stamp if newest is None else max(newest, stamp)
+        size = None
+        if self.path is not None:
+            size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return StoreStats(
+            location=self.location,
+            chunks=chunks,
+            sources=len(parents),
+            by_kind=dict(sorted(by_kind.items())),
+            embedder=self.embedder_name,
+            oldest=oldest,
+            newest=newest,
+            size_bytes=size,
+        )
+
+    def export(self, path: Path) -> int:
+        """Write every chunk as one JSON line (evidence fields plus ``parent`` and ``chunk``), written
+        aside and renamed so a failed export never leaves half a file; :meth:`import_jsonl` reads it
+        back."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        count = 0
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                for _, text, meta, _ in self.iter_all():
+                    record = _evidence(text, meta).model_dump(mode="json", exclude_none=True)
+                    record |= {"parent": meta.get("parent"), "chunk": meta.get("chunk")}
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    count += 1
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot write {path}: {exc}") from exc
+        return count
+
+    @staticmethod
+    def read_jsonl(path: Path) -> list[Evidence]:
+        """Evidence records from an export; a line that is not one is an error naming the line."""
+        items: list[Evidence] = []
+        with Path(path).open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                    fields = {k: v for k, v in data.items() if k in Evidence.model_fields}
+                    items.append(Evidence(**fields))
+                except ValueError as exc:
+                    raise StoreError(f"{path}:{lineno}: not an evidence record ({exc.__class__.__name__})") from exc
+        return items
+
+    def import_jsonl(self, path: Path) -> int:
+        return self.add(self.read_jsonl(path))
+

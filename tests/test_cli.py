@@ -1,0 +1,129 @@
+"""The CLI through typer's runner: bad input exits 2 with one line, and the happy paths print what they say."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.api import Agent
+from agent.cli import app
+from agent.config import load_settings
+from agent.events import TraceWriter
+from tests.scripted import script
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> object:
+    return runner.invoke(app, list(args))
+
+
+def assert_user_error(result: object, fragment: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == "txscout 0.1.0"
+
+
+def test_empty_question() -> None:
+    assert_user_error(invoke("ask", "   "), "question is empty")
+
+
+def test_unknown_model_spec() -> None:
+    assert_user_error(invoke("ask", "--model", "bogus:thing", "hi"), "unknown model spec 'bogus:thing'")
+
+
+def test_missing_gguf(tmp_path: Path) -> None:
+    assert_user_error(invoke("ask", "--model", f"local:{tmp_path / 'nope.gguf'}", "hi"), "model file not found")
+
+
+def test_file_that_is_not_a_model(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.gguf"
+    fake.write_text("definitely not weights")
+    assert_user_error(invoke("ask", "--model", f"local:{fake}", "hi"), "not a GGUF model file")
+
+
+def test_unreachable_endpoint() -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    result = invoke("ask", "--model", "openai:test-model", "--base-url", url, "--mode", "bare", "hi")
+    assert_user_error(result, "cannot reach the model endpoint")
+
+
+def test_malformed_config_file(isolated_settings: Path) -> None:
+    (isolated_settings / "config.toml").write_text("model = [unclosed\n")
+    assert_user_error(invoke("config", "show"), "is not valid TOML")
+
+
+def test_unknown_config_key(isolated_settings: Path) -> None:
+    (isolated_settings / "config.toml").write_text('modle = "local"\n')
+    assert_user_error(invoke("config", "show"), "unknown keys: modle")
+
+
+def test_config_precedence_and_masking(isolated_settings: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (isolated_settings / "config.toml").write_text('model = "local:smollm2"\nmax_steps = 9\n')
+    assert load_settings().model == "local:smollm2"
+    monkeypatch.setenv("TXSCOUT_MODEL", "openai:from-env")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    assert load_settings().model == "openai:from-env"
+    assert load_settings(model="local:gemma3-270m").model == "local:gemma3-270m"
+    result = invoke("config", "show", "--json")
+    data = json.loads(result.stdout)
+    assert data["model"] == "openai:from-env" and data["max_steps"] == 9
+    assert data["api_key"] == "********" and "sk-very-secret" not in result.output
+
+
+def test_invalid_setting_value() -> None:
+    assert_user_error(invoke("ask", "--mode", "turbo", "hi"), "invalid setting mode")
+
+
+def test_tools_call_bad_json() -> None:
+    assert_user_error(invoke("tools", "call", "identify_molecule", "{query: aspirin}"), "not valid JSON")
+
+
+def test_tools_call_unknown_tool() -> None:
+    assert_user_error(invoke("tools", "call", "teleport", "{}"), "unknown tool 'teleport'")
+
+
+def test_tools_list_and_call_json() -> None:
+    listed = json.loads(invoke("tools", "list", "--json").stdout)
+    names = {t["name"] for t in listed}
+    assert {"identify_molecule", "molecule_properties", "pubmed_search", "memory_search"} <= names
+    result = invoke("tools", "call", "identify_molecule", '{"query": "aspirin"}', "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["formula"] == "C9H8O4"
+
+
+def test_network_tool_offline_is_clear_error() -> None:
+    result = invoke("tools", "call", "pubmed_search", '{"query": "imatinib"}', "--offline")
+    assert result.exit_code == 2 and "offline" in result.stderr.lower()
+
+
+def test_trace_show_rerenders_saved_run(tmp_path: Path) -> None:
+    trace = tmp_path / "run.jsonl"
+    writer = TraceWriter(trace)
+    Agent(model=script("Thought: easy\nFinal Answer: forty-two"), tools=[], mode="react").run("q", on_event=writer)
+    writer.close()
+    result = invoke("trace", "show", str(trace))
+    assert result.exit_code == 0 and "forty-two" in result.stdout and "warning" not in result.output
+
+
+def test_trace_show_rejects_garbage(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "nonsense"}\n')
+    assert_user_error(invoke("trace", "show", str(bad)), "bad.jsonl:1: not a txscout event")

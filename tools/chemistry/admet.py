@@ -1,0 +1,206 @@
+"""ADMET-AI predictions: 41 TDC ADMET endpoints plus physicochemical properties, with DrugBank percentiles.
+
+The model is loaded once per process on first use (several seconds) and kept. ADMET-AI and Lightning
+print progress bars, tips and warnings on stdout and stderr; those would corrupt ``--json`` output and
+the TUI, so every call into the library runs with output captured and logging quietened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib.util
+import io
+import json
+import logging
+import os
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+MODEL_NAME = "ADMET-AI 2.0 (Chemprop-RDKit ensembles trained on TDC)"
+PERCENTILE_SUFFIX = "_drugbank_approved_percentile"
+_NOISY_LOGGERS = (
+    "lightning",
+    "lightning.pytorch",
+    "lightning.fabric",
+    "pytorch_lightning",
+    "lightning_fabric",
+)
+_MEANINGS = Path(__file__).with_name("data") / "admet_meanings.json"
+
+
+class EndpointInfo(BaseModel):
+    id: str
+    name: str
+    category: str
+    unit: str
+    kind: str
+    meaning: str
+    test_metric: str = ""
+    unreliable: bool = False
+
+
+class EndpointValue(BaseModel):
+    id: str
+    name: str
+    category: str
+    value: float
+    unit: str
+    percentile: float | None = None
+    meaning: str
+    unreliable: bool = False
+
+    def render(self) -> str:
+        unit = "" if self.unit in ("-", "#", "probability", "") else f" {self.unit}"
+        pct = "" if self.percentile is None else f" p{self.percentile:.0f}"
+        flag = " unreliable" if self.unreliable else ""
+        return f"{self.id} {self.value:.3g}{unit}{pct}{flag}"
+
+
+def _package_dir() -> Path:
+    spec = importlib.util.find_spec("admet_ai")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("admet-ai is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@cache
+def endpoint_info() -> tuple[EndpointInfo, ...]:
+    """Endpoint metadata from the table ADMET-AI ships, plus a one-line meaning for each."""
+    meanings: dict[str, str] = json.loads(_MEANINGS.read_text(encoding="utf-8"))
+    out = []
+    with (_package_dir() / "resources" / "data" / "admet.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            kind = "probability" if row["task_type"] == "classification" else "value"
+            r2 = float(row["R^2"]) if row.get("R^2") else None
+            auroc = float(row["AUROC"]) if row.get("AUROC") else None
+            metric = (
+                f"test AUROC {auroc:.2f}"
+                if auroc is not None
+                else f"test R² {r2:.2f}"
+                if r2 is not None
+                else ""
+            )
+            out.append(
+                EndpointInfo(
+                    id=row["id"],
+                    name=row["name"],
+                    category=row["category"],
+                    unit="probability" if kind == "probability" else row["units"],
+                    kind=kind,
+                    meaning=meanings.get(row["id"], row["name"]),
+                    test_metric=metric,
+                    # ADMET-AI's own benchmark gives these a negative R²: worse than predicting the mean
+                    unreliable=r2 is not None and r2 < 0,
+                )
+            )
+    return tuple(out)
+
+
+def select_endpoints(requested: list[str] | None) -> list[EndpointInfo]:
+    """Endpoints by id, display name or category (case-insensitive); all when nothing is requested."""
+    info = list(endpoint_info())
+    if not requested:
+        return info
+    chosen: list[EndpointInfo] = []
+    unknown: list[str] = []
+    for item in requested:
+        key = item.strip().lower()
+        hits = [e for e in info if key in (e.id.lower(), e.name.lower(), e.category.lower())]
+        if not hits:
+            unknown.append(item)
+        chosen.extend(h for h in hits if h not in chosen)
+    if unknown:
+        categories = sorted({e.category for e in info})
+        raise ValueError(
+            f"unknown endpoint(s) {', '.join(unknown)}; use a category ({', '.join(categories)}) "
+            f"or an id such as hERG, AMES, DILI, BBB_Martins, Solubility_AqSolDB"
+        )
+    return chosen
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Capture everything the library prints, and keep its loggers and warnings silent."""
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    sink = io.StringIO()
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(sink),
+        contextlib.redirect_stderr(sink),
+    ):
+        warnings.simplefilter("ignore")
+        yield
+
+
+_LOCK = threading.Lock()
+_MODEL: Any = None
+LOAD_SECONDS: float | None = None
+
+
+def model() -> Any:
+    """The process-wide ADMETModel, loaded on first call (CPU, no worker processes)."""
+    global _MODEL, LOAD_SECONDS
+    with _LOCK:
+        if _MODEL is None:
+            start = time.perf_counter()
+            with quiet():
+                from admet_ai import ADMETModel
+
+                _MODEL = ADMETModel(num_workers=0)
+            LOAD_SECONDS = time.perf_counter() - start
+        return _MODEL
+
+
+def is_loaded() -> bool:
+    return _MODEL is not None
+
+
+def predict(smiles: list[str]) -> dict[str, dict[str, float]]:
+    """Raw predictions keyed by SMILES (duplicates predicted once); molecules the model rejects are absent."""
+    unique = list(dict.fromkeys(smiles))
+    if not unique:
+        return {}
+    admet = model()
+    with _LOCK, quiet():
+        try:
+            frame = admet.predict(unique)
+            return {s: frame.loc[s].to_dict() for s in unique if s in frame.index}
+        except Exception:  # one bad molecule fails the whole batch, so retry singly to isolate it
+            out: dict[str, dict[str, float]] = {}
+            for s in unique:
+                try:
+                    out[s] = admet.predict([s]).iloc[0].to_dict()
+                except Exception:  # reported by the caller as unpredictable
+                    continue
+            return out
+
+
+def endpoint_values(raw: dict[str, float], endpoints: list[EndpointInfo]) -> list[EndpointValue]:
+    values = []
+    for e in endpoints:
+        if e.id not in raw:
+            continue
+        pct = raw.get(e.id + PERCENTILE_SUFFIX)
+        values.append(
+            EndpointValue(
+                id=e.id,
+                name=e.name,
+                category=e.category,
+                value=round(float(raw[e.id]), 4),
+                unit=e.unit,
+                percentile=None if pct is None else round(float(pct), 1),
+                meaning=e.meaning,
+                unreliable=e.unreliable,
+            )
+        )
+    return values

@@ -1,0 +1,580 @@
+"""``txscout tui``: watch the agent think, read its sources and steer it, in a terminal.
+
+Threading: the model loads and every run executes in Textual thread workers, so the interface never
+waits on the model. The worker writes each event to the question's trace first, then posts it to the
+app as a message (``post_message`` is thread-safe and does not block the run). Only the app thread
+touches widgets and the session.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from pydantic import ValidationError
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Footer, Input
+
+from agent.config import Mode, Settings, load_settings
+from agent.errors import UserError
+from agent.events import ErrorRaised, Event, ModelCall, RunFinished, TraceFormatError, TraceWriter, read_trace
+from tui.live import LiveRun
+from tui.screens.evidence import EvidenceScreen
+from tui.screens.help import HelpScreen, key_label
+from tui.screens.sessions import SessionsScreen
+from tui.sessions import Session, SessionEntry, SessionStore
+from tui.widgets.answer import WELCOME, AnswerPane, answer_markdown, answer_plain
+from tui.widgets.evidence import EvidencePanel
+from tui.widgets.question import QuestionInput
+from tui.widgets.status import StatusBar
+from tui.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from agent.api import Answer
+
+MODES: tuple[Mode, ...] = ("bare", "react", "full")
+
+
+class Runner(Protocol):
+    """What the app needs from an agent; ``agent.api.Agent`` is one, tests may pass a stand-in."""
+
+    settings: Settings
+    model_label: str
+
+    def run(
+        self,
+        question: str,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        cancel: threading.Event | None = None,
+        mode: Mode | None = None,
+    ) -> Answer: ...
+
+
+AgentFactory = Callable[[], Runner]
+
+
+def describe_error(exc: BaseException) -> str:
+    """User errors carry a message written for people; anything else also names its type."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class AgentReady(Message):
+    def __init__(self, agent: Runner) -> None:
+        super().__init__()
+        self.agent = agent
+
+
+class AgentFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class RunEvent(Message):
+    def __init__(self, number: int, event: Event) -> None:
+        super().__init__()
+        self.number = number
+        self.event = event
+
+
+class RunEnded(Message):
+    def __init__(self, number: int, answer: Answer | None, error: str) -> None:
+        super().__init__()
+        self.number = number
+        self.answer = answer
+        self.error = error
+
+
+class TraceProblem(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+@dataclass
+class RunJob:
+    number: int
+    agent: Runner
+    question: str
+    mode: Mode
+    cancel: threading.Event
+    trace_path: Path
+
+
+class TxscoutApp(App[None]):
+    """The terminal app. ``agent_factory`` lets tests inject a scripted agent; by default the model
+    named by ``model`` (or the settings) loads in a worker when the app starts."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "txscout"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_run", "Cancel run"),
+        Binding("f1,question_mark", "help", "Keys"),
+        Binding("ctrl+o", "sessions", "Sessions"),
+        Binding("ctrl+n", "new_session", "New session"),
+        Binding("ctrl+y", "copy_answer", "Copy answer"),
+        Binding("ctrl+s", "export", "Export"),
+        Binding("f4", "cycle_mode", "Mode"),
+        Binding("f6", "toggle_network", "Network"),
+        Binding("ctrl+up", "show_entry(-1)", "Previous question", show=False),
+        Binding("ctrl+down", "show_entry(1)", "Next question", show=False),
+    ]
+
+    running: reactive[bool] = reactive(False, bindings=True)
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        model: str | None = None,
+        mode: Mode | None = None,
+        agent_factory: AgentFactory | None = None,
+        store: SessionStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or load_settings()
+        self.mode: Mode = mode or self.settings.mode
+        self.model_spec = model or self.settings.model
+        self._factory = agent_factory or self._default_factory
+        self._injected = agent_factory is not None
+        self.store = store or SessionStore.default()
+        self.session: Session = self.store.new()
+        self.agent: Runner | None = None
+        self.selected: int | None = None
+        self._clock = clock
+        self._loading = False
+        self._pending: str | None = None
+        self._run_number = 0
+        self._live: LiveRun | None = None
+        self._cancel: threading.Event | None = None
+
+    def _default_factory(self) -> Runner:
+        from agent.api import Agent
+
+        return Agent(model=self.model_spec, settings=self.settings, mode=self.mode)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield Timeline(id="timeline")
+            with Vertical(id="side"):
+                yield AnswerPane(id="answer")
+                yield EvidencePanel(id="evidence")
+        yield QuestionInput(self._history(), id="question")
+        yield StatusBar(clock=self._clock, id="status")
+        yield Footer()
+
+    def _history(self) -> list[str]:
+        try:
+            return self.store.history()
+        except OSError:
+            return []
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one(Timeline)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def question_input(self) -> QuestionInput:
+        return self.query_one(QuestionInput)
+
+    def on_mount(self) -> None:
+        self.status.mode = self.mode
+        self.status.offline = self.settings.offline
+        if not self._injected:
+            from agent.models import describe
+
+            self.status.model = describe(self.model_spec)
+        self.question_input.focus()
+        self._start_loading()
+
+    # --- model loading -------------------------------------------------------------------------
+
+    @property
+    def agent_ready(self) -> bool:
+        return self.agent is not None
+
+    def _start_loading(self) -> None:
+        self._loading = True
+        self.status.state = "loading model…"
+        self.timeline.note(f"loading model {self.status.model}…" if self.status.model else "loading model…")
+        self._load_agent()
+
+    @work(thread=True, group="load", exit_on_error=False)
+    def _load_agent(self) -> None:
+        try:
+            agent = self._factory()
+        except Exception as exc:
+            self.post_message(AgentFailed(describe_error(exc)))
+        else:
+            self.post_message(AgentReady(agent))
+
+    def on_agent_ready(self, message: AgentReady) -> None:
+        self.agent = message.agent
+        self._loading = False
+        self.status.model = message.agent.model_label
+        self.status.offline = message.agent.settings.offline
+        self.status.state = "ready"
+        self.timeline.note(f"model {message.agent.model_label} ready")
+        if self._pending is not None:
+            question, self._pending = self._pending, None
+            self._start_run(question)
+
+    def on_agent_failed(self, message: AgentFailed) -> None:
+        self._loading = False
+        self.status.state = "no model"
+        self.timeline.note(f"the model could not be loaded: {message.error}", "error")
+        self.notify(
+            f"{message.error}\nFix the model (--model) and press Enter to try again.",
+            title="Model failed to load",
+            severity="error",
+            timeout=12,
+        )
+        if self._pending is not None:
+            self.question_input.value, self._pending = self._pending, None
+
+    # --- asking ----------------------------------------------------------------------------------
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        question = event.value.strip()
+        if not question:
+            self.notify("Type a question first.", severity="warning")
+            return
+        if self.running:
+            self.notify("A run is in progress; press Esc to cancel it.", severity="warning")
+            return
+        self.question_input.value = ""
+        self.question_input.remember(question)
+        try:
+            self.store.remember(question)
+        except OSError as exc:
+            self.notify(f"question history not saved: {exc}", severity="warning")
+        if self.agent is None:
+            self._pending = question
+            if self._loading:
+                self.timeline.note(f"will ask once the model is loaded: {question}")
+            else:
+                self._start_loading()
+            return
+        self._start_run(question)
+
+    def _start_run(self, question: str) -> None:
+        agent = self.agent
+        assert agent is not None
+        entry = SessionEntry(
+            question=question,
+            asked_at=time.time(),
+            mode=self.mode,
+            model=agent.model_label,
+            trace=f"traces/q{len(self.session.entries) + 1:03d}.jsonl",
+        )
+        self.session.entries.append(entry)
+        self._save()
+        self._run_number += 1
+        self._live = LiveRun(entry)
+        self._cancel = threading.Event()
+        self.selected = len(self.session.entries) - 1
+        self.running = True
+        self.timeline.reset()
+        self.query_one(EvidencePanel).show([])
+        self.query_one(AnswerPane).border_title = "Answer · working…"
+        self.status.state = "running"
+        self.status.position = self._position()
+        self.status.start_clock()
+        self._run_agent(
+            RunJob(
+                number=self._run_number,
+                agent=agent,
+                question=question,
+                mode=self.mode,
+                cancel=self._cancel,
+                trace_path=self.store.trace_path(self.session, entry),
+            )
+        )
+
+    @work(thread=True, group="run", exit_on_error=False)
+    def _run_agent(self, job: RunJob) -> None:
+        """Runs in a thread. Whatever happens, the trace ends with run_finished and the app hears back."""
+        finished = False
+        writer: TraceWriter | None = None
+        try:
+            writer = TraceWriter(job.trace_path)
+        except OSError as exc:
+            self.post_message(TraceProblem(f"trace not written: {exc}"))
+
+        def on_event(event: Event) -> None:
+            nonlocal finished, writer
+            finished = finished or isinstance(event, RunFinished)
+            if writer is not None:
+                try:
+                    writer(event)
+                except OSError as exc:
+                    writer = None
+                    self.post_message(TraceProblem(f"trace writing stopped: {exc}"))
+            self.post_message(RunEvent(job.number, event))
+
+        try:
+            answer = job.agent.run(job.question, on_event=on_event, cancel=job.cancel, mode=job.mode)
+        except Exception as exc:
+            error = describe_error(exc)
+            if not finished:
+                on_event(ErrorRaised(kind="internal", message=error))
+                on_event(RunFinished(status="cancelled" if job.cancel.is_set() else "failed"))
+            self.post_message(RunEnded(job.number, None, error))
+        else:
+            self.post_message(RunEnded(job.number, answer, ""))
+        finally:
+            if writer is not None:
+                writer.close()
+
+    async def on_run_event(self, message: RunEvent) -> None:
+        if message.number != self._run_number or self._live is None:
+            return
+        event = message.event
+        self.timeline.add(event)
+        record = self._live.apply(event)
+        if record is not None:
+            self.query_one(EvidencePanel).add(record)
+        if isinstance(event, ModelCall):
+            self.status.input_tokens = self._live.entry.usage.input_tokens
+            self.status.output_tokens = self._live.entry.usage.output_tokens
+        elif isinstance(event, ErrorRaised) and event.kind == "memory":
+            self.notify(event.message, severity="warning")
+        elif event.type == "answer":
+            await self._show_answer(self._live.entry)
+
+    async def on_run_ended(self, message: RunEnded) -> None:
+        if message.number != self._run_number or self._live is None:
+            return
+        entry = self._live.entry
+        if message.answer is not None:
+            self._live.finish(message.answer)
+        else:
+            self._live.fail(message.error)
+        self.running = False
+        self._cancel = None
+        self._save()
+        self.status.stop_clock(entry.usage.elapsed_s)
+        self.status.input_tokens, self.status.output_tokens = (
+            entry.usage.input_tokens,
+            entry.usage.output_tokens,
+        )
+        self.status.state = "ready"
+        self.query_one(EvidencePanel).show(entry.evidence)
+        await self._show_answer(entry)
+        if entry.status == "cancelled":
+            self.notify("Run cancelled; the trace records the cancellation.")
+        elif entry.status == "failed":
+            self.notify(entry.error, title="Run failed", severity="error", timeout=10)
+        elif entry.status == "incomplete":
+            self.notify(
+                entry.reason or "the answer is incomplete", title="Incomplete answer", severity="warning"
+            )
+
+    def on_trace_problem(self, message: TraceProblem) -> None:
+        self.notify(message.error, severity="warning")
+
+    async def _show_answer(self, entry: SessionEntry) -> None:
+        number = self.session.entries.index(entry) + 1
+        await self.query_one(AnswerPane).show(
+            answer_markdown(entry), title=f"Answer {number} · {entry.status}"
+        )
+
+    # --- cancelling ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc only means "cancel" while a run is going; session switching waits for the run."""
+        if action == "cancel_run":
+            return self.running
+        if action in ("new_session", "sessions", "cycle_mode", "show_entry"):
+            return None if self.running else True
+        return True
+
+    def action_cancel_run(self) -> None:
+        if self._cancel is None or self._cancel.is_set():
+            return
+        self._cancel.set()
+        self.status.state = "cancelling…"
+        self.timeline.note("cancel requested; the run stops before its next model or tool call", "warning")
+
+    async def action_quit(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        self.exit()
+
+    # --- sessions --------------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        try:
+            self.store.save(self.session)
+        except OSError as exc:
+            self.notify(f"session not saved: {exc}", severity="error")
+
+    def _position(self) -> str:
+        if self.selected is None:
+            return ""
+        return f"question {self.selected + 1} of {len(self.session.entries)}"
+
+    def action_sessions(self) -> None:
+        try:
+            summaries = self.store.summaries()
+        except OSError as exc:
+            self.notify(f"cannot list sessions: {exc}", severity="error")
+            return
+        current = self.session.id if self.session.entries else None
+        self.push_screen(SessionsScreen(summaries, current), self._open_session)
+
+    async def _open_session(self, session_id: str | None) -> None:
+        if session_id is None:
+            return
+        try:
+            session = self.store.load(session_id)
+        except (OSError, ValidationError) as exc:
+            self.notify(f"cannot open session {session_id}: {exc}", severity="error")
+            return
+        self.session = session
+        if session.entries:
+            await self._show_entry(len(session.entries) - 1)
+        self.notify(f"Reopened session: {session.title}")
+
+    async def action_new_session(self) -> None:
+        self.session = self.store.new()
+        self.selected = None
+        self.timeline.replay([])
+        self.timeline.note("new session")
+        self.query_one(EvidencePanel).show([])
+        await self.query_one(AnswerPane).show(WELCOME)
+        self.status.position = ""
+        self.question_input.focus()
+
+    async def action_show_entry(self, step: int) -> None:
+        if self.selected is None:
+            return
+        target = self.selected + step
+        if 0 <= target < len(self.session.entries):
+            await self._show_entry(target)
+
+    async def _show_entry(self, index: int) -> None:
+        """Show a past question as it ran: its trace in the timeline, its answer and its sources."""
+        entry = self.session.entries[index]
+        self.selected = index
+        path = self.store.trace_path(self.session, entry)
+        try:
+            self.timeline.replay(list(read_trace(path)))
+        except (OSError, TraceFormatError) as exc:
+            self.timeline.replay([])
+            self.timeline.note(f"trace unavailable: {exc}", "warning")
+        self.query_one(EvidencePanel).show(entry.evidence)
+        await self._show_answer(entry)
+        self.status.position = self._position()
+        self.status.input_tokens, self.status.output_tokens = (
+            entry.usage.input_tokens,
+            entry.usage.output_tokens,
+        )
+        self.status.stop_clock(entry.usage.elapsed_s)
+
+    def action_export(self) -> None:
+        if not self.session.entries:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        try:
+            path = self.store.export(self.session)
+        except OSError as exc:
+            self.notify(f"export failed: {exc}", severity="error")
+            return
+        self.notify(f"Session exported to {path}", title="Exported", timeout=10)
+
+    def _selected_entry(self) -> SessionEntry | None:
+        if self.selected is None or self.selected >= len(self.session.entries):
+            return None
+        return self.session.entries[self.selected]
+
+    def action_copy_answer(self) -> None:
+        entry = self._selected_entry()
+        if entry is None or not entry.answer:
+            self.notify("No answer to copy yet.", severity="warning")
+            return
+        self.copy_to_clipboard(answer_plain(entry))
+        self.notify("Answer copied to the clipboard.")
+
+    # --- sources ---------------------------------------------------------------------------------
+
+    def on_evidence_panel_opened(self, message: EvidencePanel.Opened) -> None:
+        self.push_screen(EvidenceScreen(message.record))
+
+    def on_answer_pane_citation_clicked(self, message: AnswerPane.CitationClicked) -> None:
+        if not self.query_one(EvidencePanel).open_ref(message.ref):
+            self.notify(f"source [{message.ref}] is not in this run", severity="warning")
+
+    # --- settings --------------------------------------------------------------------------------
+
+    def action_cycle_mode(self) -> None:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self.status.mode = self.mode
+        self.notify(f"mode {self.mode} for the next question")
+
+    def action_toggle_network(self) -> None:
+        """Takes effect from the next tool call: runs read ``offline`` from the agent's settings."""
+        if self.agent is None:
+            self.notify("The model is not loaded yet.", severity="warning")
+            return
+        offline = not self.agent.settings.offline
+        self.agent.settings = self.agent.settings.model_copy(update={"offline": offline})
+        self.status.offline = offline
+        self.notify("network off: tools use only local data" if offline else "network on")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_help()))
+
+    def key_help(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Sections of (keys, what they do), read from the bindings so help cannot drift from them."""
+
+        def rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
+            return [(key_label(b.key), b.description) for b in bindings if isinstance(b, Binding)]
+
+        return [
+            ("Everywhere", [*rows(self.BINDINGS), ("Ctrl+Q", "Quit (cancels a running question)")]),
+            (
+                "Question",
+                [
+                    ("Enter", "Ask the question"),
+                    *rows(QuestionInput.BINDINGS),
+                    ("→", "Accept the greyed-out suggestion from history"),
+                ],
+            ),
+            ("Timeline", [*rows(Timeline.BINDINGS), ("Enter", "Expand or collapse the focused observation")]),
+            (
+                "Sources",
+                [
+                    ("Enter", "Read the highlighted source"),
+                    *rows(EvidenceScreen.BINDINGS),
+                    ("click [n]", "In the answer, open source n"),
+                ],
+            ),
+            ("Moving around", [("Tab / Shift+Tab", "Next / previous panel")]),
+        ]
+
+
+def run_tui(settings: Settings, model: str | None, mode: str | None) -> None:
+    """Entry point for ``txscout tui``: ``model`` and ``mode`` are the CLI flags (None when not given)."""
+    if mode is not None and mode not in MODES:
+        raise UserError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    chosen: Mode | None = next((m for m in MODES if m == mode), None)
+    TxscoutApp(settings, model=model, mode=chosen).run()

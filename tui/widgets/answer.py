@@ -1,0 +1,115 @@
+"""The answer as Markdown, with each [n] a link that opens source n, and the cited sources listed below."""
+
+from __future__ import annotations
+
+import re
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Markdown
+
+from tui._css import sibling_css
+from tui.sessions import SessionEntry
+
+WELCOME = """\
+## txscout
+
+Ask a question below and press **Enter**. The timeline shows the agent's thoughts, tool calls and \
+observations as they happen; the sources it found are listed under this answer.
+
+**Esc** cancels a run · **F1** lists every key · **Ctrl+O** reopens a saved session
+"""
+
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+STATUS_NOTES = {
+    "cancelled": "**Cancelled.** The run was stopped before it finished.",
+    "failed": "**Failed.**",
+    "interrupted": "**Interrupted.**",
+    "incomplete": "**Incomplete.**",
+}
+
+
+def escape_markdown(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def linkify_citations(text: str) -> str:
+    """``[1, 2]`` -> ``\\[[1](#ref-1), [2](#ref-2)\\]``: reads as [1, 2]; each number opens its source."""
+
+    def link(match: re.Match[str]) -> str:
+        refs = re.findall(r"\d+", match.group(1))
+        return r"\[" + ", ".join(f"[{n}](#ref-{n})" for n in refs) + r"\]"
+
+    return _CITATION.sub(link, text)
+
+
+def sources_markdown(entry: SessionEntry) -> list[str]:
+    lines: list[str] = []
+    for citation in entry.citations:
+        locator = citation.locator
+        where = (
+            f"[{escape_markdown(locator)}]({locator})"
+            if locator.startswith("http")
+            else escape_markdown(locator)
+        )
+        lines.append(f"- **\\[{citation.ref}\\]** {escape_markdown(citation.title)} — {where}")
+    return lines
+
+
+def answer_markdown(entry: SessionEntry) -> str:
+    """What the answer pane shows for a finished (or failed, or cancelled) question."""
+    parts: list[str] = []
+    note = STATUS_NOTES.get(entry.status)
+    if note:
+        detail = " ".join(x for x in (entry.reason, entry.error) if x)
+        parts.append(f"> {note} {escape_markdown(detail)}".rstrip())
+    parts.append(linkify_citations(entry.answer) if entry.answer else "_No answer._")
+    facts: list[str] = []
+    if entry.confidence is not None:
+        facts.append(f"confidence {entry.confidence:.0%}")
+    facts.append(f"{len(entry.citations)} source(s) cited")
+    parts.append("*" + " · ".join(facts) + "*")
+    if entry.citations:
+        parts.append("**Sources**\n\n" + "\n".join(sources_markdown(entry)))
+    return "\n\n".join(parts) + "\n"
+
+
+def answer_plain(entry: SessionEntry) -> str:
+    """The answer as copied to the clipboard: the text and its sources, no link markup."""
+    lines = [entry.answer.strip()]
+    if entry.citations:
+        lines += ["", "Sources:"] + [f"[{c.ref}] {c.title} — {c.locator}" for c in entry.citations]
+    return "\n".join(lines) + "\n"
+
+
+class AnswerPane(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = sibling_css(__file__)
+
+    class CitationClicked(Message):
+        def __init__(self, ref: int) -> None:
+            super().__init__()
+            self.ref = ref
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Answer"
+        self.markdown = WELCOME
+
+    def compose(self) -> ComposeResult:
+        yield Markdown(WELCOME, open_links=False)
+
+    async def show(self, markdown: str, title: str = "Answer") -> None:
+        self.markdown = markdown
+        self.border_title = title
+        await self.query_one(Markdown).update(markdown)
+        self.scroll_home(animate=False)
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        event.stop()
+        if event.href.startswith("#ref-"):
+            self.post_message(self.CitationClicked(int(event.href.removeprefix("#ref-"))))
+        elif event.href.startswith(("http://", "https://")):
+            self.app.open_url(event.href)

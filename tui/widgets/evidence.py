@@ -1,0 +1,77 @@
+"""The run's sources: every evidence item the tools registered, marked when the answer cites it.
+
+Selecting one (Enter or click) asks the app to open it, so the detail view can also be reached from
+a citation link in the answer.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui._css import sibling_css
+from tui.sessions import EvidenceRecord
+
+
+def _prompt(record: EvidenceRecord) -> Text:
+    text = Text("● " if record.cited else "○ ", style="bold" if record.cited else "dim")
+    text.append(f"[{record.ref}] ", style="bold")
+    text.append(record.label)
+    text.append(f"\n    {record.source_kind} · {record.locator}", style="dim")
+    return text
+
+
+class EvidencePanel(Vertical):
+    DEFAULT_CSS = sibling_css(__file__)
+
+    class Opened(Message):
+        """The reader picked a source to read."""
+
+        def __init__(self, record: EvidenceRecord) -> None:
+            super().__init__()
+            self.record = record
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.records: list[EvidenceRecord] = []
+        self.border_title = "Sources"
+
+    def compose(self) -> ComposeResult:
+        yield Static("No sources yet.", id="evidence-empty")
+        yield OptionList(id="evidence-list")
+
+    def show(self, records: list[EvidenceRecord]) -> None:
+        """Replace the list, keeping the highlighted row when the same sources are shown again."""
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted
+        self.records = list(records)
+        options.clear_options()
+        options.add_options([Option(_prompt(r), id=str(r.ref)) for r in self.records])
+        if highlighted is not None and highlighted < len(self.records):
+            options.highlighted = highlighted
+        self._update_title()
+
+    def add(self, record: EvidenceRecord) -> None:
+        self.records.append(record)
+        self.query_one(OptionList).add_option(Option(_prompt(record), id=str(record.ref)))
+        self._update_title()
+
+    def _update_title(self) -> None:
+        cited = sum(r.cited for r in self.records)
+        self.border_title = f"Sources ({len(self.records)}, {cited} cited)" if self.records else "Sources"
+        self.query_one("#evidence-empty").display = not self.records
+        self.query_one(OptionList).display = bool(self.records)
+
+    def open_ref(self, ref: int) -> bool:
+        record = next((r for r in self.records if r.ref == ref), None)
+        if record is not None:
+            self.post_message(self.Opened(record))
+        return record is not None
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.open_ref(int(event.option.id or 0))
