@@ -6,6 +6,11 @@ disagreement and trigger useless searches, so every answer is first reduced to a
 an option letter, a number in a base unit, or normalised text. Nothing here calls a model, so each
 rule is tested on its own.
 
+Free text is compared by content words (equal, or one answer's words contained in the other's)
+rather than by sentence embeddings: sampled answers are a few words long, where containment already
+merges paraphrases ("osimertinib" / "osimertinib (Tagrisso)"), and loading an encoder for every run
+would cost more than the sampling it judges.
+
 Entropy is measured in **bits** (log base 2), so that its scale reads directly against the number of
 distinct answers: one answer is 0 bits, an even split between two is 1 bit.
 """
@@ -26,9 +31,7 @@ NUMBER_REL_TOL = 0.02
 NO_ANSWER = "(no answer)"
 
 _CITATION = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
-_ANSWER_LINE = re.compile(
-    r"^\s*(?:\*\*)?(?:final\s+)?answer(?:\*\*)?\s*[:：]\s*(?:\*\*)?(.*?)(?:\*\*)?\s*$", re.I
-)
+_ANSWER_LINE = re.compile(r"^\s*(?:\*\*)?(?:final\s+)?answer(?:\*\*)?\s*[:：]\s*(?:\*\*)?(.*?)(?:\*\*)?\s*$", re.I)
 _OPTION_LINE = re.compile(r"^\s*\(?([A-J])[).:]\s+(\S.*)$")
 _OPTION_INLINE = re.compile(r"\(([A-J])\)\s*(.+?)(?=\s*\([A-J]\)|$)")
 _NUMBER = re.compile(
@@ -37,9 +40,7 @@ _NUMBER = re.compile(
     r"\s*(%|[A-Za-zµμ/]+(?:/[A-Za-z]+)?)?"
 )
 _WORD = re.compile(r"[a-z0-9µμ]+(?:[-'.][a-z0-9]+)*")
-_NEGATIONS = frozenset(
-    {"not", "no", "never", "none", "neither", "nor", "without", "cannot", "isn't", "doesn't"}
-)
+_NEGATIONS = frozenset({"not", "no", "never", "none", "neither", "nor", "without", "cannot", "isn't", "doesn't"})
 STOPWORDS = frozenset(
     """a an the and or of in on at to for from by with as is are was were be been being it its this that
     these those which who whom whose what when where why how than then there their they them he she his
@@ -256,9 +257,7 @@ def normalise(answer: str, options: dict[str, str] | None = None) -> Normalised:
         known = _UNITS.get(unit or "")
         if known:
             dimension, factor = known
-            return Normalised(
-                kind="number", key=_format_number(value, unit), value=value * factor, dimension=dimension
-            )
+            return Normalised(kind="number", key=_format_number(value, unit), value=value * factor, dimension=dimension)
         label = unit.removesuffix("s") if unit else ""
         return Normalised(kind="number", key=_format_number(value, label), value=value, dimension=label)
     key = " ".join(words) or text.lower()

@@ -243,7 +243,9 @@ class Agent:
         ground(run, question, phase)
         return phase.execute()
 
-    def stream(self, question: str, *, cancel: threading.Event | None = None, mode: Mode | None = None) -> Iterator[Event]:
+    def stream(
+        self, question: str, *, cancel: threading.Event | None = None, mode: Mode | None = None
+    ) -> Iterator[Event]:
         """Events as they happen; the run executes in a worker thread. Errors re-raise here."""
         events: queue.Queue[Event | None] = queue.Queue()
         failure: list[BaseException] = []

@@ -54,8 +54,9 @@ app.add_typer(trace_app, name="trace")
 
 
 def _mount_optional() -> None:
-    from benchmarks.cli import app as bench_app
     from memory.cli import app as memory_app
+
+    from benchmarks.cli import app as bench_app
 
     app.add_typer(memory_app, name="memory", help="Manage the evidence store.")
     app.add_typer(bench_app, name="bench", help="Run and report benchmarks.")
@@ -79,10 +80,15 @@ def _root(
     """Tool-using research assistant for therapeutics, oncology and chemistry."""
 
 
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="local, local:smollm2, local:gemma3-270m, local:/path.gguf or openai:MODEL")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="local, local:smollm2, local:gemma3-270m, local:/path.gguf or openai:MODEL"),
+]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (or TXSCOUT_BASE_URL).")]
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="bare | react | full")]
-OfflineOpt = Annotated[bool | None, typer.Option("--offline/--online", help="Network tools report that the network is off.")]
+OfflineOpt = Annotated[
+    bool | None, typer.Option("--offline/--online", help="Network tools report that the network is off.")
+]
 
 
 def _settings(**flags: Any) -> Settings:
@@ -191,7 +197,9 @@ def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     for key, value in data.items():
         table.add_row(key, str(value))
     out.print(table)
-    out.print("[dim]precedence: flags > environment (TXSCOUT_*, OPENAI_API_KEY, NCBI_API_KEY) > config file > defaults[/]")
+    out.print(
+        "[dim]precedence: flags > environment (TXSCOUT_*, OPENAI_API_KEY, NCBI_API_KEY) > config file > defaults[/]"
+    )
 
 
 def _tool_map(settings: Settings) -> dict[str, Any]:
@@ -237,7 +245,7 @@ def tools_call(
     except json.JSONDecodeError as exc:
         raise UserError(f"arguments are not valid JSON: {exc.msg} at position {exc.pos}") from None
     if not isinstance(parsed, dict):
-        raise UserError("arguments must be a JSON object, e.g. '{\"query\": \"aspirin\"}'")
+        raise UserError('arguments must be a JSON object, e.g. \'{"query": "aspirin"}\'')
     settings = _settings(offline=offline)
     tools = _tool_map(settings)
     tool = tools.get(name)

@@ -24,10 +24,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
-from agent import protocol
 from agent.answers import (
     answer_line,
     choice_letter,
@@ -39,25 +37,30 @@ from agent.answers import (
 )
 from agent.errors import LimitReached
 from agent.events import CritiqueFinding, ErrorRaised, Revision, ToolResult
-from agent.research import Searcher, keywords
+from agent.research import Searcher, embedded, keywords, phase_prompt
 
 if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+
     from agent.citations import EvidenceLedger
     from agent.loop import Run
 
 Kind = Literal["unsupported", "miscited", "safety", "contradiction", "unanswered"]
 KINDS: tuple[Kind, ...] = ("unsupported", "miscited", "safety", "contradiction", "unanswered")
 
-LOCAL_LLM_TYPE = "txscout-llama-cpp"
 MAX_PER_KIND = 4
 """Findings of one kind beyond this add prompt length without telling the reviser anything new."""
 QUERIES_PER_ROUND = 2
 CLAIM_MIN_WORDS = 4
+FINDING_MIN_WORDS = 2
+"""A critic finding with fewer words ("CONTRADICTION: [0] 3.") names nothing a revision could
+fix; small models emit such lines, and acting on them rewrites a sound answer for no reason."""
 TOXICITY_THRESHOLD = 0.5
 """Predictor outputs for these endpoints are probabilities; 0.5 is where the classifier calls it."""
 
 _REF = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'\[])|\n+")
+_LEADING_REFS = re.compile(r"^((?:\[\d[\d,\s–-]*\][\s.;,]*)+)(.*)$", re.DOTALL)
 _NOT_A_CLAIM = re.compile(
     r"^(answer\s*:|final answer\s*:)|\b(no evidence|could not find|not find|not found|unknown|"
     r"consult|i am not sure|insufficient)\b",
@@ -78,6 +81,7 @@ _CRITIC_LINE = re.compile(
     r"^\s*(?:[-*•]|\d+[.)])?\s*\**\s*(unsupported|miscited|safety|contradiction|unanswered)\**\s*[:\-–]\s*(.+)$",
     re.IGNORECASE,
 )
+_WORDS = re.compile(r"[A-Za-z]{2,}")
 _REVISION_PREFIX = re.compile(r"^\s*(?:\**)?(?:revised answer|final answer|revision)(?:\**)?\s*:\s*", re.I)
 
 
@@ -97,13 +101,14 @@ def sentences(text: str) -> list[str]:
     """Sentences of an answer; a citation-only fragment ("[2]") stays with the sentence before it."""
     parts: list[str] = []
     for piece in _SENTENCE_END.split(text.strip()):
-        piece = piece.strip()
-        if not piece:
-            continue
-        if parts and not strip_citations(piece).strip(" .;,"):
-            parts[-1] = f"{parts[-1]} {piece}"
-        else:
-            parts.append(piece)
+        leading = _LEADING_REFS.match(piece.strip())
+        refs, rest = (leading.group(1).strip(), leading.group(2).strip()) if leading else ("", piece.strip())
+        if refs and parts:
+            parts[-1] = f"{parts[-1]} {refs}"
+        elif refs:
+            rest = f"{refs} {rest}".strip()
+        if rest:
+            parts.append(rest)
     return parts
 
 
@@ -149,23 +154,17 @@ def check_support(text: str, ledger: EvidenceLedger) -> list[Problem]:
         for ref in refs:
             item = ledger.get(ref)
             if item is None:
-                problems.append(
-                    Problem(kind="miscited", detail=f"[{ref}] points to no evidence in: {claim[:120]}")
-                )
+                problems.append(Problem(kind="miscited", detail=f"[{ref}] points to no evidence in: {claim[:120]}"))
                 continue
             source = f"{item.title} {item.text}"
             if words and not words & set(tokens(source)):
-                problems.append(
-                    Problem(kind="miscited", detail=f"[{ref}] shares no key term with: {claim[:120]}")
-                )
+                problems.append(Problem(kind="miscited", detail=f"[{ref}] shares no key term with: {claim[:120]}"))
                 continue
             stated = numbers(source)
             missing = [v for v in values if not any(abs(v - s) <= 0.01 * max(abs(v), 1e-9) for s in stated)]
             if missing and len(refs) == 1:
                 problems.append(
-                    Problem(
-                        kind="miscited", detail=f"[{ref}] does not state {missing[0]:g} in: {claim[:120]}"
-                    )
+                    Problem(kind="miscited", detail=f"[{ref}] does not state {missing[0]:g} in: {claim[:120]}")
                 )
     return problems
 
@@ -194,8 +193,7 @@ def safety_notes(run: Run) -> list[str]:
     """Safety facts the tools established, in words a prompt can carry."""
     notes = [f"{f.matched} was flagged by the chemical safety gate ({f.category})" for f in run.safety]
     notes += [
-        f"the predictor flagged {_TOXICITY_NAMES[k]} toxicity (p={v:.2f})"
-        for k, v in toxicity_flags(run).items()
+        f"the predictor flagged {_TOXICITY_NAMES[k]} toxicity (p={v:.2f})" for k, v in toxicity_flags(run).items()
     ]
     return notes
 
@@ -253,7 +251,12 @@ def check_coverage(question: str, text: str) -> list[Problem]:
 
 
 def parse_critic(reply: str) -> list[Problem]:
-    """Problems from the critic's reply: 'KIND: detail' lines or a JSON list; anything else is ignored."""
+    """Problems from the critic's reply: 'KIND: detail' lines or a JSON list; anything else is ignored,
+    and so are findings too short to name a problem."""
+    return [p for p in _critic_findings(reply) if len(_WORDS.findall(p.detail)) >= FINDING_MIN_WORDS]
+
+
+def _critic_findings(reply: str) -> list[Problem]:
     text = reply.strip()
     found: list[Problem] = []
     if text[:1] in "[{":
@@ -266,9 +269,7 @@ def parse_critic(reply: str) -> list[Problem]:
             if not isinstance(entry, dict):
                 continue
             kind = str(entry.get("kind") or entry.get("type") or "").lower()
-            detail = str(
-                entry.get("detail") or entry.get("problem") or entry.get("description") or ""
-            ).strip()
+            detail = str(entry.get("detail") or entry.get("problem") or entry.get("description") or "").strip()
             if kind in KINDS and detail:
                 found.append(Problem(kind=kind, detail=detail[:200]))
         if found:
@@ -287,9 +288,7 @@ def critic_grammar() -> str:
     """GBNF for the embedded model's critique: NONE, or up to three 'KIND: detail' lines."""
     kinds = " | ".join(f'"{k.upper()}"' for k in KINDS)
     return (
-        'root ::= "NONE" | problem ( "\\n" problem ){0,2}\n'
-        'problem ::= kind ": " [^\\n]{1,150}\n'
-        f"kind ::= {kinds}\n"
+        f'root ::= "NONE" | problem ( "\\n" problem ){{0,2}}\nproblem ::= kind ": " [^\\n]{{1,150}}\nkind ::= {kinds}\n'
     )
 
 
@@ -301,36 +300,34 @@ def revision_grammar(options: dict[str, str]) -> str:
     return 'root ::= [^\\n]{1,300} ( "\\n" [^\\n]{1,300} ){0,2}\n'
 
 
-def _context(run: Run, question: str) -> str:
-    evidence = run.ledger.digest() or "(no evidence was gathered)"
+def _safety_section(run: Run) -> list[str]:
     notes = safety_notes(run)
-    safety = "\n\nSafety facts from tools:\n" + "\n".join(f"- {n}" for n in notes) if notes else ""
-    return f"Question: {question}\n\nEvidence:\n{evidence}{safety}"
+    return ["Safety facts from tools:\n" + "\n".join(f"- {n}" for n in notes)] if notes else []
 
 
 def critic_prompt(run: Run, question: str, draft: str) -> list[BaseMessage]:
-    system = (
-        "You review a research assistant's answer against its evidence. List each problem on its own line "
-        "as 'KIND: detail', where KIND is UNSUPPORTED (a claim no evidence supports), MISCITED (a citation "
-        "[n] whose evidence does not support its sentence), SAFETY (a missing contraindication, toxicity or "
-        "safety fact), CONTRADICTION (the answer contradicts itself or the evidence) or UNANSWERED (a part "
-        "of the question left unanswered). If there is no problem, reply exactly NONE."
+    instruction = (
+        "Review the answer above against the evidence. List each problem on its own line as 'KIND: detail', "
+        "where KIND is UNSUPPORTED (a claim no evidence supports), MISCITED (a citation [n] whose evidence "
+        "does not support its sentence), SAFETY (a missing contraindication, toxicity or safety fact), "
+        "CONTRADICTION (the answer contradicts itself or the evidence) or UNANSWERED (a part of the question "
+        "left unanswered). If there is no problem, reply exactly NONE."
     )
-    return [SystemMessage(system), HumanMessage(f"{_context(run, question)}\n\nAnswer to review:\n{draft}")]
+    sections = [*_safety_section(run), f"Answer to review:\n{draft}"]
+    return phase_prompt(question, run.ledger.digest(), sections, instruction)
 
 
 def revision_prompt(run: Run, question: str, draft: str, problems: list[Problem]) -> list[BaseMessage]:
-    options = parse_options(question)
-    tail = " End with a line 'Answer: <option letter>'." if options else ""
-    system = (
-        f"{protocol.SYSTEM_CORE}\n\nRevise the answer so that every listed problem is fixed: support each "
-        "claim with a citation [n] to evidence that states it, or remove the claim; correct citations that "
-        "do not support their sentence; state the safety facts; answer every part of the question. Cite "
-        f"only evidence numbers shown. Reply with the revised answer only.{tail}"
+    tail = " End with a line 'Answer: <option letter>'." if parse_options(question) else ""
+    instruction = (
+        "Revise the draft so that every listed problem is fixed: support each claim with a citation [n] to "
+        "evidence that states it, or remove the claim; correct citations that do not support their sentence; "
+        "state the safety facts; answer every part of the question. Cite only evidence numbers shown. Reply "
+        f"with the revised answer only.{tail}"
     )
     listed = "\n".join(f"{i}. {p.render()}" for i, p in enumerate(problems, start=1))
-    body = f"{_context(run, question)}\n\nDraft answer:\n{draft}\n\nProblems:\n{listed}"
-    return [SystemMessage(system), HumanMessage(body)]
+    sections = [*_safety_section(run), f"Draft answer:\n{draft}", f"Problems:\n{listed}"]
+    return phase_prompt(question, run.ledger.digest(), sections, instruction)
 
 
 def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> list[Problem]:
@@ -340,7 +337,7 @@ def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> lis
         *check_safety(draft, run),
         *check_coverage(question, draft),
     ]
-    kwargs: dict[str, Any] = {"grammar": critic_grammar()} if run.model._llm_type == LOCAL_LLM_TYPE else {}
+    kwargs: dict[str, Any] = {"grammar": critic_grammar()} if embedded(run) else {}
     reply = run.call_model(critic_prompt(run, question, draft), purpose="critique", step=round_no, **kwargs)
     content = reply.content if isinstance(reply.content, str) else str(reply.content)
     for problem in parse_critic(content):
@@ -380,17 +377,13 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
                     searcher.search(queries)
                 except LimitReached as limit:
                     run.emit(ErrorRaised(kind="limit", message=f"critique search stopped: {limit}"))
-            kwargs: dict[str, Any] = (
-                {"grammar": revision_grammar(options)} if run.model._llm_type == LOCAL_LLM_TYPE else {}
-            )
+            kwargs: dict[str, Any] = {"grammar": revision_grammar(options)} if embedded(run) else {}
             reply = run.call_model(
                 revision_prompt(run, question, text, problems), purpose="revision", step=round_no, **kwargs
             )
             revised = _clean_revision(reply.content if isinstance(reply.content, str) else str(reply.content))
             if not revised:
-                run.emit(
-                    ErrorRaised(kind="format", message="the revision was empty; kept the previous answer")
-                )
+                run.emit(ErrorRaised(kind="format", message="the revision was empty; kept the previous answer"))
                 break
             run.emit(Revision(round=round_no, text=revised))
             text = revised

@@ -206,8 +206,6 @@ def validate_sequence(events: Iterable[Event]) -> list[str]:
     if open_calls:
         problems.append(f"tool calls without results: {sorted(open_calls)}")
     finished = [ev for ev in items if ev.type == "run_finished"]
-    if finished and finished[-1].status in ("completed", "incomplete") and not any(
-        ev.type == "answer" for ev in items
-    ):
+    if finished and finished[-1].status in ("completed", "incomplete") and not any(ev.type == "answer" for ev in items):
         problems.append("run finished without an answer")
     return problems

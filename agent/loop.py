@@ -146,9 +146,7 @@ class Run:
             self.input_tokens += tokens_in
             self.output_tokens += tokens_out
         self.emit(
-            ModelCall(
-                step=step, purpose=purpose, input_tokens=tokens_in, output_tokens=tokens_out, latency_s=latency
-            )
+            ModelCall(step=step, purpose=purpose, input_tokens=tokens_in, output_tokens=tokens_out, latency_s=latency)
         )
 
     def sample(self, messages: list[BaseMessage], *, n: int, purpose: str, **kwargs: Any) -> list[AIMessage]:
@@ -278,21 +276,26 @@ class ReactPhase:
 
     def start(self, question: str) -> None:
         self.messages.append(HumanMessage(f"Question: {question}" if not self.native else question))
+        self._question_at = len(self.messages) - 1
+        self._grounded: list[str] = []
 
     def record_automatic(self, name: str, args: dict[str, Any], outcome: ToolOutcome) -> None:
-        """Put a call the agent made itself (grounding, re-search) into the transcript as a prior step."""
+        """Show the model a call the agent made itself (grounding) before its first step.
+
+        Native models see an ordinary tool-call turn. Text-protocol models see the observations under
+        the question instead: small models shown a scripted "Action:" turn imitate it and call the
+        same tool again rather than answer.
+        """
         observation = protocol.frame_observation(name, outcome.text)
         if self.native:
             call_id = f"auto-{len(self.messages)}"
             self.messages.append(AIMessage("", tool_calls=[{"name": name, "args": args, "id": call_id}]))
             self.messages.append(ToolMessage(observation, tool_call_id=call_id))
-        else:
-            self.messages.append(
-                AIMessage(
-                    f"Thought: I will use {name}.\nAction: {name}\nAction Input: {json.dumps(args)}"
-                )
-            )
-            self.messages.append(HumanMessage(f"Observation: {observation}"))
+            return
+        if not outcome.is_error:
+            self._grounded.append(outcome.text)
+        question = self.messages[self._question_at]
+        self.messages[self._question_at] = HumanMessage(f"{question.content}\n\nObservation: {observation}")
 
     def execute(self) -> Draft:
         try:
@@ -324,7 +327,10 @@ class ReactPhase:
 
     def _text_step(self) -> str | None:
         step = self.run.steps
-        kwargs = {"grammar": self.grammar} if self.grammar else {}
+        grammar = self.grammar
+        if grammar and step == 1 and self._grounded:
+            grammar = protocol.copying_grammar(self._grounded)
+        kwargs = {"grammar": grammar} if grammar else {}
         reply = self.run.call_model(self.messages, purpose="react", step=step, **kwargs)
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         self.messages.append(AIMessage(text))

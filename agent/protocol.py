@@ -39,21 +39,26 @@ Final Answer: <the answer, copying values exactly from the observations, with ci
 
 FEW_SHOT = """Example 1
 Question: What is the molecular formula of caffeine?
-Thought: I need caffeine's record.
-Action: identify_molecule
-Action Input: {"query": "caffeine"}
-Observation: <observation tool="identify_molecule">[1] caffeine: formula C8H10N4O2, MW 194.19 g/mol</observation>
+
+Observation: <observation tool="identify_molecule">[1] Caffeine: C8H10N4O2, MW 194.19 g/mol</observation>
 Thought: The observation gives the formula.
 Final Answer: C8H10N4O2 [1]
 
 Example 2
-Question: Which has the higher logP, ibuprofen or paracetamol?
-Thought: I should compare the two molecules.
-Action: compare_molecules
-Action Input: {"molecules": ["ibuprofen", "paracetamol"], "property": "logp"}
-Observation: <observation tool="compare_molecules">[2] logp: ibuprofen 3.07, paracetamol 1.35; highest: ibuprofen</observation>
-Thought: The comparison answers the question.
-Final Answer: Ibuprofen has the higher logP (3.07 vs 1.35) [2]"""
+Question: How many hydrogen bond donors does metformin have?
+
+Observation: <observation tool="molecule_properties">[2] Metformin: MW 129.17, logP -1.03, HBD 5, HBA 5</observation>
+Thought: The observation lists the donors as HBD.
+Final Answer: HBD 5 [2]
+
+Example 3
+Question: Find papers on osimertinib resistance.
+Thought: I need to search the literature.
+Action: pubmed_search
+Action Input: {"query": "osimertinib resistance"}
+Observation: <observation tool="pubmed_search">[3] C797S mutation confers resistance to osimertinib</observation>
+Thought: The search found a relevant paper.
+Final Answer: The EGFR C797S mutation confers resistance to osimertinib [3]."""
 
 
 def frame_observation(tool: str, text: str, cap: int = OBSERVATION_CAP) -> str:
@@ -136,16 +141,14 @@ def parse_reply(text: str) -> Action | Final:
             raise FormatError("Your Final Answer was empty. Write the answer after 'Final Answer:'.")
         return Final(thought=thought, answer=answer)
     if action_match is None:
-        raise FormatError(
-            "Your reply had neither 'Action:' nor 'Final Answer:'. Use one of the two forms exactly."
-        )
+        raise FormatError("Your reply had neither 'Action:' nor 'Final Answer:'. Use one of the two forms exactly.")
     rest = text[action_match.end() :]
     input_at = rest.find("Action Input:")
     if input_at < 0:
         raise FormatError("After 'Action:' write 'Action Input:' followed by a JSON object.")
     raw = _balanced_object(rest[input_at:])
     if raw is None:
-        raise FormatError("'Action Input:' must be followed by a complete JSON object, e.g. {\"query\": \"aspirin\"}.")
+        raise FormatError('\'Action Input:\' must be followed by a complete JSON object, e.g. {"query": "aspirin"}.')
     try:
         args = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -192,3 +195,31 @@ def grammar_for(tools: list[BaseTool], allow_actions: bool = True) -> str:
         branches.append(f'"Action: " {_gbnf_literal(tool.name)} "\\nAction Input: " {rule_name}')
     choice = " | ".join([*branches, final])
     return f'root ::= "Thought: " line "\\n" ( {choice} )\n' + "\n".join(rules) + _JSON_RULES
+
+
+def facts(observations: list[str], limit: int = 80) -> list[str]:
+    """Short value-bearing segments of observations ("C9H8O4", "MW 180.16 g/mol", "HBD 1")."""
+    out: list[str] = []
+    for text in observations:
+        for piece in re.split(r"[;,\n]|\. ", text):
+            piece = re.sub(r"\[\d+\]", "", piece).strip(" .")
+            for segment in (piece, piece.partition(": ")[2]):
+                if 2 <= len(segment) <= 80 and segment not in out:
+                    out.append(segment)
+    return out[:limit]
+
+
+def copying_grammar(observations: list[str]) -> str:
+    """Final answer that must open with a value copied from the observations.
+
+    Used for the embedded model's first step after grounding: tiny models pick the right fact far
+    more often than they transcribe it correctly, and free text may still follow the copied value.
+    """
+    choices = " | ".join(json.dumps(f, ensure_ascii=False) for f in facts(observations))
+    if not choices:
+        return grammar_for([], allow_actions=False)
+    return (
+        'root ::= "Thought: " line "\\nFinal Answer: " fact tail\n'
+        f"fact ::= {choices}\n"
+        'tail ::= ( [ .;,] [^\\n]{0,200} )?\n' + _JSON_RULES
+    )

@@ -65,7 +65,9 @@ class ConsoleRenderer:
                 style = "red" if event.is_error else "dim"
                 c.print(Text(f"    → {_preview(event.output)}", style=style))
             case "evidence_added":
-                c.print(Text(f"    + evidence [{event.ref}] {_preview(event.title or event.locator, 100)}", style="green"))
+                c.print(
+                    Text(f"    + evidence [{event.ref}] {_preview(event.title or event.locator, 100)}", style="green")
+                )
             case "safety_flag":
                 c.print(
                     Text(

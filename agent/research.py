@@ -2,9 +2,10 @@
 
 Both phases know *what* is missing (the point the samples disagree on, the claim without support)
 but not which retrieval tools this run has. This module runs a query through whichever of PubMed,
-web search and memory are present, in that order of preference, skips a tool for the rest of the
-phase once it fails (offline, rate-limited), and makes sure whatever came back reaches the evidence
-ledger, because the next prompt is built from the ledger.
+web search and memory are present, in that order of preference, and skips a tool for the rest of
+the phase once it fails (offline, rate-limited). These tools register what they find in the run's
+evidence ledger themselves, and the next prompt is built from the ledger, so new evidence reaches
+the model without passing through here.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
+from agent import protocol
 from agent.answers import tokens
 from agent.events import ToolCalled
-from memory.evidence import Evidence
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -30,9 +32,6 @@ MAX_CALLS_PER_SEARCH = 4
 so one targeted search must not exhaust it."""
 
 KEYWORDS_PER_QUERY = 5
-EVIDENCE_TEXT_CAP = 1500
-MIN_EVIDENCE_CHARS = 40
-"""Shorter unregistered output ("No results.") is a status message, not evidence worth a number."""
 
 
 class SearchReport(BaseModel):
@@ -61,24 +60,49 @@ def query_field(tool: BaseTool) -> str | None:
     return strings[0] if strings else None
 
 
-def keywords(text: str, limit: int = KEYWORDS_PER_QUERY) -> list[str]:
-    """The most specific content words of ``text``, in their original order.
+def embedded(run: Run) -> bool:
+    """Whether the run uses the embedded llama.cpp model, which takes a GBNF grammar per call."""
+    return run.model._llm_type == "txscout-llama-cpp"
+
+
+def phase_prompt(question: str, evidence: str, sections: list[str], instruction: str) -> list[BaseMessage]:
+    """A prompt for the phases after ReAct (sampling, critique, revision).
+
+    All of them start with the same system text, question and evidence, and put their own task last:
+    the embedded model's prompt cache then reuses that prefix across samples, critique and revision,
+    and small models follow the instruction nearest the end best.
+    """
+    body = evidence.strip() or "(no evidence was gathered)"
+    parts = [f"Question: {question}", f"Evidence:\n{body}", *sections, instruction]
+    return [SystemMessage(protocol.SYSTEM_CORE), HumanMessage("\n\n".join(parts))]
+
+
+def ranked_keywords(text: str) -> list[str]:
+    """Distinct content words of ``text``, most specific first.
 
     Specific means long, or carrying digits, capitals or hyphens (drug names, genes, mutations,
-    doses), which is what a literature query needs; a clinical vignette's filler words score low.
+    doses), which is what a literature query needs; a clinical vignette's filler words rank low.
+    Ties keep the original order.
     """
     originals = {w.lower(): w for w in text.replace("/", " ").split()}
-    seen: dict[str, int] = {}
+    first: dict[str, int] = {}
     for position, word in enumerate(tokens(text)):
-        seen.setdefault(word, position)
+        first.setdefault(word, position)
 
-    def score(word: str) -> float:
+    def score(word: str) -> tuple[int, int]:
         raw = originals.get(word, word)
-        bonus = 3 if any(c.isdigit() for c in word) or "-" in word or any(c.isupper() for c in raw[1:]) else 0
-        return len(word) + bonus - seen[word] / 1000
+        marked = any(c.isdigit() for c in word) or "-" in word or any(c.isupper() for c in raw[1:])
+        return len(word) + (3 if marked else 0), -first[word]
 
-    chosen = sorted(seen, key=score, reverse=True)[:limit]
-    return sorted(chosen, key=seen.__getitem__)
+    return sorted(first, key=score, reverse=True)
+
+
+def keywords(text: str, limit: int = KEYWORDS_PER_QUERY, skip: int = 0) -> list[str]:
+    """The ``limit`` most specific content words after the first ``skip``, in their original order."""
+    ranked = ranked_keywords(text)
+    chosen = ranked[skip : skip + limit] or ranked[:limit]
+    order = {w: i for i, w in enumerate(tokens(text)[::-1])}
+    return sorted(chosen, key=lambda w: -order[w])
 
 
 class Searcher:
@@ -106,10 +130,9 @@ class Searcher:
     def search(self, queries: Iterable[str]) -> SearchReport:
         """Run each query through the available retrieval tools within ``MAX_CALLS_PER_SEARCH`` calls.
 
-        A tool that returns an error is skipped from then on. Output a tool returned without
-        registering evidence itself is registered here as tool evidence, so it is numbered, citable
-        and visible to the next prompt. A call this run already made is not repeated: its result is
-        in the ledger already.
+        A tool that returns an error is skipped from then on. A call this run already made is not
+        repeated: its result is in the ledger already. ``new_evidence`` counts ledger entries the
+        calls added; evidence the run had before does not count, since it cannot change the answer.
         """
         report = SearchReport()
         calls = 0
@@ -129,15 +152,5 @@ class Searcher:
                     self.failed.add(name)
                     continue
                 report.searched.append(f"{name}: {query}")
-                if len(self.run.ledger.items) == before and len(outcome.text.strip()) >= MIN_EVIDENCE_CHARS:
-                    self.run.add_evidence(
-                        Evidence(
-                            text=outcome.text[:EVIDENCE_TEXT_CAP],
-                            source_kind="tool",
-                            title=f"{name} results for '{query}'",
-                            tool=name,
-                            query=query,
-                        )
-                    )
                 report.new_evidence += len(self.run.ledger.items) - before
         return report

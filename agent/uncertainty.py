@@ -27,10 +27,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from agent import protocol
 from agent.answers import (
     NO_ANSWER,
     Cluster,
@@ -47,14 +45,13 @@ from agent.answers import (
 )
 from agent.errors import LimitReached
 from agent.events import ErrorRaised, UncertaintyRound
-from agent.research import Searcher, SearchReport, keywords
+from agent.research import Searcher, SearchReport, embedded, keywords, phase_prompt
 
 if TYPE_CHECKING:
-    from langchain_core.messages import AIMessage
+    from langchain_core.messages import AIMessage, BaseMessage
 
     from agent.loop import Run
 
-LOCAL_LLM_TYPE = "txscout-llama-cpp"
 SAMPLE_MAX_TOKENS = 96
 QUERY_KEYWORDS = 4
 COMPETING_ANSWERS_SEARCHED = 2
@@ -96,21 +93,22 @@ def sampling_prompt(question: str, evidence: str, options: dict[str, str]) -> li
         if options
         else "The answer is as short as possible: a name, a number with its unit, or a short phrase."
     )
-    system = (
-        f"{protocol.SYSTEM_CORE}\n\nAnswer from the evidence when it is relevant, citing it like [1]. "
-        "Write at most two short sentences of reasoning, then a final line exactly of the form "
-        f"'Answer: <answer>'. {form}"
+    instruction = (
+        "Answer the question, using the evidence when it is relevant and citing it like [1]. Write at most "
+        f"two short sentences of reasoning, then a final line exactly of the form 'Answer: <answer>'. {form}"
     )
-    body = evidence.strip() or "(no evidence was gathered)"
-    return [SystemMessage(system), HumanMessage(f"Question: {question}\n\nEvidence:\n{body}")]
+    return phase_prompt(question, evidence, [], instruction)
 
 
 def disagreement_queries(
-    question: str, options: dict[str, str], distribution: Distribution, answers: list[str]
+    question: str, options: dict[str, str], distribution: Distribution, answers: list[str], round_no: int = 1
 ) -> list[str]:
     """One query per competing answer (the largest clusters first): the answer in words plus the
-    question's most specific terms, so the search targets exactly what the samples disagree on."""
-    terms = " ".join(keywords(question_stem(question), QUERY_KEYWORDS))
+    question's most specific terms, so the search targets exactly what the samples disagree on.
+    Later rounds pair the answers with the next most specific terms, since repeating a query that
+    left the disagreement standing would only return the same evidence."""
+    skip = (round_no - 1) * QUERY_KEYWORDS
+    terms = " ".join(keywords(question_stem(question), QUERY_KEYWORDS, skip=skip))
     competing = sorted(
         (c for c in distribution.clusters if c.key != NO_ANSWER), key=lambda c: len(c.members), reverse=True
     )[:COMPETING_ANSWERS_SEARCHED]
@@ -148,7 +146,7 @@ def _present(text: str, key: str, options: dict[str, str]) -> str:
 
 def _sample_kwargs(run: Run, options: dict[str, str]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"temperature": run.settings.sample_temperature}
-    if run.model._llm_type == LOCAL_LLM_TYPE:
+    if embedded(run):
         kwargs |= {"grammar": sample_grammar(options), "max_tokens": SAMPLE_MAX_TOKENS}
     return kwargs
 
@@ -164,9 +162,7 @@ def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutco
     try:
         for round_no in range(1, settings.search_rounds + 2):
             prompt = sampling_prompt(question, run.ledger.digest(), options)
-            replies = run.sample(
-                prompt, n=settings.samples, purpose="uncertainty", **_sample_kwargs(run, options)
-            )
+            replies = run.sample(prompt, n=settings.samples, purpose="uncertainty", **_sample_kwargs(run, options))
             texts = [_text(r) for r in replies]
             short = [extract_answer(t) for t in texts]
             answers = [normalise(s, options) for s in short]
@@ -176,6 +172,8 @@ def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutco
                 answer = draft
             else:
                 answer = _present(texts[chosen.members[0]], chosen.key, options)
+            report, decision = _next_step(run, searcher, question, options, distribution, short, round_no)
+            searched.extend(report.searched)
             outcome = UncertaintyOutcome(
                 answer=answer,
                 confidence=distribution.majority_share,
@@ -184,9 +182,6 @@ def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutco
                 distribution=distribution.shares,
                 searched=list(searched),
             )
-            report, decision = _next_step(run, searcher, question, options, distribution, short, round_no)
-            searched.extend(report.searched)
-            outcome.searched = list(searched)
             run.emit(
                 UncertaintyRound(
                     round=round_no,
@@ -222,7 +217,7 @@ def _next_step(
     if not searcher.tools():
         return SearchReport(), "no retrieval tool available"
     try:
-        report = searcher.search(disagreement_queries(question, options, distribution, short))
+        report = searcher.search(disagreement_queries(question, options, distribution, short, round_no))
     except LimitReached as limit:
         return SearchReport(), f"budget exhausted: {limit}"
     if report.new_evidence:

@@ -23,14 +23,10 @@ app = typer.Typer(
 
 DataOpt = Annotated[Path, typer.Option("--data", help="Dataset file or folder.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder for records, traces and summary.")]
-SubsetOpt = Annotated[
-    list[str] | None, typer.Option("--subset", help="Subset to run (repeatable or comma-separated).")
-]
+SubsetOpt = Annotated[list[str] | None, typer.Option("--subset", help="Subset to run (repeatable or comma-separated).")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="Run only the first N selected items.")]
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="bare, react or full (default: settings).")]
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", help="Model spec (default: settings, the embedded model).")
-]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model spec (default: settings, the embedded model).")]
 JudgeOpt = Annotated[str | None, typer.Option("--judge", help="Judge model spec for judge-graded suites.")]
 ConcOpt = Annotated[int, typer.Option("--concurrency", help="Items in flight at once.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for option shuffling.")]
@@ -102,7 +98,7 @@ def validate_command(
         return
     from rich.console import Console
 
-    print_report(report, Console())
+    print_report(report, Console(soft_wrap=True))
 
 
 @app.command("report")

@@ -23,9 +23,7 @@ _BOXED = re.compile(r"\\boxed\{(?:\\text\{)?([^{}]*)\}?\}")
 _SPLIT = re.compile(r"(?:\s*(?:,|;|/|&|\+|\band\b|\s)\s*)+", re.IGNORECASE)
 _LETTER_TOKEN = re.compile(r"^[(\[]?(?P<l>[A-Za-z])(?:[)\].:]|\)\.)?$")
 _PAREN_LETTER = re.compile(r"[(\[](?P<l>[A-Z])[)\]]")
-_CONFIDENCE = re.compile(
-    r"confidence\s*(?:score)?\s*[:=]?\s*(?P<v>\d{1,3}(?:\.\d+)?)\s*(?P<pct>%?)", re.IGNORECASE
-)
+_CONFIDENCE = re.compile(r"confidence\s*(?:score)?\s*[:=]?\s*(?P<v>\d{1,3}(?:\.\d+)?)\s*(?P<pct>%?)", re.IGNORECASE)
 _NUMBER = re.compile(
     r"(?P<m>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
     r"(?:\s*(?:x|\*|×|\\times|\\cdot|·)\s*10\s*(?:\^|\*\*)\s*\{?\s*\(?(?P<e>[-+]?\d+)\)?\s*\}?)?"
@@ -156,7 +154,9 @@ def wilson_interval(correct: int, n: int, z: float = 1.959963984540054) -> tuple
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if correct == 0 else max(0.0, centre - half)
+    high = 1.0 if correct == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def macro_f1(gold: Sequence[str], predicted: Sequence[str | None], labels: Sequence[str]) -> float:
@@ -198,9 +198,7 @@ def binned_calibration_error(confidence: Sequence[float], correct: Sequence[bool
     return math.sqrt(total)
 
 
-def expected_calibration_error(
-    confidence: Sequence[float], correct: Sequence[bool], n_bins: int = 10
-) -> float:
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], n_bins: int = 10) -> float:
     """ECE over equal-width confidence bins (a confidence of 1.0 falls in the top bin)."""
     n = len(confidence)
     if n == 0:
@@ -208,9 +206,7 @@ def expected_calibration_error(
     bins: list[list[tuple[float, bool]]] = [[] for _ in range(n_bins)]
     for c, ok in zip(confidence, correct, strict=True):
         bins[min(int(c * n_bins), n_bins - 1)].append((c, ok))
-    return sum(
-        len(b) / n * abs(sum(c for c, _ in b) / len(b) - sum(ok for _, ok in b) / len(b)) for b in bins if b
-    )
+    return sum(len(b) / n * abs(sum(c for c, _ in b) / len(b) - sum(ok for _, ok in b) / len(b)) for b in bins if b)
 
 
 def auroc(confidence: Sequence[float], correct: Sequence[bool]) -> float | None:

@@ -129,6 +129,7 @@ class Summary(BaseModel):
     skipped: int = 0
     malformed: int = 0
     skipped_reasons: dict[str, int] = Field(default_factory=dict)
+    malformed_rows: list[str] = Field(default_factory=list)
     model_calls: int = 0
     tool_calls: int = 0
     input_tokens: int = 0

@@ -30,23 +30,17 @@ class JudgeUnavailable(UserError):
 class AnswerVerdict(BaseModel):
     """HLE's judge output: the extracted final answer, whether it matches, and the stated confidence."""
 
-    extracted_final_answer: str = Field(
-        description="The final exact answer extracted from the response, or 'None'."
-    )
+    extracted_final_answer: str = Field(description="The final exact answer extracted from the response, or 'None'.")
     reasoning: str = Field(default="", description="Why the extracted answer does or does not match.")
     correct: Literal["yes", "no"] = Field(description="'yes' only if the answer matches the correct answer.")
-    confidence: float = Field(
-        default=100.0, description="The confidence score (0-100) stated in the response."
-    )
+    confidence: float = Field(default=100.0, description="The confidence score (0-100) stated in the response.")
 
 
 class RubricVerdict(BaseModel):
     """Whether one rubric criterion is met by a response to a clinical vignette."""
 
     reasoning: str = Field(default="", description="Short justification citing the response.")
-    met: Literal["yes", "no"] = Field(
-        description="'yes' only if the response clearly satisfies the criterion."
-    )
+    met: Literal["yes", "no"] = Field(description="'yes' only if the response clearly satisfies the criterion.")
 
 
 _ANSWER_PROMPT = """You grade an answer to an exam question against its known correct answer.
@@ -106,7 +100,7 @@ class Judge:
     def _ask(self, prompt: str, schema: type[T]) -> T:
         try:
             structured = self.model.with_structured_output(schema)
-        except (NotImplementedError, AttributeError):
+        except (NotImplementedError, AttributeError, ValueError):  # models without tool calling
             structured = None
         last_error = ""
         for _attempt in range(2):
@@ -121,9 +115,7 @@ class Judge:
             except (ValueError, ValidationError) as exc:
                 last_error = str(exc).splitlines()[0]
             except Exception as exc:
-                raise JudgeUnavailable(
-                    f"judge model {self.label} failed: {type(exc).__name__}: {exc}"
-                ) from exc
+                raise JudgeUnavailable(f"judge model {self.label} failed: {type(exc).__name__}: {exc}") from exc
         raise ValueError(f"judge reply unusable after 2 attempts: {last_error}")
 
     def grade_answer(self, question: str, response: str, correct_answer: str) -> AnswerVerdict:

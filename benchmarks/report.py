@@ -7,6 +7,7 @@ report over a run that was killed before writing its summary is still right.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,24 +95,22 @@ def _plot_accuracy(runs: Sequence[RunFigures], path: Path) -> None:
     for k, run in enumerate(runs):
         values, lows, highs = [], [], []
         for g in groups:
-            acc, ci = (
-                (run.accuracy, run.ci95)
-                if g == "all"
-                else (
-                    (run.per_subset[g].accuracy, run.per_subset[g].ci95)
-                    if g in run.per_subset
-                    else (0.0, None)
-                )
-            )
+            figures = (run.accuracy, run.ci95) if g == "all" else None
+            if g in run.per_subset:
+                figures = (run.per_subset[g].accuracy, run.per_subset[g].ci95)
+            if figures is None:  # this run has no items in the subset: draw no bar rather than a 0% one
+                values.append(math.nan)
+                lows.append(0.0)
+                highs.append(0.0)
+                continue
+            acc, ci = figures
             values.append(acc)
-            lows.append(acc - ci.low if ci else 0.0)
-            highs.append(ci.high - acc if ci else 0.0)
+            lows.append(acc - ci.low)
+            highs.append(ci.high - acc)
         xs = [i + k * width for i in range(len(groups))]
         ax.bar(xs, values, width, yerr=[lows, highs], capsize=3, label=run.label)
     ax.set_xticks([i + width * (len(runs) - 1) / 2 for i in range(len(groups))])
-    ax.set_xticklabels(
-        groups, rotation=45 if len(groups) > 4 else 0, ha="right" if len(groups) > 4 else "center"
-    )
+    ax.set_xticklabels(groups, rotation=45 if len(groups) > 4 else 0, ha="right" if len(groups) > 4 else "center")
     ax.set_ylim(0, 1)
     ax.set_ylabel("accuracy (95% Wilson interval)")
     ax.legend(fontsize="small")
@@ -131,9 +130,7 @@ def _plot_calibration(runs: Sequence[RunFigures], path: Path) -> None:
     for run in runs:
         xs = [c for c, _, _ in run.calibration]
         ys = [a for _, a, _ in run.calibration]
-        ax.plot(
-            xs, ys, marker="o", label=f"{run.label} ECE={run.ece:.3f}" if run.ece is not None else run.label
-        )
+        ax.plot(xs, ys, marker="o", label=f"{run.label} ECE={run.ece:.3f}" if run.ece is not None else run.label)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence")
@@ -164,7 +161,7 @@ def print_report(report: Report, console: Console) -> None:
     from rich.table import Table
 
     table = Table(title="runs")
-    for column in ("run", "suite", "model", "mode", "grader", "n", "accuracy", "95% CI", "ECE", "AUROC"):
+    for column in ("run", "suite", "model", "mode", "n", "accuracy [95% CI]", "ECE", "AUROC"):
         table.add_column(column)
     for run in report.runs:
         table.add_row(
@@ -172,10 +169,8 @@ def print_report(report: Report, console: Console) -> None:
             run.suite,
             run.model,
             run.mode,
-            run.grader,
             str(run.n),
-            f"{run.accuracy:.1%}",
-            f"{run.ci95.low:.1%}–{run.ci95.high:.1%}",
+            f"{run.accuracy:.1%} [{run.ci95.low:.1%}, {run.ci95.high:.1%}]",
             "-" if run.ece is None else f"{run.ece:.3f}",
             "-" if run.auroc is None else f"{run.auroc:.3f}",
         )
@@ -185,12 +180,12 @@ def print_report(report: Report, console: Console) -> None:
         by_subject = Table("subset", *[r.label for r in report.runs], title="accuracy per subset")
         for name in subsets:
             cells = [
-                f"{r.per_subset[name].accuracy:.1%} (n={r.per_subset[name].n})"
-                if name in r.per_subset
-                else "-"
+                f"{r.per_subset[name].accuracy:.1%} (n={r.per_subset[name].n})" if name in r.per_subset else "-"
                 for r in report.runs
             ]
             by_subject.add_row(name, *cells)
         console.print(by_subject)
+    for run in report.runs:
+        console.print(f"{run.label}: grader {run.grader}", soft_wrap=True)
     for plot in report.plots:
         console.print(f"wrote {plot}")

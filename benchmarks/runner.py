@@ -12,6 +12,7 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 MODES: tuple[str, ...] = ("bare", "react", "full")
 RECORDS = "records.jsonl"
+MAX_LISTED = 200
 MANIFEST = "run.json"
 SUMMARY = "summary.json"
 # What must match for a resumed run to continue the same experiment.
@@ -116,8 +118,8 @@ def select(loaded: LoadResult, subsets: Sequence[str], limit: int | None) -> lis
     if subsets:
         check_subsets(loaded.items, wanted)
     items = [i for i in loaded.items if not wanted or any(i.in_subset(w) for w in wanted)]
-    seen: set[str] = set()
-    duplicates = sorted({i.id for i in items if i.id in seen or seen.add(i.id)})
+    counts = Counter(i.id for i in items)
+    duplicates = sorted(k for k, v in counts.items() if v > 1)
     if duplicates:
         raise UserError(f"duplicate item ids in the data, cannot resume safely: {', '.join(duplicates[:5])}")
     return items[:limit] if limit else items
@@ -229,6 +231,7 @@ def summarize(
         skipped=len(loaded.skipped),
         malformed=sum(s.malformed for s in loaded.skipped),
         skipped_reasons=reasons,
+        malformed_rows=[f"{s.source}: {s.reason}" for s in loaded.skipped if s.malformed][:MAX_LISTED],
         model_calls=sum(r.model_calls for r in records),
         tool_calls=sum(r.tool_calls for r in records),
         input_tokens=sum(r.input_tokens for r in records),
@@ -290,6 +293,11 @@ def run_benchmark(
     items = select(loaded, options.subsets, options.limit)
     if not items:
         raise UserError(f"no items to run in {options.data} ({len(loaded.skipped)} skipped)")
+    bad_rows = [s for s in loaded.skipped if s.malformed]
+    for skip in bad_rows[:10]:
+        console.print(f"[yellow]skipped malformed row[/] {skip.source}: {skip.reason}", soft_wrap=True)
+    if len(bad_rows) > 10:
+        console.print(f"... and {len(bad_rows) - 10} more malformed rows (listed in summary.json)")
     settings = _settings(options)
     mode = options.mode or settings.mode
     if judge is None and options.judge:
@@ -336,7 +344,7 @@ def run_benchmark(
     try:
         if todo:
             assert agent is not None
-            scored_now = _execute(options, adapter, agent, judge, mode, todo, records, out, console)
+            _execute(options, adapter, agent, judge, mode, todo, records, out, console, scored_now)
     finally:
         manifest.sessions.append(Session(scored=len(scored_now), wall_s=time.monotonic() - started))
         _write_json(out / MANIFEST, manifest)
@@ -351,9 +359,7 @@ def run_benchmark(
     return summary
 
 
-def _score(
-    adapter: Adapter, agent: AgentLike, judge: Judge | None, mode: Mode, item: Item, out: Path
-) -> Record:
+def _score(adapter: Adapter, agent: AgentLike, judge: Judge | None, mode: Mode, item: Item, out: Path) -> Record:
     from agent.events import TraceWriter
 
     trace = out / "traces" / f"{safe_name(item.id)}.jsonl"
@@ -419,7 +425,10 @@ def _execute(
     previous: Sequence[Record],
     out: Path,
     console: Console,
-) -> list[Record]:
+    scored: list[Record],
+) -> None:
+    """Score ``todo`` with a thread pool, appending each record to ``scored`` as it lands (also when
+    the run is interrupted, so the session's item count stays right)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -430,7 +439,6 @@ def _execute(
     )
 
     writer = _Writer(out / RECORDS)
-    scored: list[Record] = []
     totals = {"correct": sum(r.correct for r in previous), "n": len(previous), "tokens": 0}
     totals["tokens"] = sum(r.input_tokens + r.output_tokens for r in previous)
     progress = Progress(
@@ -469,8 +477,10 @@ def _execute(
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                # Count every item that did finish before re-raising the first failure.
+                failed = [f for f in finished if f.exception() is not None]
                 for future in finished:
-                    record = future.result()
+                    record = None if future in failed else future.result()
                     if record is None:
                         continue
                     scored.append(record)
@@ -478,11 +488,12 @@ def _execute(
                     totals["correct"] += record.correct
                     totals["tokens"] += record.input_tokens + record.output_tokens
                     progress.update(task, advance=1, **fields())
+                if failed:
+                    failed[0].result()
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
             writer.close()
-    return scored
 
 
 def print_summary(summary: Summary, console: Console) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
+
+
+def embedder_name(quantized: bool) -> str:
+    """Names the vectors a store holds; int8 vectors differ from float ones enough not to mix."""
+    return f"{MODEL_NAME}-int8" if quantized else MODEL_NAME
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -46,20 +52,27 @@ class Embedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
         if threads:
             torch.set_num_threads(threads)
+        hf_logging.disable_progress_bar()
         try:
             model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
         except OSError as exc:
             raise EmbeddingUnavailable(f"cannot load {MODEL_NAME}: {exc}") from exc
         if quantized:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            with warnings.catch_warnings():
+                # torch marks eager int8 quantisation deprecated in favour of torchao; it still works and
+                # is the only int8 path that needs no extra dependency.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         model.eval()
         self._model: Any = model
         self._lock = threading.Lock()
         self.quantized = quantized
-        self.name = f"{MODEL_NAME}{'-int8' if quantized else ''}"
+        self.name = embedder_name(quantized)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         import numpy as np
@@ -68,9 +81,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock, torch.inference_mode():
-            vectors = self._model.encode(
-                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
-            )
+            vectors = self._model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -53,9 +53,7 @@ class LexicalIndex:
         known = [[t for t in tokens[0] if t in vocab]]
         if not known[0]:
             return []
-        docs, scores = self._retriever.retrieve(
-            known, k=min(k, len(self.ids)), show_progress=False, n_threads=1
-        )
+        docs, scores = self._retriever.retrieve(known, k=min(k, len(self.ids)), show_progress=False, n_threads=1)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def save(self, directory: Path) -> None:
@@ -75,9 +73,7 @@ class LexicalIndex:
         try:
             meta = json.loads((directory / "ids.json").read_text(encoding="utf-8"))
             ids = list(meta["ids"])
-            retriever = (
-                bm25s.BM25.load(str(directory), show_progress=False, verbosity=0) if ids else bm25s.BM25()
-            )
+            retriever = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0) if ids else bm25s.BM25()
         except (OSError, ValueError, KeyError):
             return None
         return cls(ids, retriever, str(meta.get("generation", "")))

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from agent.errors import UserError
 from memory.chunking import DEFAULT_MAX_CHARS, chunk_text
+from memory.embeddings import embedder_name
 from memory.evidence import Evidence
 
 if TYPE_CHECKING:
@@ -70,9 +71,7 @@ class StoreStats(BaseModel):
 
 
 def _metadata(item: Evidence, parent: str, chunk: int) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        name: getattr(item, name) for name in _META_FIELDS if getattr(item, name) not in (None, "")
-    }
+    meta: dict[str, Any] = {name: getattr(item, name) for name in _META_FIELDS if getattr(item, name) not in (None, "")}
     return meta | {"parent": parent, "chunk": chunk}
 
 
@@ -160,7 +159,7 @@ class EvidenceStore:
         self.url = url
         self.path = None if url else Path(path).expanduser()  # type: ignore[arg-type]
         self._embedder = embedder
-        self.embedder_name = embedder.name if embedder else ("all-MiniLM-L6-v2-int8" if quantized else "all-MiniLM-L6-v2")
+        self.embedder_name = embedder.name if embedder else embedder_name(quantized)
         self.quantized = embedder.quantized if embedder else quantized
         self.chunk_chars = chunk_chars
         self.lock_timeout = lock_timeout
@@ -266,11 +265,15 @@ class EvidenceStore:
             ) from exc
 
     def _generation(self) -> str:
-        return str((self._coll().metadata or {}).get("generation", "0"))
+        """The store's write generation, read fresh because another process may have written since."""
+        self._coll()
+        current = self._client.get_collection(COLLECTION, embedding_function=_ChromaEmbedding(self.quantized))
+        return str((current.metadata or {}).get("generation", "0"))
 
     def _bump_generation(self) -> None:
         collection = self._coll()
-        metadata = dict(collection.metadata or {})
+        current = self._client.get_collection(COLLECTION, embedding_function=_ChromaEmbedding(self.quantized))
+        metadata = dict(current.metadata or {})
         metadata["generation"] = uuid.uuid4().hex
         collection.modify(metadata=metadata)
 
@@ -303,29 +306,48 @@ class EvidenceStore:
             return 0
         try:
             known = self._existing([c.content_hash for c, _ in chunks])
-            fresh = [(c, m) for c, m in chunks if c.content_hash not in known]
-            if not fresh:
-                return 0
-            vectors = self.embedder.encode([self._embedding_text(c) for c, _ in fresh])
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"could not read memory store {self.location}: {exc}") from exc
+        fresh = [(c, m) for c, m in chunks if c.content_hash not in known]
+        if not fresh:
+            return 0
+        vectors = self.embedder.encode([self._embedding_text(c) for c, _ in fresh])
+        return self._write([(c, m, v) for (c, m), v in zip(fresh, vectors, strict=True)])
+
+    def add_embedded(self, items: list[Evidence], vectors: Any) -> int:
+        """Store items whose vectors were computed elsewhere with this store's model (bulk imports, the
+        retrieval benchmark's filler); items are stored as given, not chunked."""
+        rows = [
+            (item, _metadata(item, item.content_hash, 0), vector) for item, vector in zip(items, vectors, strict=True)
+        ]
+        return self._write(rows)
+
+    def _write(self, rows: list[tuple[Evidence, dict[str, Any], Any]]) -> int:
+        try:
             with self._write_lock():
-                known = self._existing([c.content_hash for c, _ in fresh])
-                rows = [(c, m, v) for (c, m), v in zip(fresh, vectors, strict=True) if c.content_hash not in known]
+                known = self._existing([c.content_hash for c, _, _ in rows])
+                unique: dict[str, tuple[Evidence, dict[str, Any], Any]] = {}
+                for row in rows:
+                    if row[0].content_hash not in known:
+                        unique.setdefault(row[0].content_hash, row)
                 collection = self._coll()
-                for batch in _batched(rows, _BATCH):
+                for batch in _batched(list(unique.values()), _BATCH):
                     collection.add(
                         ids=[c.content_hash for c, _, _ in batch],
                         embeddings=[v for _, _, v in batch],
                         documents=[c.text for c, _, _ in batch],
                         metadatas=[m for _, m, _ in batch],
                     )
-                if rows:
+                if unique:
                     self._bump_generation()
         except StoreError:
             raise
         except Exception as exc:
             raise StoreError(f"could not write to memory store {self.location}: {exc}") from exc
         self._lexical = None
-        return len(rows)
+        return len(unique)
 
     @staticmethod
     def _embedding_text(chunk: Evidence) -> str:
@@ -429,7 +451,10 @@ class EvidenceStore:
                 include=["documents", "metadatas", "distances"],
             )
             for chunk_id, text, meta, distance in zip(
-                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0],
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
                 strict=True,
             ):
                 dense.append(chunk_id)
@@ -534,4 +559,3 @@ class EvidenceStore:
 
     def import_jsonl(self, path: Path) -> int:
         return self.add(self.read_jsonl(path))
-

@@ -25,3 +25,11 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("NCBI_API_KEY", raising=False)
     yield home
+
+
+@pytest.fixture(scope="session")
+def embedder() -> object:
+    """The offline MiniLM embedder, loaded once for every memory test."""
+    from memory.embeddings import get_embedder
+
+    return get_embedder()

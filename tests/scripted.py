@@ -21,7 +21,9 @@ class ScriptedChatModel(FakeMessagesListChatModel):
     native: bool = False
     prompts: list[list[BaseMessage]] = Field(default_factory=list)
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         self.prompts.append(list(messages))
         if len(self.prompts) > len(self.responses):
             raise AssertionError(f"script exhausted after {len(self.responses)} replies")

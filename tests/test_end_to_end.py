@@ -18,8 +18,18 @@ def test_ask_with_embedded_model_writes_valid_trace(tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
     result = CliRunner().invoke(
         app,
-        ["ask", "--offline", "--mode", "react", "--max-steps", "2", "--json", "--trace", str(trace),
-         "What is the molecular formula of aspirin?"],
+        [
+            "ask",
+            "--offline",
+            "--mode",
+            "react",
+            "--max-steps",
+            "2",
+            "--json",
+            "--trace",
+            str(trace),
+            "What is the molecular formula of aspirin?",
+        ],
     )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)

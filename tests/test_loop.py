@@ -28,7 +28,9 @@ class LookupArgs(BaseModel):
 @txtool("lookup", LookupArgs, "Look up a term in the test encyclopedia.")
 def lookup(args: LookupArgs) -> str:
     CALLS.append(args.term)
-    ref = current_context().evidence(Evidence(text=f"{args.term} is a test entry.", source_kind="file", title=args.term))
+    ref = current_context().evidence(
+        Evidence(text=f"{args.term} is a test entry.", source_kind="file", title=args.term)
+    )
     return f"[{ref}] {args.term} is a test entry."
 
 
@@ -94,7 +96,7 @@ def _clear_calls() -> None:
 
 
 def test_text_protocol_uses_tool_and_cites_evidence() -> None:
-    agent, answer = run_text(act("lookup", {"term": "imatinib"}), final("Imatinib is a test entry [1]."))
+    _agent, answer = run_text(act("lookup", {"term": "imatinib"}), final("Imatinib is a test entry [1]."))
     assert answer.text == "Imatinib is a test entry [1]."
     assert [c.ref for c in answer.citations] == [1]
     assert answer.citations[0].title == "imatinib"
@@ -148,7 +150,7 @@ def test_tool_timeout_becomes_observation() -> None:
 
 
 def test_repeated_call_answered_with_hint() -> None:
-    agent, answer = run_text(
+    _agent, answer = run_text(
         act("lookup", {"term": "x"}), act("lookup", {"term": "x"}), final("x is a test entry [1]")
     )
     assert CALLS == ["x"]
@@ -212,7 +214,7 @@ def test_native_tool_calling_path() -> None:
     assert answer.text == "Aspirin is a test entry [1]."
     tool_message = model.prompts[1][-1]
     assert isinstance(tool_message, ToolMessage) and tool_message.tool_call_id == "call-1"
-    assert "<observation tool=\"lookup\">" in tool_message.content
+    assert '<observation tool="lookup">' in tool_message.content
     assert [e.type for e in answer.events].count("thought") == 1
 
 

@@ -1,13 +1,19 @@
 """``txscout tui``: watch the agent think, read its sources and steer it, in a terminal.
 
 Threading: the model loads and every run executes in Textual thread workers, so the interface never
-waits on the model. The worker writes each event to the question's trace first, then posts it to the
-app as a message (``post_message`` is thread-safe and does not block the run). Only the app thread
+waits on the model. The worker writes each event to the question's trace first, then drops it in the
+app's inbox and posts a wake-up message (thread-safe, never blocks the run). Only the app thread
 touches widgets and the session.
+
+Pacing: the app applies everything in the inbox at once and then waits for that frame to paint before
+taking more. A fast run (a scripted model, a cached tool) therefore costs one layout per frame, not one
+per event, and the first entry reaches the screen without waiting for the rest of the run.
 """
 
 from __future__ import annotations
 
+import gc
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +27,6 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.reactive import reactive
 from textual.widgets import Footer, Input
 
 from agent.config import Mode, Settings, load_settings
@@ -82,19 +87,21 @@ class AgentFailed(Message):
         self.error = error
 
 
-class RunEvent(Message):
-    def __init__(self, number: int, event: Event) -> None:
-        super().__init__()
-        self.number = number
-        self.event = event
+class InboxReady(Message):
+    """A run worker left something in the inbox."""
 
 
-class RunEnded(Message):
-    def __init__(self, number: int, answer: Answer | None, error: str) -> None:
-        super().__init__()
-        self.number = number
-        self.answer = answer
-        self.error = error
+@dataclass
+class RunEvent:
+    number: int
+    event: Event
+
+
+@dataclass
+class RunEnded:
+    number: int
+    answer: Answer | None
+    error: str
 
 
 class TraceProblem(Message):
@@ -128,11 +135,9 @@ class TxscoutApp(App[None]):
         Binding("ctrl+s", "export", "Export"),
         Binding("f4", "cycle_mode", "Mode"),
         Binding("f6", "toggle_network", "Network"),
-        Binding("ctrl+up", "show_entry(-1)", "Previous question", show=False),
-        Binding("ctrl+down", "show_entry(1)", "Next question", show=False),
+        Binding("ctrl+up", "show_entry(-1)", "Show the session's previous question", show=False),
+        Binding("ctrl+down", "show_entry(1)", "Show the session's next question", show=False),
     ]
-
-    running: reactive[bool] = reactive(False, bindings=True)
 
     def __init__(
         self,
@@ -147,19 +152,24 @@ class TxscoutApp(App[None]):
         super().__init__()
         self.settings = settings or load_settings()
         self.mode: Mode = mode or self.settings.mode
+        self._mode_given = mode is not None
         self.model_spec = model or self.settings.model
         self._factory = agent_factory or self._default_factory
         self._injected = agent_factory is not None
         self.store = store or SessionStore.default()
         self.session: Session = self.store.new()
         self.agent: Runner | None = None
+        self.running = False
         self.selected: int | None = None
+        self.shown_entry: int | None = None
         self._clock = clock
         self._loading = False
         self._pending: str | None = None
         self._run_number = 0
         self._live: LiveRun | None = None
         self._cancel: threading.Event | None = None
+        self._inbox: queue.SimpleQueue[RunEvent | RunEnded] = queue.SimpleQueue()
+        self._frame_pending = False
 
     def _default_factory(self) -> Runner:
         from agent.api import Agent
@@ -227,7 +237,14 @@ class TxscoutApp(App[None]):
 
     def on_agent_ready(self, message: AgentReady) -> None:
         self.agent = message.agent
+        # The agent's libraries leave 10^5+ long-lived objects; every full garbage collection walks
+        # them all and stalls the interface for a few hundred milliseconds. Freezing takes them out of
+        # the collector's sight; objects created from here on are collected as usual.
+        gc.freeze()
         self._loading = False
+        if not self._mode_given:
+            self.mode = message.agent.settings.mode
+        self.status.mode = self.mode
         self.status.model = message.agent.model_label
         self.status.offline = message.agent.settings.offline
         self.status.state = "ready"
@@ -241,8 +258,8 @@ class TxscoutApp(App[None]):
         self.status.state = "no model"
         self.timeline.note(f"the model could not be loaded: {message.error}", "error")
         self.notify(
-            f"{message.error}\nFix the model (--model) and press Enter to try again.",
-            title="Model failed to load",
+            f"{message.error}\nAsk again (Enter) to retry.",
+            title="The model could not be loaded",
             severity="error",
             timeout=12,
         )
@@ -292,9 +309,10 @@ class TxscoutApp(App[None]):
         self._cancel = threading.Event()
         self.selected = len(self.session.entries) - 1
         self.running = True
-        self.timeline.reset()
+        self.timeline.reset(question)
         self.query_one(EvidencePanel).show([])
-        self.query_one(AnswerPane).border_title = "Answer · working…"
+        self.query_one(AnswerPane).waiting(question)
+        self.shown_entry = None
         self.status.state = "running"
         self.status.position = self._position()
         self.status.start_clock()
@@ -319,6 +337,10 @@ class TxscoutApp(App[None]):
         except OSError as exc:
             self.post_message(TraceProblem(f"trace not written: {exc}"))
 
+        def deliver(item: RunEvent | RunEnded) -> None:
+            self._inbox.put(item)
+            self.post_message(InboxReady())
+
         def on_event(event: Event) -> None:
             nonlocal finished, writer
             finished = finished or isinstance(event, RunFinished)
@@ -328,7 +350,7 @@ class TxscoutApp(App[None]):
                 except OSError as exc:
                     writer = None
                     self.post_message(TraceProblem(f"trace writing stopped: {exc}"))
-            self.post_message(RunEvent(job.number, event))
+            deliver(RunEvent(job.number, event))
 
         try:
             answer = job.agent.run(job.question, on_event=on_event, cancel=job.cancel, mode=job.mode)
@@ -337,31 +359,62 @@ class TxscoutApp(App[None]):
             if not finished:
                 on_event(ErrorRaised(kind="internal", message=error))
                 on_event(RunFinished(status="cancelled" if job.cancel.is_set() else "failed"))
-            self.post_message(RunEnded(job.number, None, error))
+            deliver(RunEnded(job.number, None, error))
         else:
-            self.post_message(RunEnded(job.number, answer, ""))
+            deliver(RunEnded(job.number, answer, ""))
         finally:
             if writer is not None:
                 writer.close()
 
-    async def on_run_event(self, message: RunEvent) -> None:
-        if message.number != self._run_number or self._live is None:
+    def on_inbox_ready(self, _message: InboxReady) -> None:
+        if not self._frame_pending:
+            self._drain_inbox()
+
+    def _drain_inbox(self) -> None:
+        """Apply all waiting events in one batch, then take no more until this frame has painted."""
+        batch: list[Event] = []
+        drained = False
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            drained = True
+            if item.number != self._run_number:
+                continue
+            if isinstance(item, RunEvent):
+                batch.append(item.event)
+            else:
+                self._apply_events(batch)
+                batch = []
+                self._run_ended(item)
+        self._apply_events(batch)
+        if drained:
+            self._frame_pending = True
+            self.call_after_refresh(self._next_frame)
+
+    def _next_frame(self) -> None:
+        self._frame_pending = False
+        if not self._inbox.empty():
+            self._drain_inbox()
+
+    def _apply_events(self, events: list[Event]) -> None:
+        if not events or self._live is None:
             return
-        event = message.event
-        self.timeline.add(event)
-        record = self._live.apply(event)
-        if record is not None:
-            self.query_one(EvidencePanel).add(record)
-        if isinstance(event, ModelCall):
+        self.timeline.add_all(events)
+        panel = self.query_one(EvidencePanel)
+        for event in events:
+            record = self._live.apply(event)
+            if record is not None:
+                panel.add(record)
+            if isinstance(event, ErrorRaised) and event.kind == "memory":
+                self.notify(event.message, severity="warning")
+        if any(isinstance(event, ModelCall) for event in events):
             self.status.input_tokens = self._live.entry.usage.input_tokens
             self.status.output_tokens = self._live.entry.usage.output_tokens
-        elif isinstance(event, ErrorRaised) and event.kind == "memory":
-            self.notify(event.message, severity="warning")
-        elif event.type == "answer":
-            await self._show_answer(self._live.entry)
 
-    async def on_run_ended(self, message: RunEnded) -> None:
-        if message.number != self._run_number or self._live is None:
+    def _run_ended(self, message: RunEnded) -> None:
+        if self._live is None:
             return
         entry = self._live.entry
         if message.answer is not None:
@@ -378,34 +431,33 @@ class TxscoutApp(App[None]):
         )
         self.status.state = "ready"
         self.query_one(EvidencePanel).show(entry.evidence)
-        await self._show_answer(entry)
+        # Markdown is the slowest widget to build: paint the timeline first, then the answer.
+        self.call_after_refresh(self._show_answer, entry)
         if entry.status == "cancelled":
             self.notify("Run cancelled; the trace records the cancellation.")
         elif entry.status == "failed":
             self.notify(entry.error, title="Run failed", severity="error", timeout=10)
         elif entry.status == "incomplete":
-            self.notify(
-                entry.reason or "the answer is incomplete", title="Incomplete answer", severity="warning"
-            )
+            self.notify(entry.reason or "the answer is incomplete", title="Incomplete answer", severity="warning")
 
     def on_trace_problem(self, message: TraceProblem) -> None:
         self.notify(message.error, severity="warning")
 
     async def _show_answer(self, entry: SessionEntry) -> None:
-        number = self.session.entries.index(entry) + 1
-        await self.query_one(AnswerPane).show(
-            answer_markdown(entry), title=f"Answer {number} · {entry.status}"
-        )
+        index = next((i for i, e in enumerate(self.session.entries) if e is entry), None)
+        if index is None:
+            return
+        await self.query_one(AnswerPane).show(answer_markdown(entry), title=f"Answer {index + 1} · {entry.status}")
+        self.shown_entry = index
 
     # --- cancelling ------------------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Esc only means "cancel" while a run is going; session switching waits for the run."""
-        if action == "cancel_run":
-            return self.running
-        if action in ("new_session", "sessions", "cycle_mode", "show_entry"):
-            return None if self.running else True
-        return True
+    def _busy(self) -> bool:
+        """Session and mode changes wait for the run (bindings stay static: a dynamic footer would be
+        rebuilt twice per question, which costs more than the rest of the frame)."""
+        if self.running:
+            self.notify("A question is running; wait for it or press Esc to cancel it.", severity="warning")
+        return self.running
 
     def action_cancel_run(self) -> None:
         if self._cancel is None or self._cancel.is_set():
@@ -433,6 +485,8 @@ class TxscoutApp(App[None]):
         return f"question {self.selected + 1} of {len(self.session.entries)}"
 
     def action_sessions(self) -> None:
+        if self._busy():
+            return
         try:
             summaries = self.store.summaries()
         except OSError as exc:
@@ -455,17 +509,20 @@ class TxscoutApp(App[None]):
         self.notify(f"Reopened session: {session.title}")
 
     async def action_new_session(self) -> None:
+        if self._busy():
+            return
         self.session = self.store.new()
         self.selected = None
         self.timeline.replay([])
         self.timeline.note("new session")
         self.query_one(EvidencePanel).show([])
         await self.query_one(AnswerPane).show(WELCOME)
+        self.shown_entry = None
         self.status.position = ""
         self.question_input.focus()
 
     async def action_show_entry(self, step: int) -> None:
-        if self.selected is None:
+        if self._busy() or self.selected is None:
             return
         target = self.selected + step
         if 0 <= target < len(self.session.entries):
@@ -526,7 +583,10 @@ class TxscoutApp(App[None]):
     # --- settings --------------------------------------------------------------------------------
 
     def action_cycle_mode(self) -> None:
+        if self._busy():
+            return
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self._mode_given = True
         self.status.mode = self.mode
         self.notify(f"mode {self.mode} for the next question")
 

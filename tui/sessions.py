@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.citations import Citation
+from tui.words import plural
 
 HISTORY_LIMIT = 500
 
@@ -193,7 +194,7 @@ def export_markdown(session: Session) -> str:
     lines = [
         f"# txscout session {session.id}",
         "",
-        f"Started {created}; {len(session.entries)} question(s).",
+        f"Started {created}; {plural(len(session.entries), 'question')}.",
         "",
     ]
     for number, entry in enumerate(session.entries, start=1):

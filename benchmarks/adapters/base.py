@@ -58,14 +58,10 @@ def read_jsonl(path: Path, skipped: list[Skipped]) -> Iterator[tuple[int, dict[s
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                skipped.append(
-                    Skipped(source=f"{path}:{lineno}", reason=f"invalid JSON: {exc.msg}", malformed=True)
-                )
+                skipped.append(Skipped(source=f"{path}:{lineno}", reason=f"invalid JSON: {exc.msg}", malformed=True))
                 continue
             if not isinstance(row, dict):
-                skipped.append(
-                    Skipped(source=f"{path}:{lineno}", reason="row is not a JSON object", malformed=True)
-                )
+                skipped.append(Skipped(source=f"{path}:{lineno}", reason="row is not a JSON object", malformed=True))
                 continue
             yield lineno, row
 
@@ -83,11 +79,11 @@ def mc_prompt(question: str, choices: Sequence[str], *, multi: bool = False, pre
     options = "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(choices))
     if multi:
         instruction = (
-            "One or more options may be correct. Answer with the letters of all correct options only, "
-            "as: Answer: A, C"
+            "One or more options may be correct. End with a line of the form "
+            "'Answer: <letters of all correct options, comma-separated>'."
         )
     else:
-        instruction = "Answer with the letter of the correct option only, as: Answer: X"
+        instruction = "End with a line of the form 'Answer: <letter of the correct option>'."
     return f"{preamble}{question.strip()}\n\n{options}\n\n{instruction}"
 
 

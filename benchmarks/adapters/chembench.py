@@ -21,7 +21,7 @@ from benchmarks.judge import Judge
 
 _TAGGED = re.compile(r"\[START_(?P<tag>[A-Z]+)\](?P<body>.*?)\[END_(?P=tag)\]", re.DOTALL)
 _MACRO = re.compile(r"\\(?:pu|ce)\{(?P<body>(?:[^{}]|\{[^{}]*\})*)\}")
-NUMERIC_INSTRUCTION = "Answer with a single number only (no units), as: Answer: 4.2"
+NUMERIC_INSTRUCTION = "End with a line of the form 'Answer: <a single number, without units>'."
 
 
 def render(text: str) -> str:

@@ -7,6 +7,7 @@ normalised exact match and the summary names that grader, so the two are never c
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,9 +68,7 @@ class HLEAdapter(Adapter):
         return LoadResult(items=items, skipped=skipped, files=files)
 
     def _item(self, source: str, row: dict[str, Any], skipped: list[Skipped]) -> Item | None:
-        missing = [
-            k for k in ("id", "question", "answer", "answer_type") if not str(row.get(k) or "").strip()
-        ]
+        missing = [k for k in ("id", "question", "answer", "answer_type") if not str(row.get(k) or "").strip()]
         if missing:
             skipped.append(malformed(source, f"missing fields: {', '.join(missing)}"))
             return None
@@ -134,9 +133,7 @@ class HLEAdapter(Adapter):
         else:
             segment = answer_segment(response)
             prediction = segment.splitlines()[0].strip() if segment else None
-            correct = prediction is not None and normalize_answer(prediction) == normalize_answer(
-                str(item.gold)
-            )
+            correct = prediction is not None and normalize_answer(prediction) == normalize_answer(str(item.gold))
         return Grade(
             prediction=prediction,
             correct=correct,
@@ -146,10 +143,16 @@ class HLEAdapter(Adapter):
         )
 
     def metrics(self, records: Sequence[Record]) -> dict[str, Any]:
-        """RMS calibration error over bins of 100; a missing confidence counts as 100%, as in HLE."""
+        """RMS calibration error over bins of 100 (a missing confidence counts as 100%, as in HLE), and
+        HLE's own normal-approximation interval half-width, for comparison with published numbers."""
         confidence = [r.confidence if r.confidence is not None else 1.0 for r in records]
         correct = [r.correct for r in records]
-        return {"calibration_error_rms": binned_calibration_error(confidence, correct, beta=100)}
+        n = len(records)
+        accuracy = sum(correct) / n if n else 0.0
+        return {
+            "calibration_error_rms": binned_calibration_error(confidence, correct, beta=100),
+            "ci95_half_width_normal": 1.96 * math.sqrt(accuracy * (1 - accuracy) / n) if n else 0.0,
+        }
 
 
 def adapter(name: str) -> Adapter:

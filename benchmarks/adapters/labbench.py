@@ -62,18 +62,14 @@ class LabBenchAdapter(Adapter):
             for lineno, row in read_jsonl(file, skipped):
                 source = f"{file}:{lineno}"
                 if image_task:
-                    skipped.append(
-                        Skipped(source=source, reason=f"{_task(file)} needs images (not included)")
-                    )
+                    skipped.append(Skipped(source=source, reason=f"{_task(file)} needs images (not included)"))
                     continue
                 item = self._item(file, source, row, seed, skipped)
                 if item is not None:
                     items.append(item)
         return LoadResult(items=items, skipped=skipped, files=used)
 
-    def _item(
-        self, file: Path, source: str, row: dict[str, Any], seed: int, skipped: list[Skipped]
-    ) -> Item | None:
+    def _item(self, file: Path, source: str, row: dict[str, Any], seed: int, skipped: list[Skipped]) -> Item | None:
         question = str(row.get("question") or "").strip()
         ideal = str(row.get("ideal") or "").strip()
         distractors = _distractors(row.get("distractors"))

@@ -42,9 +42,7 @@ def read_rows(file: Path, skipped: list[Skipped]) -> list[tuple[int, list[str]]]
         for row in reader:
             source = f"{file}:{reader.line_num}"
             if len(row) != 6 or not row[0].strip():
-                skipped.append(
-                    malformed(source, f"expected 6 columns (question, A-D, answer), got {len(row)}")
-                )
+                skipped.append(malformed(source, f"expected 6 columns (question, A-D, answer), got {len(row)}"))
                 continue
             if row[5].strip().upper() not in LETTERS[:4]:
                 skipped.append(malformed(source, f"answer {row[5]!r} is not A-D"))
@@ -62,7 +60,7 @@ def mmlu_items(file: Path, suite: str, skipped: list[Skipped], shots: int = 0) -
     subject = subject_of(file)
     preamble = ""
     dev = file.parent.parent / "dev" / f"{subject}_dev.csv"
-    if shots and dev.exists():
+    if shots and dev.exists() and dev.resolve() != file.resolve():  # never prime with the question itself
         examples = [row for _, row in read_rows(dev, [])][:shots]
         topic = subject.replace("_", " ")
         header = f"The following are multiple choice questions (with answers) about {topic}."

@@ -141,9 +141,7 @@ class VignetteAdapter(Adapter):
         notes: list[str] = []
         for entry in item.metadata["rubric"]:
             try:
-                verdict = judge.grade_rubric(
-                    item.metadata["vignette"], response, entry["axis"], entry["criterion"]
-                )
+                verdict = judge.grade_rubric(item.metadata["vignette"], response, entry["axis"], entry["criterion"])
                 ok = verdict.met == "yes"
             except ValueError as exc:
                 ok = False
@@ -189,9 +187,7 @@ class OncologyMCAdapter(Adapter):
         if not medqa_files and not mmlu_files:
             raise UserError(f"no MedQA .jsonl or MMLU .csv files under {path}")
         skipped: list[Skipped] = []
-        pool: list[tuple[str, Item]] = [
-            ("medqa", i) for f in medqa_files for i in medqa_items(f, self.name, skipped)
-        ]
+        pool: list[tuple[str, Item]] = [("medqa", i) for f in medqa_files for i in medqa_items(f, self.name, skipped)]
         pool += [("mmlu", i) for f in mmlu_files for i in mmlu_items(f, self.name, skipped, shots or 0)]
         items: list[Item] = []
         for source_name, item in pool:

@@ -21,7 +21,7 @@ from benchmarks.items import Grade, Item, LoadResult, Record, Skipped
 from benchmarks.judge import Judge
 
 LABELS = ("yes", "no", "maybe")
-INSTRUCTION = "Answer with yes, no or maybe only, as: Answer: yes"
+INSTRUCTION = "End with a line of the form 'Answer: <yes, no or maybe>'."
 _LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
 
 
@@ -64,20 +64,15 @@ class PubMedQAAdapter(Adapter):
             label = str(row.get("final_decision") or "").lower() if isinstance(row, dict) else ""
             question = str(row.get("QUESTION") or "").strip() if isinstance(row, dict) else ""
             if not question or contexts is None or label not in LABELS:
-                skipped.append(
-                    malformed(source, "missing QUESTION, CONTEXTS or a yes/no/maybe final_decision")
-                )
+                skipped.append(malformed(source, "missing QUESTION, CONTEXTS or a yes/no/maybe final_decision"))
                 continue
             in_test = pmid in split
             if in_test and str(split[pmid]).lower() != label:
-                skipped.append(
-                    malformed(source, f"test split label {split[pmid]!r} disagrees with {label!r}")
-                )
+                skipped.append(malformed(source, f"test split label {split[pmid]!r} disagrees with {label!r}"))
                 continue
             labels = row.get("LABELS") if isinstance(row.get("LABELS"), list) else []
             context = "\n".join(
-                f"{str(labels[i]).title()}: {text}" if i < len(labels) else text
-                for i, text in enumerate(contexts)
+                f"{str(labels[i]).title()}: {text}" if i < len(labels) else text for i, text in enumerate(contexts)
             )
             items.append(
                 Item(
@@ -92,9 +87,7 @@ class PubMedQAAdapter(Adapter):
                     metadata={"year": row.get("YEAR"), "question": question},
                 )
             )
-        return LoadResult(
-            items=items, skipped=skipped, files=[data_file, split_file], default_subsets=["test"]
-        )
+        return LoadResult(items=items, skipped=skipped, files=[data_file, split_file], default_subsets=["test"])
 
     def grader_name(self, judge: Judge | None) -> str:
         return "label-exact"

@@ -46,17 +46,34 @@ def questions(per_kind: int, seed: int) -> list[dict[str, object]]:
     items: list[dict[str, object]] = []
     for i in range(per_kind):
         name, mol = drugs[i]
-        items.append({"kind": "formula", "q": f"What is the molecular formula of {name}?",
-                      "gold": rdMolDescriptors.CalcMolFormula(mol)})
+        items.append(
+            {
+                "kind": "formula",
+                "q": f"What is the molecular formula of {name}?",
+                "gold": rdMolDescriptors.CalcMolFormula(mol),
+            }
+        )
         name, mol = drugs[per_kind + i]
-        items.append({"kind": "weight", "q": f"What is the molecular weight of {name}?",
-                      "gold": Descriptors.MolWt(mol)})
+        items.append(
+            {"kind": "weight", "q": f"What is the molecular weight of {name}?", "gold": Descriptors.MolWt(mol)}
+        )
         name, mol = drugs[2 * per_kind + i]
-        items.append({"kind": "donors", "q": f"How many hydrogen bond donors does {name} have?",
-                      "gold": Lipinski.NumHDonors(mol)})
+        items.append(
+            {
+                "kind": "donors",
+                "q": f"How many hydrogen bond donors does {name} have?",
+                "gold": Lipinski.NumHDonors(mol),
+            }
+        )
         (a, ma), (b, mb) = drugs[3 * per_kind + 2 * i], drugs[3 * per_kind + 2 * i + 1]
-        items.append({"kind": "compare", "q": f"Which has the higher logP, {a} or {b}?",
-                      "gold": a if Crippen.MolLogP(ma) > Crippen.MolLogP(mb) else b, "other": b if a != b else a})
+        items.append(
+            {
+                "kind": "compare",
+                "q": f"Which has the higher logP, {a} or {b}?",
+                "gold": a if Crippen.MolLogP(ma) > Crippen.MolLogP(mb) else b,
+                "other": b if a != b else a,
+            }
+        )
     return items
 
 
@@ -108,8 +125,12 @@ def main() -> None:
     table = Table("model", "accuracy", *KINDS, "s/question", title=f"chemistry property questions (n={len(items)})")
     for spec, r in results.items():
         per_kind = r["per_kind"]
-        table.add_row(spec, f"{r['accuracy']:.0%}", *(f"{per_kind.get(k, 0):.0%}" for k in KINDS),
-                      f"{r['seconds_per_question']:.1f}")
+        table.add_row(
+            spec,
+            f"{r['accuracy']:.0%}",
+            *(f"{per_kind.get(k, 0):.0%}" for k in KINDS),
+            f"{r['seconds_per_question']:.1f}",
+        )
     Console().print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"seed": args.seed, "per_kind": args.per_kind, "results": results}, indent=2))

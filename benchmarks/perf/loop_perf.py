@@ -57,8 +57,13 @@ def txscout_step(steps: int) -> float:
     from agent.api import Agent
 
     agent = Agent(
-        model=scripted(steps), tools=[noop], mode="react", max_steps=steps + 2, max_tool_calls=steps + 1,
-        token_limit=10**9, store=None,
+        model=scripted(steps),
+        tools=[noop],
+        mode="react",
+        max_steps=steps + 2,
+        max_tool_calls=steps + 1,
+        token_limit=10**9,
+        store=None,
     )
     started = time.perf_counter()
     answer = agent.run("go")

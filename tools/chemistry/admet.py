@@ -34,6 +34,17 @@ _NOISY_LOGGERS = (
     "lightning_fabric",
 )
 _MEANINGS = Path(__file__).with_name("data") / "admet_meanings.json"
+# Units as the model should read them: counts and probabilities need none, "# of 4" reads as "/4".
+_DISPLAY_UNITS = {
+    "-": "",
+    "#": "",
+    "": "",
+    "probability": "",
+    "log-ratio": "",
+    "# of 4": "/4",
+    "Dalton": " Da",
+    "Å^2": " Å²",
+}
 
 
 class EndpointInfo(BaseModel):
@@ -58,7 +69,7 @@ class EndpointValue(BaseModel):
     unreliable: bool = False
 
     def render(self) -> str:
-        unit = "" if self.unit in ("-", "#", "probability", "") else f" {self.unit}"
+        unit = _DISPLAY_UNITS.get(self.unit, f" {self.unit}")
         pct = "" if self.percentile is None else f" p{self.percentile:.0f}"
         flag = " unreliable" if self.unreliable else ""
         return f"{self.id} {self.value:.3g}{unit}{pct}{flag}"
@@ -81,13 +92,7 @@ def endpoint_info() -> tuple[EndpointInfo, ...]:
             kind = "probability" if row["task_type"] == "classification" else "value"
             r2 = float(row["R^2"]) if row.get("R^2") else None
             auroc = float(row["AUROC"]) if row.get("AUROC") else None
-            metric = (
-                f"test AUROC {auroc:.2f}"
-                if auroc is not None
-                else f"test R² {r2:.2f}"
-                if r2 is not None
-                else ""
-            )
+            metric = f"test AUROC {auroc:.2f}" if auroc is not None else f"test R² {r2:.2f}" if r2 is not None else ""
             out.append(
                 EndpointInfo(
                     id=row["id"],

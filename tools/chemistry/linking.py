@@ -83,9 +83,7 @@ def find_molecules(text: str) -> list[LinkedMolecule]:
                 mol = Chem.MolFromSmiles(entry.smiles)
                 if mol is not None and entry.name not in seen:
                     seen.add(entry.name)
-                    found.append(
-                        LinkedMolecule(mention=_clean(span), smiles=Chem.MolToSmiles(mol), name=entry.name)
-                    )
+                    found.append(LinkedMolecule(mention=_clean(span), smiles=Chem.MolToSmiles(mol), name=entry.name))
                 matched = n
                 break
         if matched:

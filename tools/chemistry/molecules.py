@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from rdkit import Chem
-from rdkit.Chem import Descriptors, rdMolDescriptors
+from rdkit.Chem import Descriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from tools.base import ToolError
@@ -30,7 +30,6 @@ class Parsed:
     mol: Chem.Mol
     smiles: str
     input: str
-    kind: str
     notes: list[str] = field(default_factory=list)
     removed_fragments: list[str] = field(default_factory=list)
     full_smiles: str = ""
@@ -40,7 +39,7 @@ def looks_like_smiles(text: str) -> bool:
     return bool(_SMILES_CHARS.match(text)) and " " not in text
 
 
-def _check_size(text: str) -> str:
+def check_input(text: str) -> str:
     text = text.strip()
     if not text:
         raise ToolError("empty molecule: give a SMILES string, InChI, InChIKey or drug name")
@@ -53,24 +52,29 @@ def _check_size(text: str) -> str:
 
 
 def _syntax_reason(smiles: str) -> str:
-    """Why RDKit rejected a SMILES string, in words a model can act on."""
+    """Why RDKit rejected a SMILES string, in words a model can act on (RDKit only logs the reason)."""
     raw = Chem.MolFromSmiles(smiles, sanitize=False)
-    if raw is None:
-        return "SMILES syntax error (check brackets, ring-closure digits and element symbols)"
-    problems = Chem.DetectChemistryProblems(raw)
-    if problems:
-        return "; ".join(p.Message() for p in problems[:3])
-    return "RDKit could not interpret the structure"
+    if raw is not None:
+        problems = Chem.DetectChemistryProblems(raw)
+        return "; ".join(p.Message() for p in problems[:3]) or "RDKit could not interpret the structure"
+    if smiles.count("(") != smiles.count(")"):
+        return "unbalanced parentheses"
+    if smiles.count("[") != smiles.count("]"):
+        return "unbalanced square brackets"
+    outside_brackets = re.sub(r"\[[^\]]*\]", "", smiles)
+    labels = re.findall(r"%\d\d|\d", outside_brackets)
+    unclosed = sorted({x for x in labels if labels.count(x) % 2})
+    if unclosed:
+        return f"unclosed ring bond {', '.join(unclosed)}"
+    return "syntax error (unknown element symbol or misplaced character)"
 
 
-def _finish(mol: Chem.Mol, text: str, kind: str) -> Parsed:
+def _finish(mol: Chem.Mol, text: str) -> Parsed:
     full = Chem.MolToSmiles(mol)
     if mol.GetNumHeavyAtoms() == 0:
         raise ToolError(f"'{text[:80]}' contains no heavy atoms")
     if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
-        raise ToolError(
-            f"molecule has {mol.GetNumHeavyAtoms():,} heavy atoms; the limit is {MAX_HEAVY_ATOMS:,}"
-        )
+        raise ToolError(f"molecule has {mol.GetNumHeavyAtoms():,} heavy atoms; the limit is {MAX_HEAVY_ATOMS:,}")
     notes: list[str] = []
     removed: list[str] = []
     parent = mol
@@ -83,9 +87,7 @@ def _finish(mol: Chem.Mol, text: str, kind: str) -> Parsed:
         if Chem.MolToSmiles(uncharged) != kept:
             notes.append("neutralised the parent after removing counter-ions")
             parent = uncharged
-        notes.append(
-            f"salt or mixture: results are for the largest organic fragment; removed {', '.join(removed)}"
-        )
+        notes.append(f"salt or mixture: results are for the largest organic fragment; removed {', '.join(removed)}")
     radicals = Descriptors.NumRadicalElectrons(parent)
     if radicals:
         notes.append(f"radical: {radicals} unpaired electron(s); descriptors and models assume closed shells")
@@ -96,7 +98,6 @@ def _finish(mol: Chem.Mol, text: str, kind: str) -> Parsed:
         mol=parent,
         smiles=Chem.MolToSmiles(parent),
         input=text,
-        kind=kind,
         notes=notes,
         removed_fragments=removed,
         full_smiles=full,
@@ -104,32 +105,24 @@ def _finish(mol: Chem.Mol, text: str, kind: str) -> Parsed:
 
 
 def parse_smiles(text: str) -> Parsed:
-    text = _check_size(text)
+    text = check_input(text)
     mol = Chem.MolFromSmiles(text)
     if mol is None:
         raise ToolError(f"invalid SMILES '{text[:80]}': {_syntax_reason(text)}")
-    return _finish(mol, text, "smiles")
+    return _finish(mol, text)
 
 
 def parse_inchi(text: str) -> Parsed:
-    text = _check_size(text)
+    text = check_input(text)
     mol = Chem.MolFromInchi(text, sanitize=True, treatWarningAsError=False, logLevel=None)
     if mol is None:
         raise ToolError(f"invalid InChI '{text[:80]}'")
-    return _finish(mol, text, "inchi")
+    return _finish(mol, text)
 
 
 def parse_structure(text: str) -> Parsed:
     """A SMILES or InChI string to a molecule; names and InChIKeys need :func:`resolve.resolve`."""
-    text = _check_size(text)
+    text = check_input(text)
     if text.startswith("InChI="):
         return parse_inchi(text)
     return parse_smiles(text)
-
-
-def inchikey(mol: Chem.Mol) -> str:
-    return Chem.MolToInchiKey(mol) or ""
-
-
-def formula(mol: Chem.Mol) -> str:
-    return rdMolDescriptors.CalcMolFormula(mol)

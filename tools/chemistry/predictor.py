@@ -66,9 +66,7 @@ class TdcPredictor:
             )
         assert self.url is not None and self.model is not None
         if offline and urlparse(self.url).hostname not in _LOOPBACK:
-            raise ToolError(
-                "predict_tdc: the network is off (--offline) and the predictor is not on this machine"
-            )
+            raise ToolError("predict_tdc: the network is off (--offline) and the predictor is not on this machine")
         payload = {
             "model": self.model,
             "messages": [{"role": "user", "content": build_prompt(smiles, task, question)}],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 from rdkit import Chem
-from rdkit.Chem import QED, Crippen, Descriptors, rdMolDescriptors
+from rdkit.Chem import QED, Descriptors, rdMolDescriptors
 
 
 class DescriptorSet(BaseModel):
@@ -33,11 +33,12 @@ class RuleResult(BaseModel):
 
 
 def descriptors(mol: Chem.Mol) -> DescriptorSet:
+    logp, mr = rdMolDescriptors.CalcCrippenDescriptors(mol)
     stereo = Chem.FindMolChiralCenters(mol, includeUnassigned=True, useLegacyImplementation=False)
     return DescriptorSet(
         molecular_weight=round(Descriptors.MolWt(mol), 3),
         exact_mass=round(Descriptors.ExactMolWt(mol), 4),
-        logp=round(Crippen.MolLogP(mol), 3),
+        logp=round(logp, 3),
         tpsa=round(rdMolDescriptors.CalcTPSA(mol), 2),
         hbd=rdMolDescriptors.CalcNumLipinskiHBD(mol),
         hba=rdMolDescriptors.CalcNumLipinskiHBA(mol),
@@ -49,7 +50,7 @@ def descriptors(mol: Chem.Mol) -> DescriptorSet:
         formal_charge=Chem.GetFormalCharge(mol),
         stereocentres=len(stereo),
         unassigned_stereocentres=sum(1 for _, label in stereo if label == "?"),
-        molar_refractivity=round(Crippen.MolMR(mol), 2),
+        molar_refractivity=round(mr, 2),
         qed=round(QED.qed(mol), 3),
     )
 

@@ -15,7 +15,7 @@ from tools.chemistry.molecules import INCHIKEY_RE, Parsed
 from tools.chemistry.names import DrugEntry, name_index
 from tools.chemistry.pubchem import PubChemClient
 from tools.chemistry.reference import reference_set
-from tools.chemistry.safety import agent_smiles
+from tools.chemistry.safety import agent_by_inchikey, agent_name, agent_smiles
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Resolver:
         self.offline = offline
 
     def resolve(self, query: str, *, offline: bool | None = None) -> Resolved:
-        text = molecules._check_size(query)
+        text = molecules.check_input(query)
         offline = self.offline if offline is None else offline
         if text.startswith("InChI="):
             return self._with_names(molecules.parse_inchi(text), source="input InChI")
@@ -65,29 +65,26 @@ class Resolver:
             return self._from_entry(entry, text, "DrugBank approved drugs (offline)")
         controlled = agent_smiles(text)
         if controlled is not None:
-            resolved = self._with_names(
-                molecules.parse_smiles(controlled), source="controlled-chemicals list"
-            )
+            resolved = self._with_names(molecules.parse_smiles(controlled), source="controlled-chemicals list")
             resolved.name = text
             return resolved
+        not_smiles = ""
         if molecules.looks_like_smiles(text):
-            smiles_error: ToolError | None = None
             try:
                 return self._with_names(molecules.parse_smiles(text), source="input structure")
             except ToolError as exc:
-                smiles_error = exc
-            if any(ch in text for ch in "=#()[]@/\\0123456789"):
-                raise smiles_error
+                if any(ch in text for ch in "=#()[]@/\\0123456789"):  # clearly meant as SMILES
+                    raise
+                not_smiles = f" Read as SMILES it is invalid: {str(exc).split(': ', 1)[-1]}."
         salt = name_index().lookup_salt(text)
         if salt is not None:
             parent, dropped = salt
             resolved = self._from_entry(parent, text, "DrugBank approved drugs (offline)")
             resolved.parsed.notes.append(
-                f"'{text}' is a salt or hydrate form ({', '.join(dropped)}); "
-                f"results are for the parent {parent.name}"
+                f"'{text}' is a salt or hydrate form ({', '.join(dropped)}); results are for the parent {parent.name}"
             )
             return resolved
-        return self._online(text, offline, by="name")
+        return self._online(text, offline, by="name", hint=not_smiles)
 
     def _from_entry(self, entry: DrugEntry, query: str, source: str) -> Resolved:
         parsed = molecules.parse_smiles(entry.smiles)
@@ -100,10 +97,15 @@ class Resolver:
 
     def _with_names(self, parsed: Parsed, source: str) -> Resolved:
         matches = reference_set().same_structure(parsed.mol)
-        name = matches[0].name if matches else None
+        name = matches[0].name if matches else agent_name(parsed.mol)
         return Resolved(parsed=parsed, name=name, drugbank=matches, source=source)
 
     def _by_inchikey(self, key: str, offline: bool) -> Resolved:
+        controlled = agent_by_inchikey(key)
+        if controlled is not None:
+            resolved = self._with_names(molecules.parse_smiles(controlled[1]), source="controlled-chemicals list")
+            resolved.name = controlled[0]
+            return resolved
         ref = reference_set()
         exact, skeleton = ref.by_inchikey(key)
         if exact is not None:
@@ -113,15 +115,14 @@ class Resolver:
         if skeleton is not None:
             resolved = self._from_entry(skeleton, skeleton.name, "DrugBank approved drugs (offline)")
             resolved.parsed.notes.append(
-                f"InChIKey {key} matches {skeleton.name} in connectivity only "
-                "(stereo or charge layer differs)"
+                f"InChIKey {key} matches {skeleton.name} in connectivity only (stereo or charge layer differs)"
             )
             return resolved
         return self._online(key, offline, by="inchikey")
 
-    def _online(self, query: str, offline: bool, by: str) -> Resolved:
+    def _online(self, query: str, offline: bool, by: str, hint: str = "") -> Resolved:
         suggestions = name_index().suggest(query) if by == "name" else []
-        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        hint += f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
         what = "name" if by == "name" else "InChIKey"
         if offline or self.pubchem is None:
             raise ToolError(
@@ -131,9 +132,7 @@ class Resolver:
             )
         hit = self.pubchem.by_name(query) if by == "name" else self.pubchem.by_inchikey(query)
         if hit is None:
-            raise ToolError(
-                f"unknown {what} '{query[:80]}': not in the approved-drug table nor PubChem.{hint}"
-            )
+            raise ToolError(f"unknown {what} '{query[:80]}': not in the approved-drug table nor PubChem.{hint}")
         parsed = molecules.parse_smiles(hit.smiles)
         parsed.input = query
         resolved = self._with_names(parsed, source=f"PubChem CID {hit.cid}")

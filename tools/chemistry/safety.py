@@ -2,9 +2,11 @@
 
 The gate compares structures, not words, so rephrasing a question cannot get around it: the same
 molecule written as a name, a different SMILES, an InChI, a salt or inside a mixture is flagged alike.
-Exact matches compare the InChIKey skeleton (first block), which ignores stereochemistry, isotopes and
-protonation; analogues are caught by Morgan-fingerprint Tanimoto similarity >= 0.35 for the entries
-where analogues are themselves dangerous (nerve agents, mustards, lewisites, saxitoxin).
+Exact matches compare each fragment's connectivity (non-stereo canonical SMILES), so stereoisomers count
+as the same agent; analogues, including protonated forms, are caught by Morgan-fingerprint Tanimoto
+similarity >= 0.35 for the entries where analogues are themselves dangerous (nerve agents, mustards,
+lewisites, saxitoxin). Charges are kept: neutralising would turn the cyanide ligand of vitamin B12 into
+hydrogen cyanide.
 
 The data file holds only identifiers, the CWC category and public toxicology and first-aid facts.
 """
@@ -55,7 +57,7 @@ class _Agent:
     category: str
     hazard: str
     exposure_response: str
-    skeleton: str | None
+    key: str | None
     fingerprint: DataStructs.ExplicitBitVect | None
     analogues: bool
 
@@ -82,7 +84,7 @@ def _agents() -> tuple[_Agent, ...]:
                 category=rec["category"],
                 hazard=cls["hazard"],
                 exposure_response=cls["exposure_response"],
-                skeleton=rec["inchikey"].split("-")[0] if rec.get("inchikey") else None,
+                key=_key(mol) if mol is not None else None,
                 fingerprint=_FP.GetFingerprint(mol) if mol is not None else None,
                 analogues=bool(rec.get("analogues")),
             )
@@ -93,6 +95,11 @@ def _agents() -> tuple[_Agent, ...]:
 def agents() -> tuple[_Agent, ...]:
     with _LOCK:
         return _agents()
+
+
+def _key(mol: Chem.Mol) -> str:
+    """Connectivity identity, several times faster than an InChIKey."""
+    return Chem.MolToSmiles(mol, isomericSmiles=False)
 
 
 def _match(agent: _Agent, similarity: float, basis: str) -> SafetyMatch:
@@ -113,10 +120,10 @@ def check_mol(mol: Chem.Mol) -> SafetyMatch | None:
     for frag in fragments:
         if frag.GetNumHeavyAtoms() == 0:
             continue
-        skeleton = (Chem.MolToInchiKey(frag) or "").split("-")[0]
+        key = _key(frag)
         fp = _FP.GetFingerprint(frag)
         for agent in agents():
-            if agent.skeleton and skeleton == agent.skeleton:
+            if agent.key and key == agent.key:
                 return _match(agent, 1.0, "exact structure")
             if agent.fingerprint is None or not agent.analogues:
                 continue
@@ -153,8 +160,22 @@ def agent_smiles(name: str) -> str | None:
         if key in (n.lower() for n in (rec["name"], *rec.get("aliases", []))):
             if not rec.get("smiles"):
                 raise ToolError(
-                    f"{rec['name']} is a {rec['category']} without a small-molecule structure "
-                    "(a protein toxin)"
+                    f"{rec['name']} is a {rec['category']} without a small-molecule structure (a protein toxin)"
                 )
             return str(rec["smiles"])
     return None
+
+
+def agent_by_inchikey(key: str) -> tuple[str, str] | None:
+    """(name, SMILES) of the controlled agent with this InChIKey (or its skeleton), so keys resolve offline."""
+    skeleton = key.split("-")[0]
+    for rec in _data()["agents"]:
+        if rec.get("inchikey", "").split("-")[0] == skeleton:
+            return str(rec["name"]), str(rec["smiles"])
+    return None
+
+
+def agent_name(mol: Chem.Mol) -> str | None:
+    """The controlled agent with exactly this structure, so a SMILES of VX is labelled "VX"."""
+    key = _key(mol)
+    return next((a.name for a in agents() if a.key == key), None)

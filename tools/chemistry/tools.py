@@ -8,11 +8,15 @@ answer can cite them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
 import httpx
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 from rdkit import Chem, DataStructs
-from rdkit.Chem import Descriptors
+from rdkit.Chem import Descriptors, rdMolDescriptors
 
 from agent.config import Settings
 from agent.events import SafetyFlagged
@@ -30,6 +34,7 @@ from tools.chemistry.safety import SafetyMatch, agents, check_mol, check_name
 
 MOLECULE_DESC = "the molecule: a drug name (e.g. 'aspirin'), SMILES, InChI or InChIKey"
 MOLECULES_DESC = "molecules, each a drug name, SMILES, InChI or InChIKey"
+RENDER_LIMIT = 10  # molecules shown to the model from a batch prediction; the artifact keeps them all
 
 
 def _safety_text(match: SafetyMatch | None) -> str:
@@ -230,7 +235,10 @@ class AdmetResult(BaseModel):
     ref: int | None = None
 
     def render(self) -> str:
-        body = "\n".join(p.render() for p in self.predictions)
+        shown = self.predictions[:RENDER_LIMIT]
+        body = "\n".join(p.render() for p in shown)
+        if len(self.predictions) > RENDER_LIMIT:
+            body += f"\n... {len(self.predictions) - RENDER_LIMIT} more molecules in the structured result"
         return f"{body}\n({self.legend}){_ref_text(self.ref)}"
 
 
@@ -284,11 +292,9 @@ class MoleculeArgs(BaseModel):
 
 class SimilarityArgs(BaseModel):
     molecules: list[str] = Field(
-        description=MOLECULES_DESC + "; pairwise Tanimoto between them", min_length=1
+        description=MOLECULES_DESC + "; pairwise Tanimoto between them", min_length=1, max_length=50
     )
-    top_k: int = Field(
-        default=5, ge=0, le=50, description="nearest approved drugs to list per molecule (0 = none)"
-    )
+    top_k: int = Field(default=5, ge=0, le=50, description="nearest approved drugs to list per molecule (0 = none)")
 
 
 class SubstructureArgs(BaseModel):
@@ -395,9 +401,7 @@ class ChemistryService:
 
     def safety(self, tool: str, resolved: Resolved) -> SafetyMatch | None:
         full = Chem.MolFromSmiles(resolved.parsed.full_smiles) if resolved.parsed.full_smiles else None
-        match = check_mol(full if full is not None else resolved.parsed.mol) or check_name(
-            resolved.parsed.input
-        )
+        match = check_mol(full if full is not None else resolved.parsed.mol) or check_name(resolved.parsed.input)
         if match is not None:
             self.flag(tool, resolved.smiles, match)
         return match
@@ -434,7 +438,7 @@ class ChemistryService:
             query=query,
             name=r.name,
             smiles=r.smiles,
-            formula=Chem.rdMolDescriptors.CalcMolFormula(mol),
+            formula=rdMolDescriptors.CalcMolFormula(mol),
             average_mass=round(Descriptors.MolWt(mol), 3),
             exact_mass=round(Descriptors.ExactMolWt(mol), 4),
             inchi=Chem.MolToInchi(mol) or "",
@@ -607,9 +611,7 @@ class ChemistryService:
         values: list[CompareValue]
         if key in DescriptorSet.model_fields:
             values = [
-                CompareValue(
-                    molecule=r.label, smiles=r.smiles, value=float(getattr(descriptors(r.parsed.mol), key))
-                )
+                CompareValue(molecule=r.label, smiles=r.smiles, value=float(getattr(descriptors(r.parsed.mol), key)))
                 for _, r in ok
             ]
             label, unit = key, _DESCRIPTOR_UNITS.get(key, "")
@@ -624,9 +626,7 @@ class ChemistryService:
                 ) from exc
             raw = admet_model.predict([r.smiles for _, r in ok])
             values = [
-                CompareValue(
-                    molecule=r.label, smiles=r.smiles, value=round(float(raw[r.smiles][endpoint.id]), 4)
-                )
+                CompareValue(molecule=r.label, smiles=r.smiles, value=round(float(raw[r.smiles][endpoint.id]), 4))
                 for _, r in ok
                 if r.smiles in raw
             ]
@@ -655,9 +655,7 @@ class ChemistryService:
             named = check_name(query)
             if named is None:
                 raise
-            return SafetyResult(
-                molecule=query, smiles=None, flagged=True, match=named, checked_against=len(agents())
-            )
+            return SafetyResult(molecule=query, smiles=None, flagged=True, match=named, checked_against=len(agents()))
         match = self.safety("safety_check", r)
         return SafetyResult(
             molecule=r.label,
@@ -678,9 +676,40 @@ class ChemistryService:
 
 # --------------------------------------------------------------------------------------------- the tools
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _guarded(name: str, fn: Callable[[T], R]) -> Callable[[T], R]:
+    """Turn an unexpected failure (an RDKit edge case, a broken install) into a ToolError.
+
+    The txtool wrapper only handles ToolError, and an exception escaping a tool would end the run.
+    """
+
+    @functools.wraps(fn)
+    def run(args: T) -> R:
+        try:
+            return fn(args)
+        except ToolError:
+            raise
+        except Exception as exc:
+            raise ToolError(f"{name} failed on this input ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+
+    return run
+
 
 def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None) -> list[BaseTool]:
     svc = ChemistryService(settings, transport=transport)
+    identify = _guarded("identify_molecule", svc.identify)
+    properties = _guarded("molecule_properties", svc.properties)
+    alerts = _guarded("structural_alerts", svc.alerts)
+    groups = _guarded("functional_groups", svc.groups)
+    similarity = _guarded("similarity_search", svc.similarity)
+    substructure = _guarded("substructure_search", svc.substructure)
+    predict = _guarded("predict_admet", svc.predict)
+    compare = _guarded("compare_molecules", svc.compare)
+    safety = _guarded("safety_check", svc.safety_check)
+    tdc = _guarded("predict_tdc", svc.predict_tdc)
 
     @txtool(
         "identify_molecule",
@@ -689,7 +718,7 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "average and exact mass, InChI/InChIKey and known names. Works offline for approved drugs.",
     )
     def identify_molecule(args: MoleculeArgs) -> MoleculeRecord:
-        return svc.identify(args.molecule)
+        return identify(args.molecule)
 
     @txtool(
         "molecule_properties",
@@ -698,7 +727,7 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "stereocentres, QED) and drug-likeness rules (Lipinski with violations named, Veber, Ghose).",
     )
     def molecule_properties(args: MoleculeArgs) -> PropertiesResult:
-        return svc.properties(args.molecule)
+        return properties(args.molecule)
 
     @txtool(
         "structural_alerts",
@@ -706,7 +735,7 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "PAINS (assay interference), Brenk and NIH (reactive or toxic) substructure alerts, each named.",
     )
     def structural_alerts_tool(args: MoleculeArgs) -> AlertsResult:
-        return svc.alerts(args.molecule)
+        return alerts(args.molecule)
 
     @txtool(
         "similarity_search",
@@ -715,7 +744,7 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "drugs to each.",
     )
     def similarity_search(args: SimilarityArgs) -> SimilarityResult:
-        return svc.similarity(args)
+        return similarity(args)
 
     @txtool(
         "substructure_search",
@@ -723,11 +752,11 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "Find which molecules contain a SMARTS substructure: the given molecules, or all approved drugs.",
     )
     def substructure_search(args: SubstructureArgs) -> SubstructureResult:
-        return svc.substructure(args)
+        return substructure(args)
 
     @txtool("functional_groups", MoleculeArgs, "Named functional groups present in a molecule, with counts.")
     def functional_groups_tool(args: MoleculeArgs) -> GroupsResult:
-        return svc.groups(args.molecule)
+        return groups(args.molecule)
 
     @txtool(
         "predict_admet",
@@ -737,7 +766,7 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "its percentile among approved drugs. Restrict with endpoints=[...] to keep the output short.",
     )
     def predict_admet(args: PredictArgs) -> AdmetResult:
-        return svc.predict(args)
+        return predict(args)
 
     @txtool(
         "compare_molecules",
@@ -746,7 +775,7 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "of comparing numbers yourself.",
     )
     def compare_molecules(args: CompareArgs) -> CompareResult:
-        return svc.compare(args)
+        return compare(args)
 
     @txtool(
         "safety_check",
@@ -755,7 +784,7 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "(CWC schedules); returns hazard and exposure-response information when it is.",
     )
     def safety_check(args: MoleculeArgs) -> SafetyResult:
-        return svc.safety_check(args.molecule)
+        return safety(args.molecule)
 
     @txtool(
         "predict_tdc",
@@ -764,7 +793,7 @@ def build_tools(settings: Settings, transport: httpx.BaseTransport | None = None
         "e.g. ClinTox or HIV activity. Only works when a predictor endpoint is configured.",
     )
     def predict_tdc(args: TdcArgs) -> TdcPrediction:
-        return svc.predict_tdc(args)
+        return tdc(args)
 
     return [
         identify_molecule,

@@ -185,9 +185,7 @@ class CachingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        key = cache_key(
-            request.method, str(request.url), body, request.headers.get("content-type", "")
-        )
+        key = cache_key(request.method, str(request.url), body, request.headers.get("content-type", ""))
         entry = self.cache.get(key)
         if entry is not None:
             return httpx.Response(
@@ -219,8 +217,15 @@ class CachingTransport(httpx.BaseTransport):
                     {**meta, "recorded_at": time.time(), "body": base64.b64encode(content).decode()},
                 )
 
-            assert isinstance(response.stream, httpx.SyncByteStream)
-            response.stream = _RecordingStream(response.stream, record)
+            try:
+                record(response.content)  # already in memory (in-process transports)
+            except httpx.ResponseNotRead:
+                if response.status_code >= 300:
+                    # Redirects and not-found answers are small and often closed unread; record now.
+                    record(response.read())
+                else:
+                    assert isinstance(response.stream, httpx.SyncByteStream)
+                    response.stream = _RecordingStream(response.stream, record)
         return response
 
     def close(self) -> None:
@@ -277,13 +282,15 @@ def send_with_retry(
     attempts: int = 4,
     backoff: float = 0.5,
     max_backoff: float = 8.0,
+    stream: bool = False,
 ) -> httpx.Response:
     """Send a request, retrying 429, 5xx, timeouts and connection errors with backoff.
 
     Each attempt waits for the rate limiter, because a retry is a request like any other as far as
-    the server's limit is concerned. A ``Retry-After`` header wins over the computed backoff.
+    the server's limit is concerned. A ``Retry-After`` header wins over the computed backoff. With
+    ``stream`` the body is left unread for the caller, who must close the response.
     """
-    exponential = wait_exponential_jitter(initial=backoff, max=max_backoff, jitter=backoff / 2)
+    exponential = wait_exponential_jitter(multiplier=backoff, max=max_backoff, jitter=backoff / 2)
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -296,7 +303,7 @@ def send_with_retry(
     def attempt() -> httpx.Response:
         if limiter is not None:
             limiter.acquire()
-        response = client.send(build())
+        response = client.send(build(), stream=stream)
         if response.status_code == 429 or response.status_code >= 500:
             response.close()
             raise _RetryableStatus(response)
@@ -365,7 +372,10 @@ def check_peer(response: httpx.Response, *, allow_loopback: bool = False) -> Non
     stream = response.extensions.get("network_stream")
     if stream is None:
         return
-    peer = stream.get_extra_info("server_addr")
+    try:
+        peer = stream.get_extra_info("server_addr")
+    except OSError:
+        return  # the connection is already closed; check_url has vetted the address
     if not peer:
         return
     ip = ipaddress.ip_address(str(peer[0]).split("%")[0])

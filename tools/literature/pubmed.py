@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -143,7 +144,9 @@ def _record(article: Any) -> PubMedRecord:
 def _parse(content: bytes) -> Any:
     try:
         data = Entrez.read(io.BytesIO(content))
-    except (CorruptedXMLError, NotXMLError, ValidationError, ExpatError, RuntimeError) as exc:
+    except (CorruptedXMLError, NotXMLError, ValidationError, ExpatError, RuntimeError, ValueError) as exc:
+        # ValueError also covers a well-formed document Biopython cannot map (no DTD), e.g. an HTML
+        # error page from a proxy.
         raise PubMedError(f"NCBI returned malformed XML ({exc.__class__.__name__}: {exc})") from exc
     if isinstance(data, dict) and data.get("ERROR"):
         raise PubMedError(f"NCBI error: {_text(data['ERROR'])}")
@@ -200,8 +203,9 @@ def parse_esummary(content: bytes) -> list[Summary]:
 class PubMed:
     """E-utilities over httpx. One instance per settings; the rate limiter is shared process-wide.
 
-    ``recorded_at`` is the oldest recording date of the responses behind the last call, or None when
-    they all came from the network, so tools can say an answer came from the cache.
+    ``recorded_at`` is the oldest recording date of the responses behind this thread's last calls
+    (reset it before a call), or None when they all came from the network, so tools can say an answer
+    came from the cache.
     """
 
     def __init__(
@@ -226,7 +230,16 @@ class PubMed:
         self.client = make_client(cache_dir, cache_mode, offline, timeout=timeout, transport=transport)
         self.attempts = attempts
         self.backoff = backoff
-        self.recorded_at: float | None = None
+        self._local = threading.local()
+
+    @property
+    def recorded_at(self) -> float | None:
+        return getattr(self._local, "recorded_at", None)
+
+    @recorded_at.setter
+    def recorded_at(self, value: float | None) -> None:
+        # Per thread, because concurrent tool calls share one client but not their cache status.
+        self._local.recorded_at = value
 
     def _identity(self) -> dict[str, str]:
         params = {"tool": "txscout", "email": self.email}
@@ -246,10 +259,9 @@ class PubMed:
         response = send_with_retry(
             self.client, build, limiter=self.limiter, attempts=self.attempts, backoff=self.backoff
         )
-        with response:
-            content = response.read()
-            if response.status_code >= 400:
-                raise PubMedError(f"NCBI answered HTTP {response.status_code} for {endpoint}")
+        content = response.content
+        if response.status_code >= 400:
+            raise PubMedError(f"NCBI answered HTTP {response.status_code} for {endpoint}")
         recorded = from_cache(response)
         if recorded is not None:
             self.recorded_at = recorded if self.recorded_at is None else min(self.recorded_at, recorded)

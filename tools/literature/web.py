@@ -148,18 +148,16 @@ class SearxngBackend:
             return self.client.build_request("GET", f"{self.base_url}/search", params=params)
 
         response = send_with_retry(self.client, build, attempts=3)
-        with response:
-            response.read()
-            if response.status_code == 403:
-                raise Unreachable(
-                    "SearxNG refused the JSON API (HTTP 403): enable 'json' under search.formats in its settings.yml"
-                )
-            if response.status_code >= 400:
-                raise Unreachable(f"SearxNG answered HTTP {response.status_code}")
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise Unreachable("SearxNG did not answer with JSON") from exc
+        if response.status_code == 403:
+            raise Unreachable(
+                "SearxNG refused the JSON API (HTTP 403): enable 'json' under search.formats in its settings.yml"
+            )
+        if response.status_code >= 400:
+            raise Unreachable(f"SearxNG answered HTTP {response.status_code}")
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise Unreachable("SearxNG did not answer with JSON") from exc
         return WebResults(
             query=query,
             backend=self.name,

@@ -15,13 +15,14 @@ from textual.widgets.option_list import Option
 
 from tui._css import sibling_css
 from tui.sessions import SessionSummary
+from tui.words import plural
 
 
 def _prompt(summary: SessionSummary, current: bool) -> Text:
     when = datetime.fromtimestamp(summary.updated_at).strftime("%Y-%m-%d %H:%M")
     text = Text(f"{when}  ", style="dim")
     text.append(summary.title, style="bold")
-    text.append(f"\n    {summary.questions} question(s)" + (" · open now" if current else ""), style="dim")
+    text.append(f"\n    {plural(summary.questions, 'question')}" + (" · open now" if current else ""), style="dim")
     return text
 
 

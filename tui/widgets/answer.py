@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Markdown
+from textual.widgets import Markdown, Static
 
 from tui._css import sibling_css
 from tui.sessions import SessionEntry
+from tui.words import plural
 
 WELCOME = """\
 ## txscout
@@ -50,11 +52,7 @@ def sources_markdown(entry: SessionEntry) -> list[str]:
     lines: list[str] = []
     for citation in entry.citations:
         locator = citation.locator
-        where = (
-            f"[{escape_markdown(locator)}]({locator})"
-            if locator.startswith("http")
-            else escape_markdown(locator)
-        )
+        where = f"[{escape_markdown(locator)}]({locator})" if locator.startswith("http") else escape_markdown(locator)
         lines.append(f"- **\\[{citation.ref}\\]** {escape_markdown(citation.title)} — {where}")
     return lines
 
@@ -70,7 +68,7 @@ def answer_markdown(entry: SessionEntry) -> str:
     facts: list[str] = []
     if entry.confidence is not None:
         facts.append(f"confidence {entry.confidence:.0%}")
-    facts.append(f"{len(entry.citations)} source(s) cited")
+    facts.append(f"{plural(len(entry.citations), 'source')} cited")
     parts.append("*" + " · ".join(facts) + "*")
     if entry.citations:
         parts.append("**Sources**\n\n" + "\n".join(sources_markdown(entry)))
@@ -99,12 +97,23 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self.markdown = WELCOME
 
     def compose(self) -> ComposeResult:
+        yield Static(id="answer-waiting")
         yield Markdown(WELCOME, open_links=False)
+
+    def waiting(self, question: str) -> None:
+        """A cheap placeholder while a run goes: rebuilding the Markdown would delay the timeline."""
+        self.border_title = "Answer · working…"
+        waiting = self.query_one("#answer-waiting", Static)
+        waiting.update(Text.assemble(("Working on: ", "dim"), question))
+        waiting.display = True
+        self.query_one(Markdown).display = False
 
     async def show(self, markdown: str, title: str = "Answer") -> None:
         self.markdown = markdown
         self.border_title = title
         await self.query_one(Markdown).update(markdown)
+        self.query_one("#answer-waiting").display = False
+        self.query_one(Markdown).display = True
         self.scroll_home(animate=False)
 
     def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:

@@ -6,6 +6,7 @@ a citation link in the answer.
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -17,12 +18,17 @@ from tui._css import sibling_css
 from tui.sessions import EvidenceRecord
 
 
-def _prompt(record: EvidenceRecord) -> Text:
-    text = Text("● " if record.cited else "○ ", style="bold" if record.cited else "dim")
-    text.append(f"[{record.ref}] ", style="bold")
-    text.append(record.label)
-    text.append(f"\n    {record.source_kind} · {record.locator}", style="dim")
-    return text
+def _prompt(record: EvidenceRecord) -> Table:
+    """Marker and number in a column of their own, so wrapped titles and links line up under the title."""
+    grid = Table.grid()
+    grid.add_column(width=2, no_wrap=True)
+    grid.add_column(width=len(str(record.ref)) + 3, no_wrap=True)
+    grid.add_column(ratio=1)
+    marker = Text("●", style="bold") if record.cited else Text("○", style="dim")
+    body = Text(record.label)
+    body.append(f"\n{record.locator}", style="dim")
+    grid.add_row(marker, Text(f"[{record.ref}]", style="bold"), body)
+    return grid
 
 
 class EvidencePanel(Vertical):
@@ -51,8 +57,9 @@ class EvidencePanel(Vertical):
         self.records = list(records)
         options.clear_options()
         options.add_options([Option(_prompt(r), id=str(r.ref)) for r in self.records])
-        if highlighted is not None and highlighted < len(self.records):
-            options.highlighted = highlighted
+        if self.records:
+            keep = highlighted is not None and highlighted < len(self.records)
+            options.highlighted = highlighted if keep else 0
         self._update_title()
 
     def add(self, record: EvidenceRecord) -> None:

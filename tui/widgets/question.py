@@ -14,8 +14,8 @@ from tui._css import sibling_css
 class QuestionInput(Input):
     DEFAULT_CSS = sibling_css(__file__)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "history(-1)", "Previous question", show=False),
-        Binding("down", "history(1)", "Next question", show=False),
+        Binding("up", "history(-1)", "Earlier question from history", show=False),
+        Binding("down", "history(1)", "Later question from history", show=False),
     ]
 
     def __init__(self, history: list[str], *, id: str | None = None) -> None:

@@ -73,7 +73,5 @@ class StatusBar(Static):
             text.append(" │ ", style="dim")
             text.append(part)
         text.append(" │ ", style="dim")
-        text.append(
-            "network off" if self.offline else "network on", style="yellow" if self.offline else "green"
-        )
+        text.append("network off" if self.offline else "network on", style="yellow" if self.offline else "green")
         return text

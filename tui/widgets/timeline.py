@@ -7,10 +7,10 @@ same widget replays a saved trace, so a reopened question looks as it did when i
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -34,15 +34,19 @@ from agent.events import (
     UncertaintyRound,
 )
 from tui._css import sibling_css
+from tui.words import plural
 
 LABEL_WIDTH = 9
 _ARGS_PREVIEW = 300
 
 
-def _line(label: str, body: str | Text, *, label_style: str) -> Text:
-    text = Text(f"{label:<{LABEL_WIDTH}}", style=label_style, no_wrap=False)
-    text.append_text(body if isinstance(body, Text) else Text(body))
-    return text
+def _line(label: str, body: str | Text, *, label_style: str) -> Table:
+    """A label column and a body that wraps under itself, not under the label."""
+    grid = Table.grid()
+    grid.add_column(width=LABEL_WIDTH, no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(Text(label, style=label_style), body if isinstance(body, Text) else Text(body))
+    return grid
 
 
 def _clip(text: str, limit: int) -> str:
@@ -53,7 +57,7 @@ def _clip(text: str, limit: int) -> str:
 class TimelineEntry(Static):
     """One timeline row; ``kind`` is its CSS class (thought, tool, error, …)."""
 
-    def __init__(self, content: Text, kind: str) -> None:
+    def __init__(self, content: Table, kind: str) -> None:
         super().__init__(content, classes=f"entry {kind}")
         self.kind = kind
 
@@ -84,12 +88,19 @@ class RevisionEntry(Collapsible):
         )
 
 
+def _question_row(question: str, started: RunStarted | None) -> Table:
+    body = Text(question, style="bold")
+    if started is None:
+        body.append("\nstarting…", style="dim")
+    else:
+        body.append(f"\n{started.model} · mode {started.mode} · {len(started.tools)} tools", style="dim")
+    return _line("question", body, label_style="bold")
+
+
 def widgets_for(event: Event) -> list[Widget]:
     """The timeline rows for one event (none for events shown elsewhere, like model calls)."""
     if isinstance(event, RunStarted):
-        body = Text(event.question, style="bold")
-        body.append(f"\n{event.model} · mode {event.mode} · {len(event.tools)} tools", style="dim")
-        return [TimelineEntry(_line("question", body, label_style="bold"), "question")]
+        return [TimelineEntry(_question_row(event.question, event), "question")]
     if isinstance(event, Thought):
         return [TimelineEntry(_line("thought", event.text, label_style="italic"), "thought")]
     if isinstance(event, ToolCalled):
@@ -122,11 +133,9 @@ def widgets_for(event: Event) -> list[Widget]:
     if isinstance(event, CritiqueFinding):
         if not event.problems:
             return [
-                TimelineEntry(
-                    _line("critique", f"round {event.round}: no problems found", label_style=""), "critique"
-                )
+                TimelineEntry(_line("critique", f"round {event.round}: no problems found", label_style=""), "critique")
             ]
-        body = Text(f"round {event.round}: {len(event.problems)} problem(s)")
+        body = Text(f"round {event.round}: {plural(len(event.problems), 'problem')}")
         for problem in event.problems:
             body.append(f"\n  • {problem}")
         return [TimelineEntry(_line("critique", body, label_style="bold"), "critique")]
@@ -136,73 +145,74 @@ def widgets_for(event: Event) -> list[Widget]:
         if event.incomplete:
             body = f"incomplete: {event.reason or 'no reason given'}"
         elif event.confidence is not None:
-            body = f"ready · confidence {event.confidence:.0%} · {len(event.citations)} citation(s)"
+            body = f"ready · confidence {event.confidence:.0%} · {plural(len(event.citations), 'citation')}"
         else:
-            body = f"ready · {len(event.citations)} citation(s)"
+            body = f"ready · {plural(len(event.citations), 'citation')}"
         return [TimelineEntry(_line("answer", body, label_style="bold"), "answer")]
     if isinstance(event, ErrorRaised):
         return [TimelineEntry(_line("error", f"{event.kind}: {event.message}", label_style="bold"), "error")]
     if isinstance(event, RunFinished):
         body = (
-            f"{event.status} · {event.steps} step(s) · {event.tool_calls} tool call(s) · "
-            f"{event.input_tokens + event.output_tokens} tokens · {event.elapsed_s:.1f} s"
+            f"{event.status} · {plural(event.steps, 'step')} · {plural(event.tool_calls, 'tool call')} · "
+            f"{event.input_tokens + event.output_tokens:,} tokens · {event.elapsed_s:.1f} s"
         )
         return [TimelineEntry(_line("finished", body, label_style="bold"), f"finished {event.status}")]
     return []
 
 
 class Timeline(VerticalScroll, can_focus=True):
-    """Scrolls with the run while the reader is at the bottom; stays put once they scroll up."""
+    """Follows the run while the reader is at the bottom; stays put once they scroll up to read.
+
+    (Textual's ``anchor()`` would also do this, but it pushes a short timeline to the bottom edge.)
+    """
 
     DEFAULT_CSS = sibling_css(__file__)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("x", "toggle_observations", "Expand/collapse observations"),
+        Binding("x", "toggle_observations", "Toggle observations"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Timeline"
-        self.started_at: float | None = None
-        self.first_entry_at: float | None = None
-        self._awaiting_first = False
+        self._header: TimelineEntry | None = None
 
-    def on_mount(self) -> None:
-        self.anchor()
-
-    def reset(self) -> None:
-        """Empty the timeline for a new run and start the Enter-to-first-entry clock."""
+    def reset(self, question: str) -> None:
+        """Start a run's timeline with the question itself: the reader sees it in the next frame,
+        without waiting for the worker thread; the agent's ``run_started`` then fills in the details."""
         self.remove_children()
-        self.started_at = time.perf_counter()
-        self.first_entry_at = None
-        self._awaiting_first = True
-        self.anchor()
+        self._header = TimelineEntry(_question_row(question, None), "question")
+        self.mount(self._header)
 
-    def add(self, event: Event) -> None:
-        widgets = widgets_for(event)
+    def add_all(self, events: Iterable[Event]) -> None:
+        """Mount the rows for a batch of events in one go (one layout pass, not one per event)."""
+        widgets: list[Widget] = []
+        for event in events:
+            if isinstance(event, RunStarted) and self._header is not None:
+                self._header.update(_question_row(event.question, event))
+                self._header = None
+            else:
+                widgets.extend(widgets_for(event))
         if widgets:
-            self.mount_all(widgets)
-            if self._awaiting_first:
-                self._awaiting_first = False
-                self.call_after_refresh(self._mark_first_entry)
-
-    def _mark_first_entry(self) -> None:
-        """Stamped after the refresh that paints the entry: the latency the reader actually sees."""
-        self.first_entry_at = time.perf_counter()
+            self._mount_following(widgets)
 
     def replay(self, events: Iterable[Event]) -> None:
         """Show a finished run in one mount, which is much faster than one mount per event."""
         self.remove_children()
-        self.started_at = self.first_entry_at = None
-        self._awaiting_first = False
+        self._header = None
         widgets = [w for event in events for w in widgets_for(event)]
         if widgets:
             self.mount_all(widgets)
-        self.anchor()
 
     def note(self, message: str, kind: str = "note") -> None:
         """An entry from the app itself (loading the model, a failure outside the run)."""
         label = {"error": "error", "warning": "warning"}.get(kind, "note")
-        self.mount(TimelineEntry(_line(label, message, label_style="bold"), kind))
+        self._mount_following([TimelineEntry(_line(label, message, label_style="bold"), kind)])
+
+    def _mount_following(self, widgets: list[Widget]) -> None:
+        at_bottom = self.scroll_y >= self.max_scroll_y - 1
+        self.mount_all(widgets)
+        if at_bottom:
+            self.call_after_refresh(self.scroll_end, animate=False)
 
     @property
     def entries(self) -> list[Widget]:

@@ -1,0 +1,113 @@
+"""ADMET-AI through predict_admet: shape, units, percentiles, bad molecules, silence; and the TDC backend."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent.config import Settings
+from tools.chemistry import admet, chemistry_tools
+
+MOLECULES = ["aspirin", "CC(C)Cc1ccc(C(C)C(=O)O)cc1", "caffeine", "metformin hydrochloride"]
+
+
+@pytest.fixture(scope="module")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    settings = Settings(offline=True, cache_dir=tmp_path_factory.mktemp("http"))
+    return {t.name: t for t in chemistry_tools(settings)}
+
+
+def call(tools: dict, name: str, **args: object):
+    return tools[name].invoke({"name": name, "args": args, "id": "1", "type": "tool_call"})
+
+
+def test_model_load_and_prediction_are_silent(capfd: pytest.CaptureFixture[str]) -> None:
+    start = time.perf_counter()
+    admet.model()
+    admet.predict(["CCO", "c1ccccc1O"])
+    elapsed = time.perf_counter() - start
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert elapsed < 60  # cold load is about 8 s on a laptop CPU
+
+
+def test_batch_shape_units_meanings_and_percentiles(tools: dict) -> None:
+    msg = call(tools, "predict_admet", molecules=MOLECULES)
+    assert msg.status == "success", msg.content
+    preds = msg.artifact["predictions"]
+    assert len(preds) == 4
+    ids = {e["id"] for e in preds[0]["endpoints"]}
+    assert len(ids) == 52  # 41 TDC ADMET endpoints + 11 physicochemical properties
+    tdc = [e for e in preds[0]["endpoints"] if e["category"] != "Physicochemical"]
+    assert len(tdc) == 41
+    for p in preds:
+        assert p["error"] is None
+        for e in p["endpoints"]:
+            assert e["unit"] and e["meaning"]
+            assert 0.0 <= e["percentile"] <= 100.0
+            if e["unit"] == "probability":
+                assert 0.0 <= e["value"] <= 1.0
+
+
+def test_predicted_physchem_agrees_with_rdkit(tools: dict) -> None:
+    pred = call(tools, "predict_admet", molecules=["aspirin"], endpoints=["molecular_weight", "tpsa"]).artifact
+    values = {e["id"]: e["value"] for e in pred["predictions"][0]["endpoints"]}
+    assert values == {"molecular_weight": pytest.approx(180.159, abs=0.01), "tpsa": pytest.approx(63.6, abs=0.1)}
+
+
+def test_known_biology_is_ranked_sensibly(tools: dict) -> None:
+    # Caffeine crosses the blood-brain barrier; metformin (a polar biguanide) does not.
+    res = call(tools, "compare_molecules", molecules=["caffeine", "metformin"], property="BBB_Martins").artifact
+    assert res["highest"] == "Caffeine"
+
+
+def test_endpoint_filter_by_category_and_unknown_endpoint(tools: dict) -> None:
+    pred = call(tools, "predict_admet", molecules=["aspirin"], endpoints=["Toxicity"]).artifact
+    cats = {e["category"] for e in pred["predictions"][0]["endpoints"]}
+    assert cats == {"Toxicity"}
+    bad = call(tools, "predict_admet", molecules=["aspirin"], endpoints=["telepathy"])
+    assert bad.status == "error" and "unknown endpoint" in bad.content
+
+
+def test_bad_molecules_in_a_batch_do_not_sink_it(tools: dict) -> None:
+    msg = call(tools, "predict_admet", molecules=["aspirin", "C1CC", "", "aspirin"], endpoints=["hERG"])
+    preds = msg.artifact["predictions"]
+    assert [p["error"] is None for p in preds] == [True, False, False, True]
+    assert preds[0]["endpoints"][0]["value"] == preds[3]["endpoints"][0]["value"]
+    assert "not predicted" in msg.content
+    all_bad = call(tools, "predict_admet", molecules=["C1CC"])
+    assert all_bad.status == "error"
+
+
+def test_render_is_compact_and_marks_unreliable_endpoints(tools: dict) -> None:
+    msg = call(tools, "predict_admet", molecules=["aspirin"], endpoints=["hERG", "Half_Life_Obach"])
+    assert "hERG" in msg.content and "unreliable" in msg.content
+    assert len(msg.content) < 600
+
+
+def test_tdc_predictor_not_configured(tools: dict) -> None:
+    msg = call(tools, "predict_tdc", molecule="aspirin", task="ClinTox")
+    assert msg.status == "error" and "not configured" in msg.content
+
+
+def test_tdc_predictor_through_openai_compatible_endpoint(tmp_path: Path) -> None:
+    seen: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        assert request.url.path == "/v1/chat/completions"
+        return httpx.Response(200, json={"choices": [{"message": {"content": " (A) not toxic "}}]})
+
+    settings = Settings(
+        offline=False, cache_dir=tmp_path, predictor_url="http://127.0.0.1:8000/v1", predictor_model="txgemma-2b"
+    )
+    tools = {t.name: t for t in chemistry_tools(settings, transport=httpx.MockTransport(handler))}
+    msg = call(tools, "predict_tdc", molecule="aspirin", task="ClinTox")
+    assert msg.status == "success", msg.content
+    assert msg.artifact["answer"] == "(A) not toxic" and msg.artifact["model"] == "txgemma-2b"
+    prompt = seen[0]["messages"][0]["content"]
+    assert "CC(=O)Oc1ccccc1C(=O)O" in prompt and "ClinTox" in prompt
