@@ -103,7 +103,7 @@ def test_tools_list_and_call_json() -> None:
     listed = json.loads(invoke("tools", "list", "--json").stdout)
     names = {t["name"] for t in listed}
     assert {"identify_molecule", "molecule_properties", "pubmed_search", "memory_search"} <= names
-    result = invoke("tools", "call", "identify_molecule", '{"query": "aspirin"}', "--json")
+    result = invoke("tools", "call", "identify_molecule", '{"molecule": "aspirin"}', "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["formula"] == "C9H8O4"

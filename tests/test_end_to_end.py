@@ -44,7 +44,7 @@ def test_ask_with_embedded_model_writes_valid_trace(tmp_path: Path) -> None:
 def test_default_tools_work_in_langchain_create_agent() -> None:
     from langchain.agents import create_agent
 
-    model = script(tool_call("identify_molecule", {"query": "caffeine"}), AIMessage("done"), native=True)
+    model = script(tool_call("identify_molecule", {"molecule": "caffeine"}), AIMessage("done"), native=True)
     graph = create_agent(model, tools=default_tools())
     result = graph.invoke({"messages": [HumanMessage("What is caffeine's formula?")]})
     tool_messages = [m for m in result["messages"] if isinstance(m, ToolMessage)]

@@ -1,0 +1,60 @@
+"""Deterministic grounding: molecules in the question are looked up before the model's first step."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from agent import protocol
+from agent.api import Agent
+from agent.config import load_settings
+from agent.models import load_model
+from tests.scripted import script
+from tools.chemistry import chemistry_tools
+
+SETTINGS = load_settings(offline=True)
+
+
+def test_text_protocol_gets_observations_under_the_question() -> None:
+    model = script("Thought: The observation gives it.\nFinal Answer: C9H8O4 [1]")
+    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react", protocol="text").run(
+        "What is the molecular formula of aspirin?"
+    )
+    auto = [e for e in answer.events if e.type == "tool_call"]
+    assert {e.tool for e in auto} == {"identify_molecule", "molecule_properties"} and all(e.automatic for e in auto)
+    prompt = model.prompts[0]
+    assert not any(isinstance(m, AIMessage) for m in prompt)
+    question = prompt[-1]
+    assert isinstance(question, HumanMessage) and question.content.startswith("Question: What is the molecular")
+    assert "C9H8O4" in question.content and question.content.count("<observation") == 2
+    assert answer.text == "C9H8O4 [1]" and answer.citations[0].source_kind == "tool"
+
+
+def test_native_protocol_gets_tool_call_turns() -> None:
+    model = script("Ibuprofen.", native=True)
+    Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react").run(
+        "Which has the higher logP, caffeine or ibuprofen?"
+    )
+    prompt = model.prompts[0]
+    calls = [m for m in prompt if isinstance(m, AIMessage)]
+    results = [m for m in prompt if isinstance(m, ToolMessage)]
+    assert [c.tool_calls[0]["name"] for c in calls][-1] == "compare_molecules"
+    assert len(calls) == len(results) == 5
+    assert "Highest: Ibuprofen" in results[-1].content
+
+
+def test_no_molecules_no_grounding() -> None:
+    model = script("Thought: nothing to look up.\nFinal Answer: no")
+    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react").run("Is the sky blue?")
+    assert not [e for e in answer.events if e.type == "tool_call"]
+
+
+def test_copying_grammar_makes_embedded_model_open_with_an_observed_value() -> None:
+    observations = ["Metformin: C4H11N5, MW 129.17 g/mol, HBD 5, HBA 5, logP -1.03"]
+    model = load_model("local:smollm2", SETTINGS)
+    reply = model.invoke(
+        [HumanMessage(f"Question: How many hydrogen bond donors does metformin have?\n\nObservation: {observations[0]}")],
+        grammar=protocol.copying_grammar(observations),
+    )
+    parsed = protocol.parse_reply(reply.content)
+    assert isinstance(parsed, protocol.Final)
+    assert any(parsed.answer.startswith(fact) for fact in protocol.facts(observations))
