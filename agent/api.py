@@ -78,7 +78,7 @@ class Agent:
         mode: Mode | None = None,
         settings: Settings | None = None,
         protocol: Protocol = "auto",
-        store: Any | None = None,
+        store: EvidenceStore | Literal[False] | None = None,
         **overrides: Any,
     ) -> None:
         self.settings = settings or load_settings(mode=mode, **overrides)
@@ -99,7 +99,11 @@ class Agent:
             tools = default_tools(self.settings)
         self.tools = list(tools)
         self.protocol = protocol
-        self.store = store
+        if store is None:
+            from memory.store import EvidenceStore
+
+            store = EvidenceStore(self.settings)
+        self.store = store or None
         self._native = self._bind_native()
 
     def _bind_native(self) -> Runnable[Any, Any] | None:
@@ -113,6 +117,7 @@ class Agent:
             return None
 
     def _persist(self) -> Callable[[Evidence], None] | None:
+        """Retrieved literature outlives the run in the evidence store (computed tool output does not)."""
         if self.store is None:
             return None
         store = self.store

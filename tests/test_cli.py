@@ -127,3 +127,11 @@ def test_trace_show_rejects_garbage(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type": "nonsense"}\n')
     assert_user_error(invoke("trace", "show", str(bad)), "bad.jsonl:1: not a txscout event")
+
+
+def test_models_reports_each_embedded_model_and_a_dead_endpoint() -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    result = invoke("models", "--json", "--model", "openai:served", "--base-url", url)
+    rows = {row["spec"]: row for row in json.loads(result.stdout)}
+    assert rows["local:smollm2"]["status"] == rows["local:gemma3-270m"]["status"] == "loads"
+    assert rows["openai:served"]["configured"] and rows["openai:served"]["status"].startswith("unreachable")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import HumanMessage, ToolMessage
@@ -82,7 +83,7 @@ def final(text: str) -> str:
 
 def run_text(*replies: str, **settings: object) -> tuple[Agent, object]:
     model = script(*replies)
-    agent = Agent(model=model, tools=ALL_TOOLS, mode="react", protocol="text", **settings)
+    agent = Agent(model=model, tools=ALL_TOOLS, mode="react", protocol="text", store=False, **settings)
     return agent, agent.run("What is X?")
 
 
@@ -208,7 +209,7 @@ def test_native_tool_calling_path() -> None:
         "Aspirin is a test entry [1].",
         native=True,
     )
-    agent = Agent(model=model, tools=ALL_TOOLS, mode="react")
+    agent = Agent(model=model, tools=ALL_TOOLS, mode="react", store=False)
     answer = agent.run("Tell me about aspirin")
     assert agent._native is not None
     assert answer.text == "Aspirin is a test entry [1]."
@@ -267,3 +268,20 @@ def test_empty_question_is_user_error() -> None:
 
     with pytest.raises(UserError, match="empty"):
         Agent(model=script(final("x")), tools=[], mode="react").run("   ")
+
+
+def test_retrieved_evidence_persists_but_computed_output_does_not(tmp_path: Path) -> None:
+    from memory.store import EvidenceStore
+
+    @txtool("compute", LookupArgs, "Compute something.")
+    def compute(args: LookupArgs) -> str:
+        ref = current_context().evidence(Evidence(text=f"{args.term} computed value 7.", source_kind="tool"))
+        return f"[{ref}] computed"
+
+    store = EvidenceStore(path=tmp_path / "memory")
+    model = script(act("lookup", {"term": "sunitinib"}), act("compute", {"term": "x"}), final("done [1] [2]"))
+    answer = Agent(model=model, tools=[lookup, compute], mode="react", protocol="text", store=store).run("q")
+    assert [c.ref for c in answer.citations] == [1, 2]
+    assert store.count() == 1
+    hit = store.search("sunitinib test entry", k=1)[0]
+    assert hit.evidence.title == "sunitinib" and hit.evidence.run_id == answer.run_id

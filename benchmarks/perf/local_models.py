@@ -97,7 +97,7 @@ def evaluate(spec: str, items: list[dict[str, object]]) -> dict[str, object]:
     from tools.chemistry import chemistry_tools
 
     settings = load_settings(offline=True, mode="react", max_steps=3)
-    agent = Agent(model=spec, tools=chemistry_tools(settings), settings=settings, store=None)
+    agent = Agent(model=spec, tools=chemistry_tools(settings), settings=settings, store=False)
     per_kind: dict[str, list[bool]] = {k: [] for k in KINDS}
     started = time.perf_counter()
     for item in items:

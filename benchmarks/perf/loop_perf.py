@@ -63,7 +63,7 @@ def txscout_step(steps: int) -> float:
         max_steps=steps + 2,
         max_tool_calls=steps + 1,
         token_limit=10**9,
-        store=None,
+        store=False,
     )
     started = time.perf_counter()
     answer = agent.run("go")
