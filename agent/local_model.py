@@ -20,7 +20,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from agent.errors import ModelUnavailable
+from agent.errors import LimitReached, ModelUnavailable
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
 
@@ -48,12 +48,12 @@ def _grammar(text: str) -> Any:
 class LocalChatModel(BaseChatModel):
     model_path: str
     model_name: str = "local"
-    n_ctx: int = 4096
+    n_ctx: int = 8192
     max_tokens: int = 320
     temperature: float = 0.0
     seed: int = 0
 
-    _loaded: ClassVar[dict[str, Any]] = {}
+    _loaded: ClassVar[dict[tuple[str, int], Any]] = {}
     _load_lock: ClassVar[threading.Lock] = threading.Lock()
     _call_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -73,7 +73,7 @@ class LocalChatModel(BaseChatModel):
 
     def llama(self) -> Any:
         with self._load_lock:
-            cached = self._loaded.get(self.model_path)
+            cached = self._loaded.get((self.model_path, self.n_ctx))
             if cached is not None:
                 return cached
             from llama_cpp import Llama, LlamaRAMCache
@@ -90,7 +90,7 @@ class LocalChatModel(BaseChatModel):
             except (ValueError, RuntimeError) as exc:
                 raise ModelUnavailable(f"could not load model {self.model_path}: {exc}") from exc
             llama.set_cache(LlamaRAMCache(capacity_bytes=256 << 20))
-            self._loaded[self.model_path] = llama
+            self._loaded[(self.model_path, self.n_ctx)] = llama
             return llama
 
     def _generate(
@@ -111,7 +111,12 @@ class LocalChatModel(BaseChatModel):
         if kwargs.get("grammar"):
             options["grammar"] = _grammar(kwargs["grammar"])
         with self._call_lock:
-            out = self.llama().create_chat_completion(messages=chat, **options)
+            try:
+                out = self.llama().create_chat_completion(messages=chat, **options)
+            except ValueError as exc:
+                if "context window" not in str(exc):
+                    raise
+                raise LimitReached(f"the model's context window ({self.n_ctx} tokens) is full") from exc
         text = out["choices"][0]["message"].get("content") or ""
         usage = out.get("usage") or {}
         message = AIMessage(

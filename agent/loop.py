@@ -126,12 +126,12 @@ class Run:
         started = time.perf_counter()
         try:
             reply = (runnable or self.model).invoke(messages, **kwargs)
-        except ModelUnavailable:
+        except (ModelUnavailable, LimitReached, Cancelled):
             raise
         except Exception as exc:
             if _connection_error(exc):
                 raise ModelUnavailable(f"cannot reach the model endpoint: {exc}") from exc
-            raise
+            raise ModelUnavailable(f"the model call failed: {type(exc).__name__}: {exc}") from exc
         latency = time.perf_counter() - started
         usage = getattr(reply, "usage_metadata", None) or {}
         text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)

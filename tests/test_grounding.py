@@ -52,7 +52,11 @@ def test_copying_grammar_makes_embedded_model_open_with_an_observed_value() -> N
     observations = ["Metformin: C4H11N5, MW 129.17 g/mol, HBD 5, HBA 5, logP -1.03"]
     model = load_model("local:smollm2", SETTINGS)
     reply = model.invoke(
-        [HumanMessage(f"Question: How many hydrogen bond donors does metformin have?\n\nObservation: {observations[0]}")],
+        [
+            HumanMessage(
+                f"Question: How many hydrogen bond donors does metformin have?\n\nObservation: {observations[0]}"
+            )
+        ],
         grammar=protocol.copying_grammar(observations),
     )
     parsed = protocol.parse_reply(reply.content)

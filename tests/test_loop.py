@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from agent.api import Agent
 from agent.events import validate_sequence
 from memory.evidence import Evidence
-from tests.scripted import script, tool_call
+from tests.scripted import ScriptedChatModel, script, tool_call
 from tools.base import ToolError, current_context, txtool
 
 CALLS: list[str] = []
@@ -285,3 +285,26 @@ def test_retrieved_evidence_persists_but_computed_output_does_not(tmp_path: Path
     assert store.count() == 1
     hit = store.search("sunitinib test entry", k=1)[0]
     assert hit.evidence.title == "sunitinib" and hit.evidence.run_id == answer.run_id
+
+
+def test_model_failure_is_a_clean_error_and_a_failed_run() -> None:
+    from agent.errors import ModelUnavailable
+
+    class Broken(ScriptedChatModel):
+        def _generate(self, *args: object, **kwargs: object) -> object:
+            raise RuntimeError("HTTP 500 from upstream")
+
+    events: list[object] = []
+    agent = Agent(model=Broken(responses=[]), tools=[], mode="react", store=False)
+    with pytest.raises(ModelUnavailable, match="HTTP 500 from upstream"):
+        agent.run("q", on_event=events.append)
+    assert events[-1].type == "run_finished" and events[-1].status == "failed"
+
+
+def test_embedded_model_context_overflow_ends_with_incomplete_answer() -> None:
+    from agent.local_model import LocalChatModel
+    from agent.models import local_model_path
+
+    model = LocalChatModel(model_path=str(local_model_path("smollm2")), n_ctx=512)
+    answer = Agent(model=model, tools=[lookup], mode="react", store=False).run("Summarise this. " + "word " * 600)
+    assert answer.incomplete and "context window (512 tokens) is full" in answer.reason
