@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
+    from memory.store import EvidenceStore
+
 Protocol = Literal["auto", "native", "text"]
 
 
