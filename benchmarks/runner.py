@@ -300,6 +300,8 @@ def run_benchmark(
         console.print(f"... and {len(bad_rows) - 10} more malformed rows (listed in summary.json)")
     settings = _settings(options)
     mode = options.mode or settings.mode
+    if options.judge and adapter.judge_use == "none":
+        raise UserError(f"the {adapter.name} suite is graded without a judge; drop --judge")
     if judge is None and options.judge:
         from benchmarks.judge import Judge
 

@@ -175,6 +175,8 @@ def test_bad_input_errors_list_choices(tmp_path: Path) -> None:
         run_benchmark(RunOptions(suite="medqa", data=tmp_path / "x.jsonl", out=tmp_path / "b"), agent=agent)
     with pytest.raises(UserError, match="unknown suite 'pubmed'; valid suites"):
         run_benchmark(RunOptions(suite="pubmed", data=tmp_path, out=tmp_path / "c"), agent=agent)
+    with pytest.raises(UserError, match="graded without a judge"):
+        run_benchmark(medqa_options(tmp_path / "d", judge="openai:gpt-4o"), agent=agent)
     with pytest.raises(UserError, match="unknown mode 'fast'; valid modes: bare, react, full"):
         options_from(suite="medqa", data=tmp_path, out=tmp_path, mode="fast")
 

@@ -86,9 +86,7 @@ def test_every_input_form_resolves_to_the_same_structure(tools: dict, query: str
         ("caffeine", "Caffeine", "Cn1c(=O)c2c(ncn2C)n(C)c1=O"),
     ],
 )
-def test_names_and_salt_names_resolve_offline(
-    tools: dict, query: str, parent: str, smiles: str | None
-) -> None:
+def test_names_and_salt_names_resolve_offline(tools: dict, query: str, parent: str, smiles: str | None) -> None:
     rec = call(tools, "identify_molecule", molecule=query).artifact
     assert parent in rec["known_names"]
     assert "." not in rec["smiles"]
@@ -133,6 +131,13 @@ def test_bad_input_is_a_clean_error(tools: dict, query: str, expect: str) -> Non
 def test_pentavalent_carbon_error_names_the_valence_problem(tools: dict) -> None:
     msg = call(tools, "identify_molecule", molecule="C[C](C)(C)(C)C")
     assert "valence" in msg.content.lower()
+
+
+def test_exotic_hydride_salt_from_hiv_set_does_not_crash(tools: dict) -> None:
+    # Found by benchmarks/perf/molecule_robustness.py: a fragment that is only valid inside its complex.
+    smiles = "F[B-](F)(F)F.[H][H-][B-]1([H-][H])[n+]2ccccc2-c2cccc[n+]21"
+    for name in ("identify_molecule", "molecule_properties", "structural_alerts", "functional_groups"):
+        assert call(tools, name, molecule=smiles).status == "success", name
 
 
 @pytest.mark.parametrize(
@@ -187,9 +192,7 @@ def test_functional_groups_of_aspirin(tools: dict) -> None:
 
 
 def test_similarity_pairs_and_nearest_approved(tools: dict) -> None:
-    res = call(
-        tools, "similarity_search", molecules=["aspirin", "salicylic acid", "ibuprofen"], top_k=3
-    ).artifact
+    res = call(tools, "similarity_search", molecules=["aspirin", "salicylic acid", "ibuprofen"], top_k=3).artifact
     pairs = {(p["a"], p["b"]): p["tanimoto"] for p in res["pairs"]}
     assert len(pairs) == 3
     assert (
@@ -205,26 +208,17 @@ def test_substructure_search_over_approved_drugs_and_given_molecules(tools: dict
     res = call(tools, "substructure_search", smarts="O=C1CCN1", max_results=5).artifact
     assert res["searched"] == "approved drugs" and res["total_hits"] > 10  # beta-lactam antibiotics
     assert len(res["hits"]) == 5
-    given = call(
-        tools, "substructure_search", smarts="c1ccccc1C(=O)O", molecules=["aspirin", "caffeine"]
-    ).artifact
+    given = call(tools, "substructure_search", smarts="c1ccccc1C(=O)O", molecules=["aspirin", "caffeine"]).artifact
     assert [h["smiles"] for h in given["hits"]] == [ASPIRIN]
     assert call(tools, "substructure_search", smarts="[[[").status == "error"
 
 
 def test_compare_names_highest_and_lowest(tools: dict) -> None:
-    res = call(
-        tools, "compare_molecules", molecules=["aspirin", "ibuprofen", "caffeine"], property="logP"
-    ).artifact
+    res = call(tools, "compare_molecules", molecules=["aspirin", "ibuprofen", "caffeine"], property="logP").artifact
     assert res["highest"] == "Ibuprofen" and res["lowest"] == "Caffeine"
-    mw = call(
-        tools, "compare_molecules", molecules=["caffeine", "aspirin"], property="molecular weight"
-    ).artifact
+    mw = call(tools, "compare_molecules", molecules=["caffeine", "aspirin"], property="molecular weight").artifact
     assert mw["highest"] == "Caffeine" and mw["unit"] == "g/mol"
-    assert (
-        call(tools, "compare_molecules", molecules=["aspirin", "caffeine"], property="colour").status
-        == "error"
-    )
+    assert call(tools, "compare_molecules", molecules=["aspirin", "caffeine"], property="colour").status == "error"
 
 
 def test_plain_invoke_returns_rendered_text(tools: dict) -> None:
@@ -247,9 +241,7 @@ def test_pubchem_fallback_when_online_is_cached(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.url.path)
         if "/synonyms/" in request.url.path:
-            return httpx.Response(
-                200, json={"InformationList": {"Information": [{"Synonym": ["Bosutinib X"]}]}}
-            )
+            return httpx.Response(200, json={"InformationList": {"Information": [{"Synonym": ["Bosutinib X"]}]}})
         if "not-real" in request.url.path:
             return httpx.Response(404, json={})
         body = {"PropertyTable": {"Properties": [{"CID": 999, "SMILES": "CCN", "Title": "ethylamine"}]}}

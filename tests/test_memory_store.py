@@ -15,7 +15,7 @@ from agent.citations import EvidenceLedger
 from agent.config import Settings
 from memory.embeddings import Embedder
 from memory.evidence import Evidence
-from memory.store import EvidenceStore, StoreError, rrf
+from memory.store import EvidenceStore, StoreError, fuse
 from memory.tool import memory_tools
 from tests.fake_embedder import HashEmbedder
 from tools.base import ToolContext, tool_context
@@ -110,10 +110,12 @@ def test_hybrid_finds_exact_codes_and_paraphrases(store: EvidenceStore) -> None:
     assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
 
 
-def test_rrf_rewards_agreement() -> None:
-    fused = rrf([["a", "b", "c"], ["b", "d"]])
+def test_fusion_rewards_agreement_and_normalises_scales() -> None:
+    fused = fuse({"a": 0.9, "b": 0.8, "c": 0.1}, {"b": 40.0, "d": 10.0})
     assert max(fused, key=fused.__getitem__) == "b"
-    assert fused["a"] > fused["c"] and "d" in fused
+    assert fused["a"] > fused["c"] and fused["d"] > 0
+    assert all(0.0 <= v <= 1.0 for v in fused.values())
+    assert fuse({}, {}) == {}
 
 
 def test_lexical_index_is_saved_and_reused(tmp_path: Path, store: EvidenceStore, embedder: Embedder) -> None:
@@ -233,14 +235,14 @@ def test_two_processes_writing_at_once(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     writers = [
         subprocess.Popen([sys.executable, "-c", WRITER, str(path), name], env=env, stderr=subprocess.PIPE)
-        for name in ("a", "b")
+        for name in ("alpha", "beta")
     ]
     for proc in writers:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]
     reader = EvidenceStore(path=path, embedder=HashEmbedder())
     assert reader.count() == 55
-    assert reader.search("Writer b finding 24", k=1, mode="lexical")[0].evidence.url == "https://x.org/b/24"
+    assert reader.search("Writer beta finding 24", k=1, mode="lexical")[0].evidence.url == "https://x.org/beta/24"
 
 
 def test_memory_search_tool_cites_hits(tmp_path: Path, store: EvidenceStore) -> None:

@@ -67,6 +67,15 @@ def test_close_analogues_are_flagged(smiles: str, nearest: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("smiles", "nearest"), [("BrCCSCCBr", "Sulfur mustard"), ("CN(CCBr)CCBr", "Nitrogen mustard HN2")]
+)
+def test_bromo_mustards_are_flagged(smiles: str, nearest: str) -> None:
+    match = check_structure(smiles)
+    assert match is not None and match.matched == nearest and match.basis == "analogue (Br/I read as Cl)"
+    assert "Tanimoto" in match.render()
+
+
+@pytest.mark.parametrize(
     "smiles",
     [
         "CC(=O)Oc1ccccc1C(=O)O",  # aspirin

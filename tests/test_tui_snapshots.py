@@ -25,12 +25,12 @@ SIZE = (120, 36)
 FIXED_TIME = 1_790_000_000.0
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
         await pilot.pause(0.01)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture(autouse=True)

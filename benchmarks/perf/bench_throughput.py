@@ -35,6 +35,12 @@ SUITE_DATA = {
 }
 
 
+def _rss_mb() -> float:
+    """Resident memory now: the embedded model's prompt cache makes this worth watching per suite."""
+    with open("/proc/self/statm", encoding="ascii") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
@@ -50,6 +56,7 @@ def main() -> None:
     started = time.perf_counter()
     agent = Agent(model=args.model, tools=[], settings=settings, mode="bare")
     load_s = time.perf_counter() - started
+    rss_after_load = _rss_mb()
     results: dict[str, dict[str, object]] = {}
     for suite in args.suites:
         data = args.data_root / SUITE_DATA[suite]
@@ -74,11 +81,13 @@ def main() -> None:
             "mean_latency_s": summary.elapsed_s / summary.n if summary.n else None,
             "tokens_per_item": (summary.input_tokens + summary.output_tokens) / summary.n if summary.n else None,
             "errors": summary.errors,
+            "rss_mb_after": _rss_mb(),
         }
     report = {
         "model": agent.model_label,
         "limit": args.limit,
         "model_load_s": load_s,
+        "rss_mb_after_load": rss_after_load,
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
         "runs": str(out_root),
@@ -92,11 +101,12 @@ def main() -> None:
         "tokens/item",
         "accuracy",
         "errors",
+        "RSS MB after",
         title=f"bare mode, {agent.model_label}, --limit {args.limit}",
     )
     for suite, r in results.items():
         if r["status"] != "ok":
-            table.add_row(suite, "-", "-", "-", "-", "-", str(r["status"]))
+            table.add_row(suite, "-", "-", "-", "-", "-", str(r["status"]), "-")
             continue
         table.add_row(
             suite,
@@ -106,6 +116,7 @@ def main() -> None:
             f"{r['tokens_per_item']:.0f}",
             f"{r['accuracy']:.1%}",
             str(r["errors"]),
+            f"{r['rss_mb_after']:.0f}",
         )
     Console().print(table)
     text = json.dumps(report, indent=2)

@@ -40,12 +40,13 @@ def read_smiles(data: Path) -> list[tuple[str, str]]:
 TOOLS = ("identify_molecule", "molecule_properties")
 
 
-def run_chunk(rows: list[tuple[str, str]]) -> tuple[dict, dict, dict]:
+def run_chunk(rows: list[tuple[str, str]]) -> tuple[dict, dict, dict, list[str]]:
     """Outcome counts for one slice of the rows; runs in a worker process."""
     tools = {t.name: t for t in chemistry_tools(Settings(offline=True)) if t.name in TOOLS}
     counts: dict[str, Counter[str]] = {name: Counter() for name in TOOLS}
     reasons: Counter[str] = Counter()
     per_file: dict[str, Counter[str]] = {}
+    crashed: list[str] = []
     for source, smiles in rows:
         for name, tool in tools.items():
             try:
@@ -53,12 +54,13 @@ def run_chunk(rows: list[tuple[str, str]]) -> tuple[dict, dict, dict]:
                 outcome = "failed_cleanly" if msg.status == "error" else "parsed"
                 if outcome == "failed_cleanly" and name == "identify_molecule":
                     reasons[msg.content.split("'")[0].strip()] += 1
-            except Exception:  # the point of the script: count anything that escapes a tool
+            except Exception as exc:  # the point of the script: count anything that escapes a tool
                 outcome = "crashed"
+                crashed.append(f"{name} {smiles}: {exc.__class__.__name__}")
             counts[name][outcome] += 1
             if name == "identify_molecule":
                 per_file.setdefault(source, Counter())[outcome] += 1
-    return counts, reasons, per_file
+    return counts, reasons, per_file, crashed
 
 
 def main() -> None:
@@ -75,16 +77,21 @@ def main() -> None:
     counts: dict[str, Counter[str]] = {name: Counter() for name in TOOLS}
     reasons: Counter[str] = Counter()
     per_file: dict[str, Counter[str]] = {}
+    crashes: list[str] = []
     chunks = [rows[i : i + 2000] for i in range(0, len(rows), 2000)]
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for done, (c, r, f) in enumerate(pool.map(run_chunk, chunks), 1):
+        for done, (c, r, f, x) in enumerate(pool.map(run_chunk, chunks), 1):
+            crashes.extend(x)
             for name in TOOLS:
                 counts[name].update(c[name])
             reasons.update(r)
             for source, outcome in f.items():
                 per_file.setdefault(source, Counter()).update(outcome)
-            print(f"  {done * 2000:,}/{len(rows):,} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+            print(
+                f"  {min(done * 2000, len(rows)):,}/{len(rows):,} ({time.perf_counter() - start:.0f} s)",
+                file=sys.stderr,
+            )
     elapsed = time.perf_counter() - start
 
     result = {
@@ -92,6 +99,7 @@ def main() -> None:
         "files": {k: dict(v) for k, v in per_file.items()},
         "tools": {k: {o: v.get(o, 0) for o in ("parsed", "failed_cleanly", "crashed")} for k, v in counts.items()},
         "failure_reasons": dict(reasons.most_common(10)),
+        "crashes": crashes[:20],
         "elapsed_s": round(elapsed, 1),
         "calls_per_s": round(2 * len(rows) / elapsed, 1),
     }
@@ -102,6 +110,8 @@ def main() -> None:
     for name, c in counts.items():
         print(f"{name:22s} {c['parsed']:8,d} {c['failed_cleanly']:15,d} {c['crashed']:8,d}")
     print("clean-failure reasons:", dict(reasons.most_common(5)))
+    for line in crashes[:20]:
+        print("CRASH", line)
 
 
 if __name__ == "__main__":

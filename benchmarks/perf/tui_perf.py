@@ -2,10 +2,11 @@
 
 The app runs headless (Textual's ``run_test``) with a real ``Agent`` on a scripted zero-latency model
 and a literature tool that registers one PubMed-style abstract per question, so the figures measure
-the interface and the event path, not a model. Two moments are stamped when the compositor first
-renders the row in question (a probe on ``TimelineEntry.render_lines``), so the polling loop here does
-not inflate them: the first timeline entry (the question, shown as soon as Enter is handled) and the
-first entry that came from the agent's worker thread.
+the interface and the event path, not a model (nor the evidence store, which is off). Two moments
+are stamped when the compositor first renders the row in question (a probe on
+``TimelineEntry.render_lines``), so the polling loop here does not inflate them: the first timeline
+entry (the question, shown as soon as Enter is handled) and the first entry that came from the
+agent's worker thread.
 
     python benchmarks/perf/tui_perf.py --questions 20 --out benchmarks/perf/results/tui.json
 """
@@ -118,7 +119,7 @@ class RenderProbe:
 
 async def measure(count: int, root: Path) -> dict[str, Any]:
     asked = questions(count)
-    agent = Agent(model=script(asked), tools=[literature_tool()], protocol="text", mode="react")
+    agent = Agent(model=script(asked), tools=[literature_tool()], protocol="text", mode="react", store=False)
     app = TxscoutApp(agent_factory=lambda: agent, store=SessionStore(root / "sessions"))
     latencies_ms: list[float] = []
     agent_ms: list[float] = []

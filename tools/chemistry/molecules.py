@@ -1,7 +1,7 @@
 """Turning what a user or model typed into an RDKit molecule, with a clear reason when that fails.
 
-Every chemistry tool goes through :func:`parse_structure`, so salts, mixtures, radicals, charges and
-oversized input are handled the same way everywhere: a ``ToolError`` that says what is wrong, or a
+Every chemistry tool parses through this module (via ``resolve.Resolver``), so salts, mixtures, radicals,
+charges and oversized input are handled the same way everywhere: a ``ToolError`` that says what is wrong, or a
 molecule plus notes the model can pass on ("kept the largest fragment", "radical").
 """
 
@@ -31,7 +31,6 @@ class Parsed:
     smiles: str
     input: str
     notes: list[str] = field(default_factory=list)
-    removed_fragments: list[str] = field(default_factory=list)
     full_smiles: str = ""
 
 
@@ -69,6 +68,22 @@ def _syntax_reason(smiles: str) -> str:
     return "syntax error (unknown element symbol or misplaced character)"
 
 
+def _sane(mol: Chem.Mol) -> bool:
+    try:
+        Chem.SanitizeMol(Chem.Mol(mol))
+    except (ValueError, RuntimeError):
+        return False
+    return True
+
+
+def fragments(mol: Chem.Mol) -> tuple[Chem.Mol, ...]:
+    """The disconnected pieces of ``mol``; the whole molecule when a piece cannot be sanitised alone."""
+    try:
+        return tuple(Chem.GetMolFrags(mol, asMols=True)) or (mol,)
+    except (ValueError, RuntimeError):  # e.g. an exotic hydride that is only valid inside the complex
+        return (mol,)
+
+
 def _finish(mol: Chem.Mol, text: str) -> Parsed:
     full = Chem.MolToSmiles(mol)
     if mol.GetNumHeavyAtoms() == 0:
@@ -78,13 +93,13 @@ def _finish(mol: Chem.Mol, text: str) -> Parsed:
     notes: list[str] = []
     removed: list[str] = []
     parent = mol
-    fragments = Chem.GetMolFrags(mol, asMols=True)
-    if len(fragments) > 1:
+    pieces = fragments(mol)
+    if len(pieces) > 1:
         parent = rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol)
         kept = Chem.MolToSmiles(parent)
-        removed = [s for s in (Chem.MolToSmiles(f) for f in fragments) if s != kept]
+        removed = [s for s in (Chem.MolToSmiles(f) for f in pieces) if s != kept]
         uncharged = rdMolStandardize.Uncharger().uncharge(parent)
-        if Chem.MolToSmiles(uncharged) != kept:
+        if Chem.MolToSmiles(uncharged) != kept and _sane(uncharged):
             notes.append("neutralised the parent after removing counter-ions")
             parent = uncharged
         notes.append(f"salt or mixture: results are for the largest organic fragment; removed {', '.join(removed)}")
@@ -99,7 +114,6 @@ def _finish(mol: Chem.Mol, text: str) -> Parsed:
         smiles=Chem.MolToSmiles(parent),
         input=text,
         notes=notes,
-        removed_fragments=removed,
         full_smiles=full,
     )
 
@@ -118,11 +132,3 @@ def parse_inchi(text: str) -> Parsed:
     if mol is None:
         raise ToolError(f"invalid InChI '{text[:80]}'")
     return _finish(mol, text)
-
-
-def parse_structure(text: str) -> Parsed:
-    """A SMILES or InChI string to a molecule; names and InChIKeys need :func:`resolve.resolve`."""
-    text = check_input(text)
-    if text.startswith("InChI="):
-        return parse_inchi(text)
-    return parse_smiles(text)

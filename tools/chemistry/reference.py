@@ -14,6 +14,7 @@ from functools import cache
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
+from tools.chemistry.molecules import fragments
 from tools.chemistry.names import DrugEntry, name_index
 
 _FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
@@ -25,8 +26,7 @@ def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
 
 
 def _largest(mol: Chem.Mol) -> Chem.Mol:
-    frags = Chem.GetMolFrags(mol, asMols=True)
-    return max(frags, key=lambda m: m.GetNumHeavyAtoms()) if len(frags) > 1 else mol
+    return max(fragments(mol), key=lambda m: m.GetNumHeavyAtoms())
 
 
 def connectivity_key(mol: Chem.Mol) -> str:

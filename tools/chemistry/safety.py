@@ -24,6 +24,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from tools.base import ToolError
+from tools.chemistry.molecules import fragments
 
 SIMILARITY_THRESHOLD = 0.35
 _DATA = Path(__file__).with_name("data") / "controlled_chemicals.json"
@@ -36,14 +37,14 @@ class SafetyMatch(BaseModel):
     matched: str = Field(description="name of the controlled agent or precursor")
     category: str = Field(description="e.g. 'CWC schedule 1 agent'")
     similarity: float = Field(description="1.0 for the same structure, else Morgan Tanimoto similarity")
-    basis: str = Field(description="'exact structure', 'analogue' or 'name'")
+    basis: str = Field(description="'exact structure', 'analogue', 'analogue (Br/I read as Cl)' or 'name'")
     hazard: str
     exposure_response: str
 
     def render(self) -> str:
-        how = "same structure as" if self.similarity >= 1.0 else f"Tanimoto {self.similarity:.2f} to"
-        if self.basis == "name":
-            how = "named as"
+        how = {"exact structure": "same structure as", "name": "named as"}.get(
+            self.basis, f"{self.basis}, Tanimoto {self.similarity:.2f}, of"
+        )
         return (
             f"SAFETY FLAG: {how} {self.matched} ({self.category}). No synthesis, acquisition or "
             f"weaponisation guidance. Hazard: {self.hazard} Exposure response: {self.exposure_response}"
@@ -113,23 +114,46 @@ def _match(agent: _Agent, similarity: float, basis: str) -> SafetyMatch:
     )
 
 
+def _chlorinated(mol: Chem.Mol) -> Chem.Mol | None:
+    """``mol`` with bromine and iodine read as chlorine, or None if it has neither.
+
+    Bromo and iodo mustards are vesicants too, but the element change alone drops their fingerprint
+    similarity to the chloro agents below the threshold.
+    """
+    heavy_halogens = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() in (35, 53)]
+    if not heavy_halogens:
+        return None
+    rw = Chem.RWMol(mol)
+    for idx in heavy_halogens:
+        rw.GetAtomWithIdx(idx).SetAtomicNum(17)
+    try:
+        Chem.SanitizeMol(rw)
+    except (ValueError, RuntimeError):
+        return None
+    return rw.GetMol()
+
+
 def check_mol(mol: Chem.Mol) -> SafetyMatch | None:
     """The closest controlled agent to any fragment of ``mol``, or None if nothing is close."""
     best: SafetyMatch | None = None
-    fragments = Chem.GetMolFrags(mol, asMols=True) or (mol,)
-    for frag in fragments:
+    for frag in fragments(mol):
         if frag.GetNumHeavyAtoms() == 0:
             continue
         key = _key(frag)
-        fp = _FP.GetFingerprint(frag)
+        prints = [_FP.GetFingerprint(frag)]
+        swapped = _chlorinated(frag)
+        if swapped is not None:
+            prints.append(_FP.GetFingerprint(swapped))
         for agent in agents():
             if agent.key and key == agent.key:
                 return _match(agent, 1.0, "exact structure")
             if agent.fingerprint is None or not agent.analogues:
                 continue
-            sim = DataStructs.TanimotoSimilarity(fp, agent.fingerprint)
+            sims = [DataStructs.TanimotoSimilarity(fp, agent.fingerprint) for fp in prints]
+            sim = max(sims)
             if sim >= SIMILARITY_THRESHOLD and (best is None or sim > best.similarity):
-                best = _match(agent, sim, "analogue")
+                basis = "analogue" if sims[0] == sim else "analogue (Br/I read as Cl)"
+                best = _match(agent, sim, basis)
     return best
 
 

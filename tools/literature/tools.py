@@ -208,7 +208,6 @@ class LiteratureServices:
         backoff: float = 0.5,
     ) -> None:
         self.settings = settings
-        self.transport = transport
         self._persist = persist
         self._lock = threading.Lock()
         api_key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else None
