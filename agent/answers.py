@@ -200,7 +200,10 @@ def tokens(text: str) -> list[str]:
 
 def choice_letter(answer: str, options: dict[str, str]) -> str | None:
     """The option an answer names: an explicit letter first ("B", "(B) ...", "B. ...", "option B"),
-    else the one option whose text it contains (the most specific one when option texts nest)."""
+    else the one option whose text it contains (the most specific one when option texts nest).
+
+    A letter followed by the text of a *different* option ("A. <text of option C>") names no option:
+    small models do write that, and counting it for either letter would invent agreement."""
     text = strip_citations(answer).strip().strip("*")
     letters = "".join(options)
     lower = letters.lower()
@@ -212,12 +215,19 @@ def choice_letter(answer: str, options: dict[str, str]) -> str | None:
     ):
         match = re.search(pattern, text)
         if match:
-            return match.group(1).upper()
+            letter = match.group(1).upper()
+            named = _options_in(text[match.end() :], options)
+            return letter if not named or letter in named else None
+    named = _options_in(text, options)
+    return named[0] if len(named) == 1 else None
+
+
+def _options_in(text: str, options: dict[str, str]) -> list[str]:
+    """Options whose full text appears in ``text``; when option texts nest, only the most specific."""
     said = f" {' '.join(tokens(text))} "
     texts = {k: " ".join(tokens(v)) for k, v in options.items()}
     hits = [k for k, v in texts.items() if v and f" {v} " in said]
-    specific = [k for k in hits if not any(o != k and f" {texts[k]} " in f" {texts[o]} " for o in hits)]
-    return specific[0] if len(specific) == 1 else None
+    return [k for k in hits if not any(o != k and f" {texts[k]} " in f" {texts[o]} " for o in hits)]
 
 
 def parse_number(text: str) -> tuple[float, str | None] | None:

@@ -58,6 +58,17 @@ fix; small models emit such lines, and acting on them rewrites a sound answer fo
 TOXICITY_THRESHOLD = 0.5
 """Predictor outputs for these endpoints are probabilities; 0.5 is where the classifier calls it."""
 
+CRITIC_INSTRUCTION = (
+    "Review the answer above against the evidence. List each problem on its own line as 'KIND: detail', "
+    "where KIND is UNSUPPORTED (a claim no evidence supports), MISCITED (a citation [n] whose evidence "
+    "does not support its sentence), SAFETY (a missing contraindication, toxicity or safety fact), "
+    "CONTRADICTION (the answer contradicts itself or the evidence) or UNANSWERED (a part of the question "
+    "left unanswered). If there is no problem, reply exactly NONE."
+)
+ECHO_SHARE = 0.6
+"""A finding whose words come mostly from the critic's own instructions ("the answer is UNSUPPORTED (a
+claim no evidence supports)") is the model parroting its prompt, not a finding about this answer."""
+
 _REF = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'\[])|\n+")
 _LEADING_REFS = re.compile(r"^((?:\[\d[\d,\s–-]*\][\s.;,]*)+)(.*)$", re.DOTALL)
@@ -252,8 +263,15 @@ def check_coverage(question: str, text: str) -> list[Problem]:
 
 def parse_critic(reply: str) -> list[Problem]:
     """Problems from the critic's reply: 'KIND: detail' lines or a JSON list; anything else is ignored,
-    and so are findings too short to name a problem."""
-    return [p for p in _critic_findings(reply) if len(_WORDS.findall(p.detail)) >= FINDING_MIN_WORDS]
+    and so are findings too short to name a problem or made of the instruction's own words."""
+    instruction = set(tokens(CRITIC_INSTRUCTION))
+    kept = []
+    for problem in _critic_findings(reply):
+        words = tokens(problem.detail)
+        echoed = sum(w in instruction for w in words) >= ECHO_SHARE * len(words) if words else False
+        if len(_WORDS.findall(problem.detail)) >= FINDING_MIN_WORDS and not echoed:
+            kept.append(problem)
+    return kept
 
 
 def _critic_findings(reply: str) -> list[Problem]:
@@ -306,15 +324,8 @@ def _safety_section(run: Run) -> list[str]:
 
 
 def critic_prompt(run: Run, question: str, draft: str) -> list[BaseMessage]:
-    instruction = (
-        "Review the answer above against the evidence. List each problem on its own line as 'KIND: detail', "
-        "where KIND is UNSUPPORTED (a claim no evidence supports), MISCITED (a citation [n] whose evidence "
-        "does not support its sentence), SAFETY (a missing contraindication, toxicity or safety fact), "
-        "CONTRADICTION (the answer contradicts itself or the evidence) or UNANSWERED (a part of the question "
-        "left unanswered). If there is no problem, reply exactly NONE."
-    )
     sections = [*_safety_section(run), f"Answer to review:\n{draft}"]
-    return phase_prompt(question, run.ledger.digest(), sections, instruction)
+    return phase_prompt(question, run.ledger.digest(), sections, CRITIC_INSTRUCTION)
 
 
 def revision_prompt(run: Run, question: str, draft: str, problems: list[Problem]) -> list[BaseMessage]:

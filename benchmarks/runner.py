@@ -465,7 +465,11 @@ def _execute(
     def work(item: Item) -> Record | None:
         if stop.is_set():
             return None
-        record = _score(adapter, agent, judge, mode, item, out)
+        try:
+            record = _score(adapter, agent, judge, mode, item, out)
+        except BaseException:
+            stop.set()  # queued items must not start once the run is failing
+            raise
         writer.write(record)
         return record
 

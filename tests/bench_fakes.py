@@ -15,6 +15,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from agent.errors import LimitReached
+
 
 class KeyedChatModel(BaseChatModel):
     answers: dict[str, str]
@@ -22,6 +24,7 @@ class KeyedChatModel(BaseChatModel):
     delay_s: float = 0.0
     interrupt_after: int | None = None
     raise_on: str | None = None
+    context_full_on: str | None = None
     _calls: list[str] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -43,6 +46,8 @@ class KeyedChatModel(BaseChatModel):
             self._calls.append(text)
         if self.raise_on and self.raise_on in text:
             raise RuntimeError("model crashed on this item")
+        if self.context_full_on and self.context_full_on in text:
+            raise LimitReached("the model's context window (4096 tokens) is full")
         time.sleep(self.delay_s)
         reply = next((v for k, v in self.answers.items() if k in text), self.default)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(reply))])

@@ -68,6 +68,13 @@ def test_multiple_choice_answers_normalise_to_letters(reply: str, letter: str) -
     assert normalise(extract_answer(reply), parse_options(MCQ)).key == letter
 
 
+def test_letter_with_another_options_text_names_no_option() -> None:
+    options = parse_options(MCQ)
+    assert normalise("A. Amlodipine", options).key == NO_ANSWER
+    assert normalise("C. Amlodipine", options).key == "C"
+    assert normalise("B. Propranolol, unlike amlodipine (C)", options).key == "B"
+
+
 def test_article_a_is_not_option_a() -> None:
     answer = normalise("A beta blocker", parse_options(MCQ))
     assert answer.key == NO_ANSWER

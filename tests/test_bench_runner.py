@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.api import Agent
-from agent.errors import UserError
+from agent.errors import ModelUnavailable, UserError
 from benchmarks.cli import app
 from benchmarks.judge import Judge, JudgeUnavailable
 from benchmarks.runner import RunOptions, options_from, read_records, run_benchmark
@@ -81,12 +81,23 @@ def test_subset_limit_and_concurrency(tmp_path: Path) -> None:
 
 
 def test_item_errors_are_recorded_not_fatal(tmp_path: Path) -> None:
-    model = KeyedChatModel(answers=MEDQA_REPLIES, raise_on="scurvy")
+    model = KeyedChatModel(answers=MEDQA_REPLIES, context_full_on="scurvy")
     summary = run_benchmark(medqa_options(tmp_path / "run"), agent=agent_for(model))
     failed = [r for r in read_records(tmp_path / "run" / "records.jsonl") if r.error]
     assert [r.item_id for r in failed] == ["medqa-2"]
-    assert "model crashed" in (failed[0].error or "") and not failed[0].correct
+    assert "context window" in (failed[0].error or "") and not failed[0].correct
     assert summary.errors == 1 and summary.n == 5
+
+
+def test_unavailable_model_stops_the_run_and_keeps_scored_items(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(ModelUnavailable, match="model crashed"):
+        run_benchmark(medqa_options(out), agent=agent_for(KeyedChatModel(answers=MEDQA_REPLIES, raise_on="scurvy")))
+    assert [r.item_id for r in read_records(out / "records.jsonl")] == ["medqa-1"]
+    assert json.loads((out / "summary.json").read_text())["complete"] is False
+    again = KeyedChatModel(answers=MEDQA_REPLIES)
+    assert run_benchmark(medqa_options(out, resume=True), agent=agent_for(again)).complete
+    assert len(again.calls) == 4
 
 
 def test_resume_after_interrupt_neither_loses_nor_redoes_items(tmp_path: Path) -> None:

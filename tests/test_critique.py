@@ -169,6 +169,8 @@ def test_parse_critic_accepts_lines_bullets_and_json() -> None:
     assert [(p.kind, p.detail) for p in parsed] == [("unanswered", "dose not given")]
     assert parse_critic("NONE") == []
     assert parse_critic("CONTRADICTION: [0] 3.\nUNSUPPORTED: x") == [], "findings naming nothing are noise"
+    parroted = "SAFETY: the answer is UNSUPPORTED (a claim no evidence supports). If there is no problem, do"
+    assert parse_critic(parroted) == [], "the critic repeating its instructions is not a finding"
     assert parse_critic('{"broken": ') == []
 
 
