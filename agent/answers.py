@@ -129,12 +129,6 @@ class Distribution(BaseModel):
     def shares(self) -> dict[str, float]:
         return {c.key: len(c.members) / self.total for c in self.clusters} if self.total else {}
 
-    @property
-    def majority(self) -> Cluster | None:
-        """The largest cluster that is an answer; ties go to the earliest-sampled cluster."""
-        answered = [c for c in self.clusters if c.key != NO_ANSWER]
-        return max(answered, key=lambda c: len(c.members)) if answered else None
-
 
 def strip_citations(text: str) -> str:
     return _CITATION.sub("", text).strip()

@@ -1,7 +1,9 @@
 """The embedded model: a GGUF file run in-process by llama-cpp-python, as a LangChain chat model.
 
-Weights load once per process and per file, and a RAM prompt cache is attached, because the agent
-calls the same model many times with shared prefixes (ReAct steps, uncertainty samples, critique).
+Weights load once per process and per file. Consecutive calls that share a prompt prefix (ReAct steps,
+uncertainty samples) reuse llama.cpp's KV cache for that prefix. No ``LlamaRAMCache``: it snapshots the
+full logits with every state (tokens x vocabulary floats, about 1 GB per Gemma prompt) and outgrows
+its own byte cap.
 A GBNF grammar can be passed per call (``grammar=...``) so that every reply parses.
 """
 
@@ -76,7 +78,7 @@ class LocalChatModel(BaseChatModel):
             cached = self._loaded.get((self.model_path, self.n_ctx))
             if cached is not None:
                 return cached
-            from llama_cpp import Llama, LlamaRAMCache
+            from llama_cpp import Llama
 
             try:
                 with _quiet_stderr():
@@ -89,7 +91,6 @@ class LocalChatModel(BaseChatModel):
                     )
             except (ValueError, RuntimeError) as exc:
                 raise ModelUnavailable(f"could not load model {self.model_path}: {exc}") from exc
-            llama.set_cache(LlamaRAMCache(capacity_bytes=256 << 20))
             self._loaded[(self.model_path, self.n_ctx)] = llama
             return llama
 

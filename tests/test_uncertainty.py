@@ -130,6 +130,7 @@ def test_round_cap_holds_when_samples_keep_disagreeing(cap: int) -> None:
     assert outcome.rounds == len(found) == cap + 1
     assert [r.decision for r in found] == ["searched"] * cap + ["round cap reached"]
     assert len(outcome.entropies) == cap + 1
+    assert outcome.searched == [q for r in found for q in r.searched]
     assert len(model.prompts) == 5 * (cap + 1), "no sampling beyond the cap"
 
 
@@ -143,6 +144,7 @@ def test_reported_confidence_equals_measured_distribution() -> None:
     (only,) = rounds_of(events)
     assert only.distribution == {"osimertinib": 0.8, "erlotinib": 0.2}
     assert outcome.confidence == only.majority_share == 0.8
+    assert outcome.distribution == only.distribution
     assert outcome.entropies == [pytest.approx(entropy_bits([4, 1]))]
     assert only.decision == "agreed", "4-1 is below the default 0.9-bit threshold"
 
