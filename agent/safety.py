@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def guarded_answer(flags: list[SafetyFlagged]) -> str:
-    from tools.chemistry.safety import check_structure
+    from tools.chemistry.safety import check_name, check_structure
 
     seen: set[str] = set()
     sections = [
@@ -26,7 +26,7 @@ def guarded_answer(flags: list[SafetyFlagged]) -> str:
         if flag.matched in seen:
             continue
         seen.add(flag.matched)
-        match = check_structure(flag.molecule)
+        match = check_structure(flag.molecule) or check_name(flag.matched)
         heading = f"**{flag.matched}** ({flag.category}; structural similarity {flag.similarity:.2f})"
         if match is None:
             sections.append(heading)
