@@ -12,7 +12,12 @@ extra cost are reported:
 A batched backend counts one sampling request as one model call; the embedded model samples
 sequentially (it serialises calls and reuses its prompt cache), so each sample is one call.
 
+Without tools (the default) nothing can be re-searched, so the figure is the cost of sampling,
+critique and revision; ``--tools default`` adds txscout's tools (offline: PubMed and web report the
+network is off, memory search works) and so the re-search calls, at several times the run time.
+
     python benchmarks/perf/full_cost.py --limit 10 --out benchmarks/perf/results/full_cost.json
+    python benchmarks/perf/full_cost.py --limit 2 --tools default --out benchmarks/perf/results/full_cost_tools.json
 """
 
 from __future__ import annotations
@@ -155,7 +160,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MedQA-style JSONL file")
     parser.add_argument("--limit", type=int, default=10, help="number of questions")
     parser.add_argument("--model", default="local", help="model spec (default: the embedded model)")
-    parser.add_argument("--tools", choices=("auto", "none", "default"), default="auto")
+    parser.add_argument(
+        "--tools",
+        choices=("none", "default", "auto"),
+        default="none",
+        help="none (fast: the cost of the phases alone), default (txscout's tools, offline) or auto "
+        "(default when they import, else none)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/perf/results/full_cost.json")
     args = parser.parse_args()
 

@@ -19,6 +19,7 @@ lists are realistic); the measured queries are the real PubMedQA questions.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -84,8 +85,22 @@ def baseline(pmids: list[str], abstracts: list[str], questions: list[str], model
 
 
 def evaluate(store: Any, questions: list[str], pmids: list[str]) -> dict[str, Any]:
-    """Quality and per-query latency for each mode; documents ranked by their best chunk."""
-    out: dict[str, Any] = {}
+    """Quality and per-query latency for each mode; documents ranked by their best chunk.
+
+    Chroma builds its HNSW index in the background after large inserts, and queries meanwhile scan
+    unindexed vectors, so untimed warm-up queries run first until the index has caught up (the median
+    of the last 20 dense queries under 100 ms, or ten minutes).
+    """
+    start = time.perf_counter()
+    recent: list[float] = []
+    for question in itertools.cycle(questions):
+        began = time.perf_counter()
+        store.search(question, k=20, mode="dense")
+        recent.append(time.perf_counter() - began)
+        settled = len(recent) >= 20 and statistics.median(recent[-20:]) < 0.1
+        if settled or time.perf_counter() - start > 600:
+            break
+    out: dict[str, Any] = {"warmup_s": time.perf_counter() - start}
     for mode in MODES:
         ranked: list[list[str]] = []
         latencies: list[float] = []
@@ -159,6 +174,10 @@ def main() -> None:
     if not args.skip_baseline:
         with console.status("baseline: plain chromadb + sentence-transformers…"):
             report["baseline"] = baseline(pmids, abstracts, questions, str(model_dir()))
+    elif args.out.exists():
+        previous = json.loads(args.out.read_text(encoding="utf-8"))
+        if "baseline" in previous:
+            report["baseline"] = previous["baseline"] | {"from_previous_run": True}
 
     start = time.perf_counter()
     embedder = get_embedder()
