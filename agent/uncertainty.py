@@ -126,11 +126,17 @@ def _text(reply: AIMessage) -> str:
 def _majority(
     distribution: Distribution, answers: list[Normalised], draft: str, options: dict[str, str]
 ) -> Cluster | None:
-    """The largest answered cluster; among equally large ones, the one the draft gives."""
+    """The largest answered cluster; among equally large ones, the one the draft gives.
+
+    None when no two samples agree: a lone sample is no better evidence than the draft, which at
+    least came from the tool-using phase.
+    """
     answered = [c for c in distribution.clusters if c.key != NO_ANSWER]
     if not answered:
         return None
     top = max(len(c.members) for c in answered)
+    if top < 2 <= distribution.total:
+        return None
     tied = [c for c in answered if len(c.members) == top]
     for group in tied:
         if mentions(draft, answers[group.members[0]], options):

@@ -6,6 +6,7 @@ what the agent showed the model (evidence in a resampling prompt, framed observa
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,9 @@ from langchain_core.language_models.fake_chat_models import FakeMessagesListChat
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 from pydantic import Field
+
+_LOCK = threading.Lock()
+"""Concurrent samples (``Run.sample``) must each take the next reply, never the same one twice."""
 
 
 class ScriptedChatModel(FakeMessagesListChatModel):

@@ -300,3 +300,14 @@ def test_searcher_caps_calls_and_never_repeats_a_call() -> None:
     second = searcher.search(["alpha one", "beta two"])
     assert len(set(calls)) == len(calls), "no tool is called twice with the same query"
     assert second.searched == ["web_search: beta two", "memory_search: beta two"]
+
+
+def test_no_two_samples_agreeing_keeps_the_draft() -> None:
+    from agent.api import Agent
+    from tests.scripted import script
+
+    samples = [f"Thought: guess\nAnswer: {word}" for word in ("red", "green", "blue", "cyan", "pink")]
+    model = script("Thought: I know this.\nFinal Answer: magenta", *samples)
+    answer = Agent(model=model, tools=[], mode="full", store=False, samples=5, critique_rounds=0).run("Colour?")
+    assert answer.text == "magenta"
+    assert answer.confidence == 0.2
