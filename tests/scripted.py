@@ -28,10 +28,11 @@ class ScriptedChatModel(FakeMessagesListChatModel):
     def _generate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
-        self.prompts.append(list(messages))
-        if len(self.prompts) > len(self.responses):
-            raise AssertionError(f"script exhausted after {len(self.responses)} replies")
-        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        with _LOCK:
+            self.prompts.append(list(messages))
+            if len(self.prompts) > len(self.responses):
+                raise AssertionError(f"script exhausted after {len(self.responses)} replies")
+            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
         if not self.native:
