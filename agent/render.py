@@ -79,8 +79,10 @@ class ConsoleRenderer:
             case "uncertainty_round":
                 c.print(
                     Text(
-                        f"  ≈ round {event.round}: entropy {event.entropy:.2f}, majority {event.majority_share:.0%}"
-                        + (f", searched {len(event.searched)}" if event.searched else ""),
+                        f"  ≈ round {event.round}: entropy {event.entropy:.2f} bits, "
+                        f"majority {event.majority_share:.0%}"
+                        + (f", searched {len(event.searched)}" if event.searched else "")
+                        + (f" ({event.decision})" if event.decision else ""),
                         style="magenta",
                     )
                 )
