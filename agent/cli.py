@@ -54,9 +54,8 @@ app.add_typer(trace_app, name="trace")
 
 
 def _mount_optional() -> None:
-    from memory.cli import app as memory_app
-
     from benchmarks.cli import app as bench_app
+    from memory.cli import app as memory_app
 
     app.add_typer(memory_app, name="memory", help="Manage the evidence store.")
     app.add_typer(bench_app, name="bench", help="Run and report benchmarks.")

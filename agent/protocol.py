@@ -215,5 +215,5 @@ def copying_grammar(observations: list[str]) -> str:
     return (
         'root ::= "Thought: " line "\\nFinal Answer: " fact tail\n'
         f"fact ::= {choices}\n"
-        'tail ::= ( [ .;,] [^\\n]{0,200} )?\n' + _JSON_RULES
+        "tail ::= ( [ .;,] [^\\n]{0,200} )?\n" + _JSON_RULES
     )
