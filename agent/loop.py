@@ -277,6 +277,7 @@ class ReactPhase:
     def start(self, question: str) -> None:
         self.messages.append(HumanMessage(f"Question: {question}" if not self.native else question))
         self._question_at = len(self.messages) - 1
+        self._question = question
         self._grounded: list[str] = []
 
     def record_automatic(self, name: str, args: dict[str, Any], outcome: ToolOutcome) -> None:
@@ -329,7 +330,7 @@ class ReactPhase:
         step = self.run.steps
         grammar = self.grammar
         if grammar and step == 1 and self._grounded:
-            grammar = protocol.copying_grammar(self._grounded)
+            grammar = protocol.copying_grammar(self._grounded, self._question)
         kwargs = {"grammar": grammar} if grammar else {}
         reply = self.run.call_model(self.messages, purpose="react", step=step, **kwargs)
         text = reply.content if isinstance(reply.content, str) else str(reply.content)

@@ -191,25 +191,47 @@ def grammar_for(tools: list[BaseTool], allow_actions: bool = True) -> str:
     return f'root ::= "Thought: " line "\\n" ( {choice} )\n' + "\n".join(rules) + _JSON_RULES
 
 
-def facts(observations: list[str], limit: int = 80) -> list[str]:
-    """Short value-bearing segments of observations ("C9H8O4", "MW 180.16 g/mol", "HBD 1")."""
+_LABELS = {
+    "MW": "molecular weight",
+    "HBD": "hydrogen bond donors",
+    "HBA": "hydrogen bond acceptors",
+    "TPSA": "topological polar surface area",
+    "Fsp3": "fraction sp3",
+}
+
+
+def facts(observations: list[str], question: str = "", limit: int = 120) -> list[str]:
+    """Short value-bearing segments of observations ("C9H8O4", "MW 180.16 g/mol", "Highest: Ibuprofen").
+
+    A segment qualifies if it carries a number or a labelled value; bare words such as the molecule's
+    own name would let a small model "answer" by echoing the question, so a segment labelled with a
+    word of the question ("Thiotepa: C6H12N3PS") is offered only as its value. Abbreviated labels also appear
+    spelled out ("molecular weight 180.16 g/mol"), because questions use the long form.
+    """
     out: list[str] = []
     for text in observations:
         for piece in re.split(r"[;,\n]|\. ", text):
             piece = re.sub(r"\[\d+\]", "", piece).strip(" .")
-            for segment in (piece, piece.partition(": ")[2]):
-                if 2 <= len(segment) <= 80 and segment not in out:
+            label, _, value = piece.partition(": ")
+            echoes = bool(value) and label.lower() in question.lower()
+            for segment in (value,) if echoes else (piece, value):
+                if not 2 <= len(segment) <= 80 or segment in out:
+                    continue
+                if re.search(r"\d", segment) or (segment == piece and value):
                     out.append(segment)
+                    head, _, rest = segment.partition(" ")
+                    if head in _LABELS and rest:
+                        out.append(f"{_LABELS[head]} {rest}")
     return out[:limit]
 
 
-def copying_grammar(observations: list[str]) -> str:
+def copying_grammar(observations: list[str], question: str = "") -> str:
     """Final answer that must open with a value copied from the observations.
 
     Used for the embedded model's first step after grounding: tiny models pick the right fact far
     more often than they transcribe it correctly, and free text may still follow the copied value.
     """
-    choices = " | ".join(json.dumps(f, ensure_ascii=False) for f in facts(observations))
+    choices = " | ".join(json.dumps(f, ensure_ascii=False) for f in facts(observations, question))
     if not choices:
         return grammar_for([], allow_actions=False)
     return (
