@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.tools import tool
 from rich.console import Console
 from rich.table import Table
@@ -94,6 +94,7 @@ def cold_start(repeats: int) -> float:
 
 
 def embedded_model(spec: str) -> dict[str, float]:
+    from agent import protocol
     from agent.local_model import LocalChatModel
     from agent.models import local_model_path
 
@@ -102,7 +103,8 @@ def embedded_model(spec: str) -> dict[str, float]:
     model = LocalChatModel.for_path(path, name=spec)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
-    reply = model.invoke([HumanMessage("Write three sentences about aspirin.")], max_tokens=128, temperature=0.0)
+    prompt = [SystemMessage(protocol.text_system_prompt([])), HumanMessage("Question: What is aspirin used for?")]
+    reply = model.invoke(prompt, max_tokens=128, temperature=0.0)
     gen_s = time.perf_counter() - started
     usage = reply.usage_metadata or {}
     return {
