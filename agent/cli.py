@@ -18,6 +18,8 @@ from typer.core import TyperGroup
 
 from agent import __version__
 from agent.errors import UserError
+from benchmarks.cli import app as bench_app
+from memory.cli import app as memory_app
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -53,15 +55,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(trace_app, name="trace")
 
 
-def _mount_optional() -> None:
-    from benchmarks.cli import app as bench_app
-    from memory.cli import app as memory_app
-
-    app.add_typer(memory_app, name="memory", help="Manage the evidence store.")
-    app.add_typer(bench_app, name="bench", help="Run and report benchmarks.")
-
-
-_mount_optional()
+app.add_typer(memory_app, name="memory", help="Manage the evidence store.")
+app.add_typer(bench_app, name="bench", help="Run and report benchmarks.")
 
 
 def _version(value: bool) -> None:
