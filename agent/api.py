@@ -70,7 +70,13 @@ def model_name(model: BaseChatModel) -> str:
 
 
 class Agent:
-    """A configured research agent; cheap to call repeatedly, the model loads once."""
+    """A configured research agent; cheap to call repeatedly, the model loads once.
+
+    ``model`` is a spec (``local``, ``openai:MODEL``, ...) or any LangChain chat model; ``tools``
+    defaults to ``tools.default_tools()``. Retrieved literature is kept in ``store``: the configured
+    evidence store when omitted, none with ``store=False``. Other keyword arguments override settings
+    (``max_steps=3``, ``offline=True``, ...).
+    """
 
     def __init__(
         self,
