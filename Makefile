@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
-SAMPLE ?= What are the molecular formula and molecular weight of aspirin?
+SAMPLE ?= What is the molecular formula of aspirin?
 
 .PHONY: run test lint perf
 

@@ -393,7 +393,7 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
                 revision_prompt(run, question, text, problems), purpose="revision", step=round_no, **kwargs
             )
             revised = _clean_revision(reply.content if isinstance(reply.content, str) else str(reply.content))
-            if not revised:
+            if not re.search(r"[A-Za-z]{2,}|[A-Z][a-z]?\d", strip_citations(revised)):
                 run.emit(ErrorRaised(kind="format", message="the revision was empty; kept the previous answer"))
                 break
             run.emit(Revision(round=round_no, text=revised))

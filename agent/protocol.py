@@ -226,7 +226,7 @@ def facts(observations: list[str], question: str = "", limit: int = 120) -> list
 
 
 def copying_grammar(observations: list[str], question: str = "") -> str:
-    """Final answer that must open with a value copied from the observations.
+    """Final answer that must open with up to four values copied from the observations.
 
     Used for the embedded model's first step after grounding: tiny models pick the right fact far
     more often than they transcribe it correctly, and free text may still follow the copied value.
@@ -235,7 +235,7 @@ def copying_grammar(observations: list[str], question: str = "") -> str:
     if not choices:
         return grammar_for([], allow_actions=False)
     return (
-        'root ::= "Thought: " line "\\nFinal Answer: " fact tail\n'
+        'root ::= "Thought: " line "\\nFinal Answer: " fact ( "; " fact ){0,3} tail\n'
         f"fact ::= {choices}\n"
-        "tail ::= ( [ .;,] [^\\n]{0,200} )?\n" + _JSON_RULES
+        "tail ::= ( " " [^\\n]{0,200} )?\n" + _JSON_RULES
     )

@@ -79,7 +79,7 @@ def test_provenance_survives_storage(store: EvidenceStore) -> None:
     e = hit.evidence
     assert (e.pmid, e.doi, e.year, e.source_kind) == ("31751012", "10.1056/NEJMoa1913662", 2019, "pubmed")
     assert (e.query, e.run_id) == ("osimertinib survival", "run-a")
-    assert e.retrieved_at == ABSTRACTS[0].retrieved_at
+    assert e.retrieved_at == pytest.approx(ABSTRACTS[0].retrieved_at, abs=1e-3)
     assert e.content_hash == ABSTRACTS[0].content_hash
     assert e.locator == "https://pubmed.ncbi.nlm.nih.gov/31751012/"
 
