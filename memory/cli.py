@@ -80,7 +80,6 @@ def _file_evidence(path: Path) -> list[Evidence]:
 
 
 def _url_evidence(url: str, settings: Settings) -> list[Evidence]:
-    from memory.evidence import Evidence
     from tools.literature.http import BlockedURL, OfflineMiss, ServiceError, Unreachable, make_client
     from tools.literature.read_url import UnsupportedContent, read_page
 
@@ -91,18 +90,7 @@ def _url_evidence(url: str, settings: Settings) -> list[Evidence]:
         raise UserError(f"cannot add {url}: {exc}") from exc
     finally:
         client.close()
-    return [
-        Evidence(
-            text=chunk,
-            source_kind="web",
-            title=page.title,
-            url=page.url,
-            doi=page.doi,
-            year=page.year,
-            tool="memory add",
-        )
-        for chunk in page.chunks
-    ]
+    return page.evidence(tool="memory add")
 
 
 def _pubmed_evidence(query: str, limit: int, settings: Settings) -> list[Evidence]:

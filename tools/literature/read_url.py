@@ -14,6 +14,7 @@ import httpx
 from pydantic import BaseModel
 
 from memory.chunking import chunk_text
+from memory.evidence import Evidence
 from tools.literature.http import BlockedURL, check_peer, check_url, from_cache, send_with_retry
 
 MAX_BYTES = 5_000_000
@@ -38,6 +39,22 @@ class Page(BaseModel):
     doi: str | None = None
     truncated: bool = False
     recorded_at: float | None = None
+
+    def evidence(self, *, tool: str, query: str | None = None) -> list[Evidence]:
+        """One evidence record per chunk, each carrying the page's provenance."""
+        return [
+            Evidence(
+                text=chunk,
+                source_kind="web",
+                title=self.title,
+                url=self.url,
+                doi=self.doi,
+                year=self.year,
+                tool=tool,
+                query=query,
+            )
+            for chunk in self.chunks
+        ]
 
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:

@@ -406,19 +406,7 @@ def literature_tools(
             ranked = [int(i) for i, _ in index.search(args.focus, len(order))]
             order = ranked + [i for i in order if i not in set(ranked)]
         shown = sorted(order[: args.max_chunks])
-        evidence = [
-            Evidence(
-                text=chunk,
-                source_kind="web",
-                title=page.title,
-                url=page.url,
-                doi=page.doi,
-                year=page.year,
-                tool="read_url",
-                query=args.focus,
-            )
-            for chunk in page.chunks
-        ]
+        evidence = page.evidence(tool="read_url", query=args.focus)
         refs, in_run = _register([evidence[i] for i in shown])
         unseen = [e for i, e in enumerate(evidence) if not in_run or i not in shown]
         note = services.persist(unseen)
