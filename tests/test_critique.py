@@ -270,7 +270,8 @@ def test_no_search_without_retrieval_tools() -> None:
 
 
 def test_grammars_compile() -> None:
-    llama_cpp = pytest.importorskip("llama_cpp")
+    import llama_cpp
+
     for grammar in (critic_grammar(), revision_grammar({}), revision_grammar({"A": "x", "B": "y"})):
         assert llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) is not None
 
