@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from agent.api import Usage
 from agent.citations import Citation
 from agent.events import (
     AnswerReady,
@@ -21,7 +22,7 @@ from agent.events import (
     ToolCalled,
     ToolResult,
 )
-from tui.sessions import EntryUsage, EvidenceRecord, SessionEntry
+from tui.sessions import EvidenceRecord, SessionEntry
 
 if TYPE_CHECKING:
     from agent.api import Answer
@@ -73,7 +74,7 @@ class LiveRun:
             self._last_error = event.message
         elif isinstance(event, RunFinished):
             entry.status = event.status
-            entry.usage = EntryUsage(
+            entry.usage = Usage(
                 steps=event.steps,
                 tool_calls=event.tool_calls,
                 input_tokens=event.input_tokens,
@@ -96,13 +97,7 @@ class LiveRun:
         entry.reason = answer.reason
         entry.status = answer.status
         entry.run_id = answer.run_id
-        entry.usage = EntryUsage(
-            steps=answer.usage.steps,
-            tool_calls=answer.usage.tool_calls,
-            input_tokens=answer.usage.input_tokens,
-            output_tokens=answer.usage.output_tokens,
-            elapsed_s=answer.usage.elapsed_s,
-        )
+        entry.usage = answer.usage.model_copy()
         stored = {item.content_hash: item for item in answer.evidence}
         for record in entry.evidence:
             item = stored.get(record.evidence_id)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agent.api import Usage
 from agent.citations import Citation
 from tui.words import plural
 
@@ -47,14 +48,6 @@ class EvidenceRecord(BaseModel):
         return self.title or self.text[:80] or self.evidence_id
 
 
-class EntryUsage(BaseModel):
-    steps: int = 0
-    tool_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    elapsed_s: float = 0.0
-
-
 class SessionEntry(BaseModel):
     """One question and everything needed to show its run again."""
 
@@ -71,7 +64,7 @@ class SessionEntry(BaseModel):
     error: str = ""
     citations: list[Citation] = Field(default_factory=list)
     evidence: list[EvidenceRecord] = Field(default_factory=list)
-    usage: EntryUsage = Field(default_factory=EntryUsage)
+    usage: Usage = Field(default_factory=Usage)
 
 
 class Session(BaseModel):
