@@ -12,11 +12,11 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from agent.api import Agent, Answer
 
-__all__ = ["Agent", "Answer", "__version__"]
+__all__ = ["Agent", "Answer", "Choices", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Agent", "Answer"):
+    if name in ("Agent", "Answer", "Choices"):
         from agent import api
 
         return getattr(api, name)

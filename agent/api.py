@@ -33,6 +33,16 @@ if TYPE_CHECKING:
 Protocol = Literal["auto", "native", "text"]
 
 
+class Choices(BaseModel):
+    """A closed answer set: the option letters of a multiple-choice question, or labels such as
+    yes/no/maybe; ``several`` when the question allows more than one of them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    answers: list[str] = Field(min_length=1)
+    several: bool = False
+
+
 class Usage(BaseModel):
     steps: int = 0
     model_calls: int = 0
@@ -138,8 +148,13 @@ class Agent:
         on_event: Callable[[Event], None] | None = None,
         cancel: threading.Event | None = None,
         mode: Mode | None = None,
+        choices: Choices | None = None,
     ) -> Answer:
-        """Answer one question; events go to ``on_event`` as they happen and are kept on the answer."""
+        """Answer one question; events go to ``on_event`` as they happen and are kept on the answer.
+
+        ``choices`` closes the answer set (option letters, yes/no/maybe): an embedded model answering
+        ``bare`` may then only answer from it.
+        """
         question = question.strip()
         if not question:
             raise UserError("the question is empty")
@@ -159,7 +174,7 @@ class Agent:
         status = "completed"
         try:
             if mode == "bare":
-                draft = self._bare(run, question)
+                draft = self._bare(run, question, choices)
             else:
                 draft = self._react(run, question)
                 if mode == "full" and not draft.incomplete:
@@ -230,11 +245,17 @@ class Agent:
             )
         )
 
-    def _bare(self, run: Run, question: str) -> Draft:
+    def _bare(self, run: Run, question: str, choices: Choices | None) -> Draft:
         """One model call, no tools: the ablation baseline."""
         local = self.model._llm_type == "txscout-llama-cpp"
         system = protocol.text_system_prompt([]) if local else protocol.SYSTEM_CORE
-        kwargs = {"grammar": protocol.grammar_for([], allow_actions=False)} if local else {}
+        kwargs: dict[str, Any] = {}
+        if local:
+            kwargs["grammar"] = (
+                protocol.closed_answer_grammar(choices.answers, choices.several)
+                if choices
+                else protocol.grammar_for([], allow_actions=False)
+            )
         reply = run.call_model(
             [SystemMessage(system), HumanMessage(f"Question: {question}")], purpose="bare", step=1, **kwargs
         )
@@ -257,7 +278,12 @@ class Agent:
         return phase.execute()
 
     def stream(
-        self, question: str, *, cancel: threading.Event | None = None, mode: Mode | None = None
+        self,
+        question: str,
+        *,
+        cancel: threading.Event | None = None,
+        mode: Mode | None = None,
+        choices: Choices | None = None,
     ) -> Iterator[Event]:
         """Events as they happen; the run executes in a worker thread. Errors re-raise here."""
         events: queue.Queue[Event | None] = queue.Queue()
@@ -265,7 +291,7 @@ class Agent:
 
         def work() -> None:
             try:
-                self.run(question, on_event=events.put, cancel=cancel, mode=mode)
+                self.run(question, on_event=events.put, cancel=cancel, mode=mode, choices=choices)
             except BaseException as exc:
                 failure.append(exc)
             finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,6 +226,20 @@ def facts(observations: list[str], question: str = "", limit: int = 120) -> list
     return out[:limit]
 
 
+def closed_answer_grammar(answers: Sequence[str], several: bool = False) -> str:
+    """Final answer that is one of ``answers`` (or, with ``several``, a comma-separated list of them).
+
+    Asked to end with an option letter or a yes/no/maybe label, the embedded models often write an
+    option's text, a paraphrase or nothing gradable; constraining the answer to the set offered leaves
+    the choice, which is the part being measured, entirely to the model.
+    """
+    if not answers:
+        raise ValueError("a closed answer set needs at least one answer")
+    options = " | ".join(_gbnf_literal(a) for a in dict.fromkeys(answers))
+    repeat = f' ( ", " option ){{0,{len(answers) - 1}}}' if several and len(answers) > 1 else ""
+    return f'root ::= "Thought: " line "\\nFinal Answer: " option{repeat}\noption ::= {options}\n' + _JSON_RULES
+
+
 def copying_grammar(observations: list[str], question: str = "") -> str:
     """Final answer that must open with up to four values copied from the observations.
 
@@ -237,5 +252,6 @@ def copying_grammar(observations: list[str], question: str = "") -> str:
     return (
         'root ::= "Thought: " line "\\nFinal Answer: " fact ( "; " fact ){0,3} tail\n'
         f"fact ::= {choices}\n"
-        "tail ::= ( " " [^\\n]{0,200} )?\n" + _JSON_RULES
+        "tail ::= ( "
+        " [^\\n]{0,200} )?\n" + _JSON_RULES
     )

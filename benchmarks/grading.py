@@ -55,23 +55,27 @@ def _letters_in(segment: str, valid: str, *, whole: bool) -> list[str]:
     return sorted(set(found))
 
 
-def extract_letters(text: str, n_choices: int) -> list[str]:
+def extract_letters(text: str, n_choices: int, options: Sequence[str] = ()) -> list[str]:
     """The option letters a response commits to, sorted and de-duplicated; [] if none or ambiguous.
 
     Single-answer questions use the same extraction: two letters simply fail the exact-set grade.
+    Given the ``options``' texts, a response that names exactly one of them in full instead of its
+    letter ("Answer: Fractional distillation") counts as that letter: small models often answer so,
+    and ChemBench's own grader maps such replies to the option with a model; an exact match after
+    normalisation does the same without guessing.
     """
     valid = LETTERS[:n_choices]
     text = _clean(text)
     boxed = _BOXED.findall(text)
     if boxed:
-        return _letters_in(boxed[-1], valid, whole=False)
+        return _letters_in(boxed[-1], valid, whole=False) or _option_named(boxed[-1], options)
     markers = list(_ANSWER_MARKER.finditer(text))
     for marker in reversed(markers):
         found = _letters_in(marker.group("rest"), valid, whole=False)
         if found:
             return found
     if markers:
-        return []
+        return _option_named(markers[-1].group("rest"), options)
     stripped = text.strip()
     found = _letters_in(stripped, valid, whole=True)
     if found:
@@ -81,7 +85,18 @@ def extract_letters(text: str, n_choices: int) -> list[str]:
     if head and re.match(r"^[(\[]?[A-Z][)\].:]", first_line):
         return head
     parens = {m.group("l") for m in _PAREN_LETTER.finditer(text) if m.group("l") in valid}
-    return sorted(parens) if len(parens) == 1 else []
+    if parens:
+        return sorted(parens) if len(parens) == 1 else []
+    return _option_named(stripped, options) or _option_named(first_line, options)
+
+
+def _option_named(segment: str, options: Sequence[str]) -> list[str]:
+    """The letter of the one option whose whole text ``segment`` is, after exact-match normalisation."""
+    wanted = normalize_answer(segment)
+    if not wanted:
+        return []
+    named = [LETTERS[i] for i, option in enumerate(options) if normalize_answer(option) == wanted]
+    return named if len(named) == 1 else []
 
 
 def answer_segment(text: str) -> str | None:

@@ -7,9 +7,12 @@ Every adapter produces the same ``Item`` shape and every scored item becomes one
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from agent.api import Choices
 
 AnswerType = Literal["multiple_choice", "numeric", "exact_match", "label", "rubric"]
 
@@ -24,11 +27,23 @@ class Item(BaseModel):
     prompt: str
     answer_type: AnswerType
     choices: list[str] = Field(default_factory=list)
+    several: bool = False  # the prompt says more than one option may be correct
     gold: list[str] | float | str
     subset: str
     tags: list[str] = Field(default_factory=list)
     source: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def closed_answers(self) -> Choices | None:
+        """What the agent may answer when its model must pick from a closed set: option letters for
+        multiple choice, the labels for label questions; None for open answers."""
+        from agent.api import Choices
+
+        if self.answer_type == "multiple_choice" and self.choices:
+            return Choices(answers=[chr(65 + i) for i in range(len(self.choices))], several=self.several)
+        if self.answer_type == "label" and self.choices:
+            return Choices(answers=self.choices)
+        return None
 
     def in_subset(self, name: str) -> bool:
         wanted = name.casefold()

@@ -30,7 +30,7 @@ from benchmarks.items import Interval, Item, LoadResult, Record, SubsetFigures, 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agent.api import Answer
+    from agent.api import Answer, Choices
     from agent.events import Event
     from benchmarks.adapters.base import Adapter
     from benchmarks.judge import Judge
@@ -48,7 +48,12 @@ class AgentLike(Protocol):
     model_label: str
 
     def run(
-        self, question: str, *, on_event: Callable[[Event], None] | None = ..., mode: Mode | None = ...
+        self,
+        question: str,
+        *,
+        on_event: Callable[[Event], None] | None = ...,
+        mode: Mode | None = ...,
+        choices: Choices | None = ...,
     ) -> Answer: ...
 
 
@@ -377,7 +382,7 @@ def _score(adapter: Adapter, agent: AgentLike, judge: Judge | None, mode: Mode, 
         "trace": str(trace.relative_to(out)),
     }
     try:
-        answer = agent.run(item.prompt, on_event=writer, mode=mode)
+        answer = agent.run(item.prompt, on_event=writer, mode=mode, choices=item.closed_answers())
     except UserError:
         raise
     except Exception as exc:

@@ -236,6 +236,26 @@ def test_chembench_numeric_negative_and_zero_targets() -> None:
     assert not adapter.grade(items["physical/zero"], "I cannot say", None).correct
 
 
+def test_closed_answer_sets_follow_the_question_format() -> None:
+    chem = by_id(get_adapter("chembench").load(FIX / "chembench").items)
+    multi = chem["organic/multi"].closed_answers()
+    assert multi is not None and multi.several and multi.answers == list("ABCDE"[: len(chem["organic/multi"].choices)])
+    assert chem["physical/negative"].closed_answers() is None  # numeric answers stay open
+    medqa = by_id(get_adapter("medqa").load(FIX / "medqa.jsonl").items)
+    five = medqa["medqa-6"].closed_answers()
+    assert five is not None and five.answers == list("ABCDE") and not five.several
+    label = get_adapter("pubmedqa").load(FIX / "pubmedqa").items[0].closed_answers()
+    assert label is not None and label.answers == ["yes", "no", "maybe"]
+
+
+def test_option_text_instead_of_letter_is_graded_as_that_option() -> None:
+    adapter = get_adapter("medqa")
+    item = by_id(adapter.load(FIX / "medqa.jsonl").items)["medqa-1"]
+    assert adapter.grade(item, "Answer: PANCREATIC ADENOCARCINOMA", None).prediction == "B"
+    assert adapter.grade(item, "Pancreatic adenocarcinoma.", None).correct
+    assert adapter.grade(item, "Pancreatic cancer", None).prediction is None
+
+
 # PubMedQA
 
 

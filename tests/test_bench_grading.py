@@ -65,6 +65,39 @@ def test_last_answer_marker_wins() -> None:
     assert extract_letters("Answer: A seemed right at first.\nAfter checking, Answer: D", 4) == ["D"]
 
 
+OPTIONS = ["Crystallization", "Fractional distillation", "Filtration", "Sublimation"]
+
+
+@pytest.mark.parametrize(
+    ("text", "letters"),
+    [
+        ("Fractional Distillation", ["B"]),
+        ("Answer: fractional distillation.", ["B"]),
+        ("\\boxed{Sublimation}", ["D"]),
+        ("Filtration\nbecause the solid is insoluble", ["C"]),
+        ("Answer: C", ["C"]),  # a letter still wins over text
+    ],
+)
+def test_option_named_in_full_counts_as_its_letter(text: str, letters: list[str]) -> None:
+    assert extract_letters(text, 4, OPTIONS) == letters
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Distillation",  # part of an option is not the option
+        "Crystallization or filtration",
+        "Answer: Evaporation",
+    ],
+)
+def test_text_that_is_not_exactly_one_option_extracts_nothing(text: str) -> None:
+    assert extract_letters(text, 4, OPTIONS) == []
+
+
+def test_duplicate_option_texts_are_ambiguous() -> None:
+    assert extract_letters("Yes", 3, ["Yes", "No", "yes"]) == []
+
+
 def test_letters_beyond_d_for_larger_option_sets() -> None:
     assert extract_letters("Answer: G", 9) == ["G"]
     assert extract_letters("Answer: G", 4) == []

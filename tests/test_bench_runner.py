@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from agent.api import Agent
+from agent.api import Agent, Answer, Choices
 from agent.errors import ModelUnavailable, UserError
 from benchmarks.cli import app
 from benchmarks.judge import Judge, JudgeUnavailable
@@ -80,6 +81,26 @@ def test_subset_limit_and_concurrency(tmp_path: Path) -> None:
     ]
 
 
+class ChoicesSeen(Agent):
+    """The real agent, noting the closed answer set the runner hands it for each question."""
+
+    seen: dict[str, Choices | None]
+
+    def run(self, question: str, **kwargs: Any) -> Answer:
+        self.seen[question.split("\n", 1)[0]] = kwargs.get("choices")
+        return super().run(question, **kwargs)
+
+
+def test_runner_hands_the_agent_each_items_answer_letters(tmp_path: Path) -> None:
+    agent = ChoicesSeen(model=KeyedChatModel(answers=MEDQA_REPLIES), tools=[], mode="bare")
+    agent.seen = {}
+    run_benchmark(medqa_options(tmp_path / "run"), agent=agent)
+    sets = {q: c.answers for q, c in agent.seen.items() if c is not None}
+    assert len(sets) == len(agent.seen) == 5
+    assert sorted(len(a) for a in sets.values()) == [4, 4, 4, 4, 5]
+    assert all(a == list("ABCDE"[: len(a)]) for a in sets.values())
+
+
 def test_item_errors_are_recorded_not_fatal(tmp_path: Path) -> None:
     model = KeyedChatModel(answers=MEDQA_REPLIES, context_full_on="scurvy")
     summary = run_benchmark(medqa_options(tmp_path / "run"), agent=agent_for(model))
@@ -143,7 +164,7 @@ def test_resume_refuses_a_changed_setup(tmp_path: Path) -> None:
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from agent.api import Agent
+from agent.api import Agent, Answer, Choices
 from benchmarks.runner import RunOptions, run_benchmark
 from tests.bench_fakes import KeyedChatModel
 

@@ -75,3 +75,26 @@ def test_grammar_constrains_embedded_model_to_parseable_replies() -> None:
             assert parsed.tool in {"lookup_drug", "compare"}
             required = {"lookup_drug": {"name"}, "compare": {"first", "second"}}[parsed.tool]
             assert required <= set(parsed.args)
+
+
+def test_closed_answer_set_limits_embedded_model_to_offered_answers() -> None:
+    from agent.api import Agent, Choices
+
+    agent = Agent(model="local:smollm2", tools=[], store=False, mode="bare")
+    question = (
+        "Which technique separates two miscible liquids with different boiling points?\n\n"
+        "A. Crystallization\nB. Fractional distillation\nC. Filtration\nD. Sublimation\n\n"
+        "End with a line of the form 'Answer: <letter of the correct option>'."
+    )
+    single = agent.run(question, choices=Choices(answers=list("ABCD")))
+    assert single.text in set("ABCD")
+    several = agent.run(question, choices=Choices(answers=list("ABCD"), several=True))
+    letters = several.text.split(", ")
+    assert letters and set(letters) <= set("ABCD")
+    labels = agent.run("Is aspirin an NSAID? Answer yes, no or maybe.", choices=Choices(answers=["yes", "no", "maybe"]))
+    assert labels.text in {"yes", "no", "maybe"}
+
+
+def test_closed_answer_grammar_rejects_an_empty_set() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        protocol.closed_answer_grammar([])

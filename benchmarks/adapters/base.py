@@ -89,7 +89,7 @@ def mc_prompt(question: str, choices: Sequence[str], *, multi: bool = False, pre
 
 def grade_letters(item: Item, response: str) -> Grade:
     """Exact-set letter grading: correct only if the chosen letters are exactly the gold letters."""
-    letters = extract_letters(response, len(item.choices))
+    letters = extract_letters(response, len(item.choices), item.choices)
     gold = item.gold if isinstance(item.gold, list) else [str(item.gold)]
     correct = bool(letters) and letters == sorted(gold)
     return Grade(

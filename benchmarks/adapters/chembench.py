@@ -109,6 +109,7 @@ class ChemBenchAdapter(Adapter):
                 prompt=mc_prompt(question, choices, multi=True),
                 answer_type="multiple_choice",
                 choices=choices,
+                several=True,
                 gold=gold,
                 metadata={**meta, "n_correct": len(gold)},
             )

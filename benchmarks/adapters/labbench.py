@@ -99,7 +99,7 @@ class LabBenchAdapter(Adapter):
         return "letter-exact-set with refusal option"
 
     def grade(self, item: Item, response: str, judge: Judge | None) -> Grade:
-        letters = extract_letters(response, len(item.choices))
+        letters = extract_letters(response, len(item.choices), item.choices)
         refused = letters == [item.metadata["refusal"]]
         correct = letters == item.gold
         return Grade(
