@@ -19,6 +19,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -179,6 +180,8 @@ class EvidenceStore:
         self._client: Any = None
         self._collection: Any = None
         self._lexical: LexicalIndex | None = None
+        self._sized: tuple[str, int] | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -377,6 +380,7 @@ class EvidenceStore:
             self._client.delete_collection(COLLECTION)
             self._collection = None
             self._lexical = None
+            self._sized = None
             shutil.rmtree(self._lexical_dir(), ignore_errors=True)
         return count
 
@@ -447,15 +451,30 @@ class EvidenceStore:
         except Exception as exc:
             raise StoreError(f"could not search memory store {self.location}: {exc}") from exc
 
+    def _size(self) -> int:
+        """Chunks in the store. Chroma counts by scanning (11 ms at 100k chunks, a fifth of a query), so
+        the count is kept per write generation; generation "0" (never written by txscout) is not kept."""
+        generation = self._generation()
+        if self._sized is None or self._sized[0] != generation or generation == "0":
+            self._sized = (generation, int(self._coll().count()))
+        return self._sized[1]
+
+    def _lexical_search(self, query: str, k: int) -> Future[list[tuple[str, float]]]:
+        """BM25 in a worker thread, so it overlaps the query embedding and the vector search."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txscout-bm25")
+        return self._pool.submit(lambda: self._lexical_index().search(query, k))
+
     def _search(self, query: str, k: int, mode: SearchMode) -> list[Hit]:
         collection = self._coll()
-        total = collection.count()
+        total = self._size()
         if total == 0 or k <= 0 or not query.strip():
             return []
         depth = min(total, max(4 * k, 50))
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
+        pending = self._lexical_search(query, depth if mode == "hybrid" else k) if mode != "dense" else None
         vector = None
         if mode in ("hybrid", "dense"):
             vector = self.embedder.encode([query])
@@ -473,8 +492,8 @@ class EvidenceStore:
             ):
                 dense[chunk_id] = 1.0 - float(distance)
                 found[chunk_id] = (text, meta or {})
-        if mode in ("hybrid", "lexical"):
-            lexical = dict(self._lexical_index().search(query, depth if mode == "hybrid" else k))
+        if pending is not None:
+            lexical = dict(pending.result())
         missing = [i for i in lexical if i not in found]
         if missing:
             include = ["documents", "metadatas", *(["embeddings"] if vector is not None else [])]

@@ -129,6 +129,14 @@ def test_lexical_index_is_saved_and_reused(tmp_path: Path, store: EvidenceStore,
     assert {h.evidence.url for h in store.search("MRTX1133", k=1, mode="lexical")} == {"https://x.org/k"}
 
 
+def test_search_sees_chunks_another_process_added(tmp_path: Path, store: EvidenceStore, embedder: Embedder) -> None:
+    store.add(ABSTRACTS[:1])
+    assert len(store.search("cancer", k=5, mode="dense")) == 1
+    EvidenceStore(path=tmp_path / "memory", embedder=embedder).add(ABSTRACTS[1:])
+    assert len(store.search("cancer", k=5, mode="dense")) == 4
+    assert len(store.search("cancer", k=5)) == 4
+
+
 def test_empty_store_and_empty_query(store: EvidenceStore) -> None:
     assert store.search("anything") == []
     store.add(ABSTRACTS)
