@@ -2,7 +2,7 @@
 
 Quality: the 1,000 expert-annotated PubMedQA abstracts are indexed and each question is asked; the
 one relevant document is the abstract it was written about. Recall@1, recall@5 and MRR@10 are
-reported for dense, lexical (BM25) and hybrid (reciprocal-rank fusion) retrieval.
+reported for dense, lexical (BM25) and hybrid (weighted fusion of normalised scores) retrieval.
 
 Ingest: a plain chromadb collection with chroma's own sentence-transformers embedding function over
 whole abstracts (the baseline), against ``EvidenceStore.add`` (sentence-boundary chunks, int8 MiniLM,
