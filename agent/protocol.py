@@ -252,6 +252,5 @@ def copying_grammar(observations: list[str], question: str = "") -> str:
     return (
         'root ::= "Thought: " line "\\nFinal Answer: " fact ( "; " fact ){0,3} tail\n'
         f"fact ::= {choices}\n"
-        "tail ::= ( "
-        " [^\\n]{0,200} )?\n" + _JSON_RULES
+        'tail ::= ( " " [^\\n]{0,200} )?\n' + _JSON_RULES
     )
