@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from agent.citations import EvidenceLedger
     from agent.loop import Run
+    from memory.evidence import Evidence
 
 Kind = Literal["unsupported", "miscited", "safety", "contradiction", "unanswered"]
 KINDS: tuple[Kind, ...] = ("unsupported", "miscited", "safety", "contradiction", "unanswered")
@@ -160,24 +161,66 @@ def check_support(text: str, ledger: EvidenceLedger) -> list[Problem]:
                     )
                 )
             continue
-        words = set(tokens(claim))
-        values = [v for v in numbers(claim) if abs(v) >= 10 or not v.is_integer()]
         for ref in refs:
-            item = ledger.get(ref)
-            if item is None:
-                problems.append(Problem(kind="miscited", detail=f"[{ref}] points to no evidence in: {claim[:120]}"))
-                continue
-            source = f"{item.title} {item.text}"
-            if words and not words & set(tokens(source)):
-                problems.append(Problem(kind="miscited", detail=f"[{ref}] shares no key term with: {claim[:120]}"))
-                continue
-            stated = numbers(source)
-            missing = [v for v in values if not any(abs(v - s) <= 0.01 * max(abs(v), 1e-9) for s in stated)]
-            if missing and len(refs) == 1:
-                problems.append(
-                    Problem(kind="miscited", detail=f"[{ref}] does not state {missing[0]:g} in: {claim[:120]}")
-                )
+            fault = _citation_fault(claim, ledger.get(ref), alone=len(refs) == 1)
+            if fault:
+                problems.append(Problem(kind="miscited", detail=f"[{ref}] {fault}: {claim[:120]}"))
     return problems
+
+
+def _citation_fault(claim: str, item: Evidence | None, *, alone: bool = True) -> str | None:
+    """Why ``item`` cannot support ``claim``, or None if it can. A number is required of a citation
+    only when it is the sentence's sole citation, since several may share the values between them."""
+    if item is None:
+        return "points to no evidence in"
+    source = f"{item.title} {item.text}"
+    words = set(tokens(claim))
+    if words and not words & set(tokens(source)):
+        return "shares no key term with"
+    stated = numbers(source)
+    values = [v for v in numbers(claim) if abs(v) >= 10 or not v.is_integer()]
+    missing = [v for v in values if not any(abs(v - s) <= 0.01 * max(abs(v), 1e-9) for s in stated)]
+    if missing and alone:
+        return f"does not state {missing[0]:g} in"
+    return None
+
+
+def repoint_citations(text: str, ledger: EvidenceLedger) -> str:
+    """Move a citation that cannot support its sentence to the one ledger entry that best does.
+
+    Small models copy the right value and then cite the wrong observation ("C9H8O4 [2]" where [2] is
+    the weight table); a rewrite by the same model rarely fixes that, but the ledger says which entry
+    states the value. The entry sharing the most key terms with the sentence wins; a tie, or no entry
+    that supports the sentence, leaves the citation alone for the critic to report.
+    """
+    for sentence in sentences(text):
+        refs = cited_refs(sentence)
+        claim = strip_citations(sentence)
+        moves: dict[int, int] = {}
+        for ref in refs:
+            if _citation_fault(claim, ledger.get(ref), alone=len(refs) == 1) is None:
+                continue
+            words = set(tokens(claim))
+            overlap = {
+                n: len(words & set(tokens(f"{item.title} {item.text}")))
+                for n, item in enumerate(ledger.items, start=1)
+                if _citation_fault(claim, item) is None
+            }
+            best = max(overlap.values(), default=0)
+            winners = [n for n, shared in overlap.items() if shared == best]
+            if len(winners) == 1:
+                moves[ref] = winners[0]
+        if moves and sentence in text:
+            text = text.replace(sentence, _renumber(sentence, moves), 1)
+    return text
+
+
+def _renumber(sentence: str, moves: dict[int, int]) -> str:
+    def move(match: re.Match[str]) -> str:
+        found = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        return "[" + ", ".join(str(n) for n in dict.fromkeys(moves.get(r, r) for r in found)) + "]"
+
+    return _REF.sub(move, sentence)
 
 
 def toxicity_flags(run: Run) -> dict[str, float]:
@@ -366,6 +409,12 @@ def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> lis
     return list(unique.values())
 
 
+def _checks_failed(run: Run, question: str, text: str) -> int:
+    """How many model-free checks ``text`` fails. A revision may not fail more than its draft: the
+    model critic of a small model invents problems, and its rewrite can drop every cited value."""
+    return len(check_support(text, run.ledger)) + len(check_safety(text, run)) + len(check_coverage(question, text))
+
+
 def _clean_revision(text: str) -> str:
     return _REVISION_PREFIX.sub("", text.strip(), count=1).strip()
 
@@ -378,6 +427,10 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
     text = draft
     try:
         for round_no in range(1, run.settings.critique_rounds + 1):
+            repointed = repoint_citations(text, run.ledger)
+            if repointed != text:
+                run.emit(Revision(round=round_no, text=repointed))
+                text = repointed
             problems = find_problems(run, question, text, round_no)
             run.emit(CritiqueFinding(round=round_no, problems=[p.render() for p in problems]))
             if not problems:
@@ -395,6 +448,15 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
             revised = _clean_revision(reply.content if isinstance(reply.content, str) else str(reply.content))
             if not re.search(r"[A-Za-z]{2,}|[A-Z][a-z]?\d", strip_citations(revised)):
                 run.emit(ErrorRaised(kind="format", message="the revision was empty; kept the previous answer"))
+                break
+            worse = _checks_failed(run, question, revised) - _checks_failed(run, question, text)
+            if worse > 0:
+                run.emit(
+                    ErrorRaised(
+                        kind="format",
+                        message=f"the revision fails {worse} more check(s) than the draft; kept the previous answer",
+                    )
+                )
                 break
             run.emit(Revision(round=round_no, text=revised))
             text = revised

@@ -20,6 +20,7 @@ from agent.critique import (
     critic_prompt,
     critique_and_revise,
     parse_critic,
+    repoint_citations,
     revision_grammar,
     revision_prompt,
     sentences,
@@ -160,6 +161,20 @@ def test_empty_revision_keeps_the_draft() -> None:
     assert any(e.kind == "format" for e in of_type(events, ErrorRaised))
 
 
+def test_revision_that_fails_more_checks_than_the_draft_is_rejected() -> None:
+    events: list[Any] = []
+    garbage = "The answer contains no evidence supporting its sentence.\nA valid proof by chemistry experts is needed."
+    model = script("CONTRADICTION: says both active and inactive against T790M", garbage)
+    run = make_run(model, [], events)
+    run.add_evidence(Evidence(text=OSI, source_kind="pubmed", pmid="1"))
+    draft = "Osimertinib is active against EGFR T790M [1]."
+
+    assert critique_and_revise(run, QUESTION, draft) == draft
+    assert of_type(events, Revision) == []
+    (error,) = of_type(events, ErrorRaised)
+    assert "fails 1 more check(s)" in error.message  # the uncited claim about experts
+
+
 def test_parse_critic_accepts_lines_bullets_and_json() -> None:
     assert [p.kind for p in parse_critic("1. **SAFETY**: no mention of QT\n* miscited - [2] is off-topic")] == [
         "safety",
@@ -187,6 +202,39 @@ def test_miscitations_are_found() -> None:
     assert check_support("The half-life of drug X is 36 hours [2].", run.ledger) == []
     dangling = check_support("Drug X is cleared renally [9].", run.ledger)
     assert "points to no evidence" in dangling[0].detail
+
+
+def test_wrong_citation_moves_to_the_entry_that_states_the_claim() -> None:
+    events: list[Any] = []
+    model = script("NONE")
+    run = make_run(model, [], events)
+    run.add_evidence(Evidence(text="Acetylsalicylic acid: formula C9H8O4, InChIKey BSYNRYMUTXBXSQ", source_kind="tool"))
+    run.add_evidence(Evidence(text="Acetylsalicylic acid: MW 180.16 g/mol, LogP 1.31, TPSA 63.6", source_kind="tool"))
+
+    assert repoint_citations("C9H8O4 [2]", run.ledger) == "C9H8O4 [1]"
+    assert repoint_citations("Its weight is 180.16 g/mol [1]. Formula C9H8O4 [1].", run.ledger) == (
+        "Its weight is 180.16 g/mol [2]. Formula C9H8O4 [1]."
+    )
+    assert critique_and_revise(run, "What is the formula of aspirin?", "C9H8O4 [2]") == "C9H8O4 [1]"
+    (revision,) = of_type(events, Revision)
+    assert revision.text == "C9H8O4 [1]"
+    (finding,) = of_type(events, CritiqueFinding)
+    assert finding.problems == [], "the critic sees the corrected citation"
+
+
+def test_citation_stays_when_no_single_entry_supports_the_claim() -> None:
+    run = make_run(script("NONE"), [], [])
+    run.add_evidence(Evidence(text="Drug X half-life 36 hours in adults.", source_kind="pubmed"))
+    run.add_evidence(Evidence(text="Drug X half-life 36 hours in children.", source_kind="pubmed"))
+    run.add_evidence(Evidence(text="Aspirin irreversibly inhibits COX-1.", source_kind="pubmed"))
+
+    tie = "Drug X half-life is 36 hours [3]."
+    assert repoint_citations(tie, run.ledger) == tie, "two entries support it equally: no guess"
+    unsupported = "Osimertinib crosses the blood-brain barrier [3]."
+    assert repoint_citations(unsupported, run.ledger) == unsupported
+    assert repoint_citations("Drug X half-life is 36 hours in adults [3].", run.ledger) == (
+        "Drug X half-life is 36 hours in adults [1]."
+    )
 
 
 def test_uncited_claims_only_count_when_there_is_evidence() -> None:
