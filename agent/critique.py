@@ -15,7 +15,9 @@ unanswered. Two sources feed it:
 
 When problems are found, a targeted search looks for what is missing and a revision call gets the
 draft, the problems and the (enlarged) evidence. At most ``settings.critique_rounds`` rounds; a clean
-critique ends early and returns the draft unchanged.
+critique ends early and returns the draft unchanged. Two guards need no model: a citation the ledger
+shows to be misplaced is moved before the critic reads the draft, and a revision that fails more of
+the model-free checks than its draft is refused.
 """
 
 from __future__ import annotations
