@@ -198,22 +198,19 @@ def repoint_citations(text: str, ledger: EvidenceLedger) -> str:
     for sentence in sentences(text):
         refs = cited_refs(sentence)
         claim = strip_citations(sentence)
-        moves: dict[int, int] = {}
-        for ref in refs:
-            if _citation_fault(claim, ledger.get(ref), alone=len(refs) == 1) is None:
-                continue
-            words = set(tokens(claim))
-            overlap = {
-                n: len(words & set(tokens(f"{item.title} {item.text}")))
-                for n, item in enumerate(ledger.items, start=1)
-                if _citation_fault(claim, item) is None
-            }
-            best = max(overlap.values(), default=0)
-            winners = [n for n, shared in overlap.items() if shared == best]
-            if len(winners) == 1:
-                moves[ref] = winners[0]
-        if moves and sentence in text:
-            text = text.replace(sentence, _renumber(sentence, moves), 1)
+        faulty = [r for r in refs if _citation_fault(claim, ledger.get(r), alone=len(refs) == 1) is not None]
+        if not faulty or sentence not in text:
+            continue
+        words = set(tokens(claim))
+        overlap = {
+            n: len(words & set(tokens(f"{item.title} {item.text}")))
+            for n, item in enumerate(ledger.items, start=1)
+            if _citation_fault(claim, item) is None
+        }
+        best = max(overlap.values(), default=0)
+        winners = [n for n, shared in overlap.items() if shared == best]
+        if len(winners) == 1:
+            text = text.replace(sentence, _renumber(sentence, dict.fromkeys(faulty, winners[0])), 1)
     return text
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchmarks.grading import LETTERS
+
 if TYPE_CHECKING:
     from agent.api import Choices
 
@@ -40,7 +42,7 @@ class Item(BaseModel):
         from agent.api import Choices
 
         if self.answer_type == "multiple_choice" and self.choices:
-            return Choices(answers=[chr(65 + i) for i in range(len(self.choices))], several=self.several)
+            return Choices(answers=list(LETTERS[: len(self.choices)]), several=self.several)
         if self.answer_type == "label" and self.choices:
             return Choices(answers=self.choices)
         return None

@@ -404,10 +404,9 @@ class EvidenceStore:
                 yield chunk_id, page["documents"][i], page["metadatas"][i] or {}, vector
             offset += len(page["ids"])
 
-    def _lexical_index(self) -> LexicalIndex:
+    def _lexical_index(self, generation: str) -> LexicalIndex:
         from memory.lexical import LexicalIndex
 
-        generation = self._generation()
         if self._lexical is not None and self._lexical.generation == generation:
             return self._lexical
         directory = self._lexical_dir() / generation
@@ -451,30 +450,32 @@ class EvidenceStore:
         except Exception as exc:
             raise StoreError(f"could not search memory store {self.location}: {exc}") from exc
 
-    def _size(self) -> int:
+    def _size(self, generation: str) -> int:
         """Chunks in the store. Chroma counts by scanning (11 ms at 100k chunks, a fifth of a query), so
         the count is kept per write generation; generation "0" (never written by txscout) is not kept."""
-        generation = self._generation()
         if self._sized is None or self._sized[0] != generation or generation == "0":
             self._sized = (generation, int(self._coll().count()))
         return self._sized[1]
 
-    def _lexical_search(self, query: str, k: int) -> Future[list[tuple[str, float]]]:
+    def _lexical_search(self, query: str, k: int, generation: str) -> Future[list[tuple[str, float]]]:
         """BM25 in a worker thread, so it overlaps the query embedding and the vector search."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txscout-bm25")
-        return self._pool.submit(lambda: self._lexical_index().search(query, k))
+        return self._pool.submit(lambda: self._lexical_index(generation).search(query, k))
 
     def _search(self, query: str, k: int, mode: SearchMode) -> list[Hit]:
         collection = self._coll()
-        total = self._size()
+        generation = self._generation()
+        total = self._size(generation)
         if total == 0 or k <= 0 or not query.strip():
             return []
         depth = min(total, max(4 * k, 50))
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         dense: dict[str, float] = {}
         lexical: dict[str, float] = {}
-        pending = self._lexical_search(query, depth if mode == "hybrid" else k) if mode != "dense" else None
+        pending = None
+        if mode != "dense":
+            pending = self._lexical_search(query, depth if mode == "hybrid" else k, generation)
         vector = None
         if mode in ("hybrid", "dense"):
             vector = self.embedder.encode([query])
