@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 SAMPLE ?= What is the molecular formula of aspirin?
 
-.PHONY: run test lint perf
+.PHONY: run test lint lint-imports perf
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -26,9 +26,18 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/txscout ask --offline --mode full "$(SAMPLE)"
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+
+# import-linter walks a package's folder; ours is spread over the repository by package-dir, so the
+# check runs on a copy laid out as the wheel lays it out.
+IMPORTS_TREE := $(VENV)/imports-tree
+lint-imports: $(DEV_STAMP)
+	rm -rf $(IMPORTS_TREE) && mkdir -p $(IMPORTS_TREE)
+	cp -r txscout $(IMPORTS_TREE)/txscout
+	for d in core agent tools memory tui benchmarks; do cp -r $$d $(IMPORTS_TREE)/txscout/$$d; done
+	cd $(IMPORTS_TREE) && PYTHONPATH=. $(abspath $(VENV))/bin/lint-imports --config $(CURDIR)/pyproject.toml
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

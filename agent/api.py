@@ -15,20 +15,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent import protocol
-from agent.citations import Citation
-from agent.config import Mode, Settings, load_settings
-from agent.errors import Cancelled, FormatError, UserError
-from agent.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
-from agent.loop import Draft, ReactPhase, Run
-from memory.evidence import Evidence
+from txscout.agent import protocol
+from txscout.agent.citations import Citation
+from txscout.agent.loop import Draft, ReactPhase, Run
+from txscout.core.errors import Cancelled, FormatError, UserError
+from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
+from txscout.core.evidence import Evidence
+from txscout.core.settings import Mode, Settings, load_settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
-    from memory.store import EvidenceStore
+    from txscout.memory.store import EvidenceStore
 
 Protocol = Literal["auto", "native", "text"]
 
@@ -103,7 +103,7 @@ class Agent:
         if settings is not None and (mode or overrides):
             self.settings = settings.model_copy(update={"mode": mode or settings.mode, **overrides})
         if isinstance(model, str) or model is None:
-            from agent.models import describe, load_model
+            from txscout.agent.models import describe, load_model
 
             spec = model or self.settings.model
             self.model = load_model(spec, self.settings)
@@ -112,13 +112,13 @@ class Agent:
             self.model = model
             self.model_label = model_name(model)
         if tools is None:
-            from tools import default_tools
+            from txscout.agent.toolbox import default_tools
 
             tools = default_tools(self.settings)
         self.tools = list(tools)
         self.protocol = protocol
         if store is None:
-            from memory.store import EvidenceStore
+            from txscout.memory.store import EvidenceStore
 
             store = EvidenceStore(self.settings)
         self.store = store or None
@@ -178,8 +178,8 @@ class Agent:
             else:
                 draft = self._react(run, question)
                 if mode == "full" and not draft.incomplete:
-                    from agent.critique import critique_and_revise
-                    from agent.uncertainty import resolve_uncertainty
+                    from txscout.agent.critique import critique_and_revise
+                    from txscout.agent.uncertainty import resolve_uncertainty
 
                     outcome = resolve_uncertainty(run, question, draft.text)
                     confidence, entropies = outcome.confidence, outcome.entropies
@@ -192,7 +192,7 @@ class Agent:
             self._finish(run, "failed")
             raise
         if run.safety:
-            from agent.safety import guarded_answer
+            from txscout.agent.safety import guarded_answer
 
             draft = Draft(guarded_answer(run.safety), draft.incomplete, draft.reason)
         text, citations = run.ledger.resolve(draft.text)
@@ -270,7 +270,7 @@ class Agent:
         return Draft(text.strip())
 
     def _react(self, run: Run, question: str) -> Draft:
-        from agent.grounding import ground
+        from txscout.agent.grounding import ground
 
         phase = ReactPhase(run, native=self._native)
         phase.start(question)

@@ -9,7 +9,7 @@ import re
 
 from pydantic import BaseModel
 
-from memory.evidence import Evidence
+from txscout.core.evidence import Evidence
 
 _REF = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 

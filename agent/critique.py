@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from agent.answers import (
+from txscout.agent.answers import (
     answer_line,
     choice_letter,
     numbers,
@@ -37,16 +37,16 @@ from agent.answers import (
     strip_citations,
     tokens,
 )
-from agent.errors import LimitReached
-from agent.events import CritiqueFinding, ErrorRaised, Revision, ToolResult
-from agent.research import Searcher, embedded, keywords, phase_prompt
+from txscout.agent.research import Searcher, embedded, keywords, phase_prompt
+from txscout.core.errors import LimitReached
+from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, ToolResult
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from agent.citations import EvidenceLedger
-    from agent.loop import Run
-    from memory.evidence import Evidence
+    from txscout.agent.citations import EvidenceLedger
+    from txscout.agent.loop import Run
+    from txscout.core.evidence import Evidence
 
 Kind = Literal["unsupported", "miscited", "safety", "contradiction", "unanswered"]
 KINDS: tuple[Kind, ...] = ("unsupported", "miscited", "safety", "contradiction", "unanswered")

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.loop import ReactPhase, Run
+    from txscout.agent.loop import ReactPhase, Run
 
 MAX_LINKED = 3
 _ADMET_WORDS = re.compile(
@@ -54,7 +54,7 @@ def ground(run: Run, question: str, phase: ReactPhase) -> None:
         return
     if _ADMET_WORDS.search(question) and "predict_admet" in run.tools:
         wanted.append("predict_admet")
-    from tools.chemistry import find_molecules
+    from txscout.tools.chemistry import find_molecules
 
     linked = find_molecules(question)[:MAX_LINKED]
     for molecule in linked:

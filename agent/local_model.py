@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from agent.errors import LimitReached, ModelUnavailable
+from txscout.core.errors import LimitReached, ModelUnavailable
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
 

@@ -22,10 +22,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
-from agent import protocol
-from agent.citations import EvidenceLedger
-from agent.errors import Cancelled, FormatError, LimitReached, ModelUnavailable
-from agent.events import (
+from txscout.agent import protocol
+from txscout.agent.citations import EvidenceLedger
+from txscout.core.errors import Cancelled, FormatError, LimitReached, ModelUnavailable
+from txscout.core.events import (
     ErrorRaised,
     Event,
     EvidenceAdded,
@@ -35,15 +35,15 @@ from agent.events import (
     ToolCalled,
     ToolResult,
 )
-from tools.base import ToolContext, tool_context
+from txscout.core.toolkit import ToolContext, tool_context
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
-    from agent.config import Settings
-    from memory.evidence import Evidence
+    from txscout.core.evidence import Evidence
+    from txscout.core.settings import Settings
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="txscout-tool")
 EVENT_OUTPUT_CAP = 4000

@@ -11,12 +11,12 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.errors import ModelUnavailable, UserError
+from txscout.core.errors import ModelUnavailable, UserError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from agent.config import Settings
+    from txscout.core.settings import Settings
 
 DEFAULT_LOCAL = "smollm2"
 """Measured by benchmarks/perf/local_models.py: on 40 chemistry property questions SmolLM2 answered
@@ -90,7 +90,7 @@ def load_model(spec: str, settings: Settings) -> BaseChatModel:
     """Turn a model spec into a chat model; unknown specs and unusable models are user errors."""
     kind, _, rest = spec.partition(":")
     if kind == "local":
-        from agent.local_model import LocalChatModel
+        from txscout.agent.local_model import LocalChatModel
 
         return LocalChatModel.for_path(local_model_path(rest), name=describe(spec))
     if kind == "openai":

@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool
 
-from agent.errors import FormatError
+from txscout.core.errors import FormatError
 
 OBSERVATION_CAP = 2500
 

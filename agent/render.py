@@ -12,7 +12,7 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.text import Text
 
-from agent.events import Event
+from txscout.core.events import Event
 
 _PREVIEW = 220
 

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from agent import protocol
-from agent.answers import tokens
-from agent.events import ToolCalled
+from txscout.agent import protocol
+from txscout.agent.answers import tokens
+from txscout.core.events import ToolCalled
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from agent.loop import Run
+    from txscout.agent.loop import Run
 
 RETRIEVAL_TOOLS = ("pubmed_search", "web_search", "memory_search")
 _QUERY_FIELDS = ("query", "q", "term", "text", "question")

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.events import SafetyFlagged
+    from txscout.core.events import SafetyFlagged
 
 
 def guarded_answer(flags: list[SafetyFlagged]) -> str:
-    from tools.chemistry.safety import check_name, check_structure
+    from txscout.tools.chemistry.safety import check_name, check_structure
 
     seen: set[str] = set()
     sections = [

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agent.answers import (
+from txscout.agent.answers import (
     NO_ANSWER,
     Cluster,
     Distribution,
@@ -43,14 +43,14 @@ from agent.answers import (
     reasoning,
     strip_citations,
 )
-from agent.errors import LimitReached
-from agent.events import ErrorRaised, UncertaintyRound
-from agent.research import Searcher, SearchReport, embedded, keywords, phase_prompt
+from txscout.agent.research import Searcher, SearchReport, embedded, keywords, phase_prompt
+from txscout.core.errors import LimitReached
+from txscout.core.events import ErrorRaised, UncertaintyRound
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage, BaseMessage
 
-    from agent.loop import Run
+    from txscout.agent.loop import Run
 
 SAMPLE_MAX_TOKENS = 96
 QUERY_KEYWORDS = 4

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from agent.errors import UserError
-from benchmarks.adapters import SUITES
+from txscout.benchmarks.adapters import SUITES
+from txscout.core.errors import UserError
 
 app = typer.Typer(
     help="Run benchmarks (one command per suite), validate dataset files, and compare runs.",
@@ -54,7 +54,7 @@ def _suite_command(suite: str, description: str) -> None:
         resume: ResumeOpt = False,
         quiet: QuietOpt = False,
     ) -> None:
-        from benchmarks.runner import options_from, run_benchmark
+        from txscout.benchmarks.runner import options_from, run_benchmark
 
         options = options_from(
             suite=suite,
@@ -90,7 +90,7 @@ def validate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Parse the whole dataset without a model and print item counts, per subset, and skips with reasons."""
-    from benchmarks.validate import print_report, validate
+    from txscout.benchmarks.validate import print_report, validate
 
     report = validate(suite, data, seed=seed)
     if as_json:
@@ -111,14 +111,14 @@ def report_command(
     """Compare runs per mode and subject, and write accuracy and calibration plots as PNG."""
     from rich.console import Console
 
-    from benchmarks.report import build_report, print_report
+    from txscout.benchmarks.report import build_report, print_report
 
     report = build_report(runs, out)
     print_report(report, Console())
 
 
 def main() -> None:
-    """Stand-alone entry (``python -m benchmarks.cli``): user errors print one line and exit 2."""
+    """Stand-alone entry (``python -m txscout.benchmarks.cli``): user errors print one line and exit 2."""
     try:
         app()
     except UserError as exc:

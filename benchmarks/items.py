@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from benchmarks.grading import LETTERS
+from txscout.benchmarks.grading import LETTERS
 
 if TYPE_CHECKING:
-    from agent.api import Choices
+    from txscout.agent.api import Choices
 
 AnswerType = Literal["multiple_choice", "numeric", "exact_match", "label", "rubric"]
 
@@ -39,7 +39,7 @@ class Item(BaseModel):
     def closed_answers(self) -> Choices | None:
         """What the agent may answer when its model must pick from a closed set: option letters for
         multiple choice, the labels for label questions; None for open answers."""
-        from agent.api import Choices
+        from txscout.agent.api import Choices
 
         if self.answer_type == "multiple_choice" and self.choices:
             return Choices(answers=list(LETTERS[: len(self.choices)]), several=self.several)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.errors import UserError
+from txscout.core.errors import UserError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from agent.config import Settings
+    from txscout.core.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -89,7 +89,7 @@ class Judge:
 
     @classmethod
     def load(cls, spec: str, settings: Settings) -> Judge:
-        from agent.models import describe, load_model
+        from txscout.agent.models import describe, load_model
 
         try:
             model = load_model(spec, settings)

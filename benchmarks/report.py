@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from agent.errors import UserError
-from benchmarks.grading import auroc, calibration_curve, expected_calibration_error, wilson_interval
-from benchmarks.items import Interval, Record, SubsetFigures
-from benchmarks.runner import MANIFEST, RECORDS, Manifest, read_records
+from txscout.benchmarks.grading import auroc, calibration_curve, expected_calibration_error, wilson_interval
+from txscout.benchmarks.items import Interval, Record, SubsetFigures
+from txscout.benchmarks.runner import MANIFEST, RECORDS, Manifest, read_records
+from txscout.core.errors import UserError
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -20,20 +20,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.config import Mode, Settings, load_settings
-from agent.errors import UserError
-from benchmarks.adapters import get_adapter
-from benchmarks.adapters.base import check_subsets
-from benchmarks.grading import auroc, expected_calibration_error, wilson_interval
-from benchmarks.items import Interval, Item, LoadResult, Record, SubsetFigures, Summary
+from txscout.benchmarks.adapters import get_adapter
+from txscout.benchmarks.adapters.base import check_subsets
+from txscout.benchmarks.grading import auroc, expected_calibration_error, wilson_interval
+from txscout.benchmarks.items import Interval, Item, LoadResult, Record, SubsetFigures, Summary
+from txscout.core.errors import UserError
+from txscout.core.settings import Mode, Settings, load_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agent.api import Answer, Choices
-    from agent.events import Event
-    from benchmarks.adapters.base import Adapter
-    from benchmarks.judge import Judge
+    from txscout.agent.api import Answer, Choices
+    from txscout.benchmarks.adapters.base import Adapter
+    from txscout.benchmarks.judge import Judge
+    from txscout.core.events import Event
 
 MODES: tuple[str, ...] = ("bare", "react", "full")
 RECORDS = "records.jsonl"
@@ -308,13 +308,13 @@ def run_benchmark(
     if options.judge and adapter.judge_use == "none":
         raise UserError(f"the {adapter.name} suite is graded without a judge; drop --judge")
     if judge is None and options.judge:
-        from benchmarks.judge import Judge
+        from txscout.benchmarks.judge import Judge
 
         judge = Judge.load(options.judge, settings)
     if adapter.judge_use == "required" and judge is None:
         raise UserError(f"the {adapter.name} suite is graded by a judge model; pass --judge MODEL")
     if agent is None:
-        from agent.models import describe
+        from txscout.agent.models import describe
 
         label = describe(options.model or settings.model)
     else:
@@ -343,7 +343,7 @@ def run_benchmark(
     todo = [i for i in items if i.id not in done]
     _write_json(out / MANIFEST, manifest)
     if todo and agent is None:
-        from agent.api import Agent
+        from txscout.agent.api import Agent
 
         agent = Agent(model=options.model, tools=[] if mode == "bare" else None, settings=settings, mode=mode)
     started = time.monotonic()
@@ -367,7 +367,7 @@ def run_benchmark(
 
 
 def _score(adapter: Adapter, agent: AgentLike, judge: Judge | None, mode: Mode, item: Item, out: Path) -> Record:
-    from agent.events import TraceWriter
+    from txscout.core.events import TraceWriter
 
     trace = out / "traces" / f"{safe_name(item.id)}.jsonl"
     trace.unlink(missing_ok=True)

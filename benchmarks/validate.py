@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from benchmarks.adapters import get_adapter
+from txscout.benchmarks.adapters import get_adapter
 
 if TYPE_CHECKING:
     from rich.console import Console

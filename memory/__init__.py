@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from agent.config import Settings
+    from txscout.core.settings import Settings
 
 
 def memory_tools(settings: Settings) -> list[BaseTool]:
     """``memory_search`` over the store configured in ``settings``."""
-    from memory.tool import memory_tools as build
+    from txscout.memory.tool import memory_tools as build
 
     return build(settings)
 

@@ -26,15 +26,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from agent.errors import UserError
-from memory.chunking import DEFAULT_MAX_CHARS, chunk_text
-from memory.embeddings import embedder_name
-from memory.evidence import Evidence
+from txscout.core.chunking import DEFAULT_MAX_CHARS, chunk_text
+from txscout.core.errors import UserError
+from txscout.core.evidence import Evidence
+from txscout.memory.embeddings import embedder_name
 
 if TYPE_CHECKING:
-    from agent.config import Settings
-    from memory.embeddings import Embedder
-    from memory.lexical import LexicalIndex
+    from txscout.core.lexical import LexicalIndex
+    from txscout.core.settings import Settings
+    from txscout.memory.embeddings import Embedder
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
 
@@ -117,7 +117,7 @@ class _ChromaEmbedding:
         self.quantized = quantized
 
     def __call__(self, input: list[str]) -> list[Any]:
-        from memory.embeddings import get_embedder
+        from txscout.memory.embeddings import get_embedder
 
         return list(get_embedder(quantized=self.quantized).encode(list(input)))
 
@@ -167,7 +167,7 @@ class EvidenceStore:
             path = path or settings.memory_path
             url = url or settings.memory_url
         if url is None and path is None:
-            from agent.config import load_settings
+            from txscout.core.settings import load_settings
 
             path = load_settings().memory_path
         self.url = url
@@ -192,7 +192,7 @@ class EvidenceStore:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            from memory.embeddings import EmbeddingUnavailable, get_embedder
+            from txscout.memory.embeddings import EmbeddingUnavailable, get_embedder
 
             try:
                 self._embedder = get_embedder(quantized=self.quantized)
@@ -405,7 +405,7 @@ class EvidenceStore:
             offset += len(page["ids"])
 
     def _lexical_index(self, generation: str) -> LexicalIndex:
-        from memory.lexical import LexicalIndex
+        from txscout.core.lexical import LexicalIndex
 
         if self._lexical is not None and self._lexical.generation == generation:
             return self._lexical

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from memory.store import EvidenceStore, Hit, SearchMode, StoreError
-from tools.base import ToolError, current_context, txtool
+from txscout.core.toolkit import ToolError, current_context, txtool
+from txscout.memory.store import EvidenceStore, Hit, SearchMode, StoreError
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from agent.config import Settings
+    from txscout.core.settings import Settings
 
 _SHOWN_CHARS = 900
 

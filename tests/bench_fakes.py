@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from agent.errors import LimitReached
+from txscout.core.errors import LimitReached
 
 
 class KeyedChatModel(BaseChatModel):

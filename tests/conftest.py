@@ -30,6 +30,6 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 @pytest.fixture(scope="session")
 def embedder() -> object:
     """The offline MiniLM embedder, loaded once for every memory test."""
-    from memory.embeddings import get_embedder
+    from txscout.memory.embeddings import get_embedder
 
     return get_embedder()

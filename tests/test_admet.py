@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.config import Settings
-from tools.chemistry import admet, chemistry_tools
+from txscout.core.settings import Settings
+from txscout.tools.chemistry import admet, chemistry_tools
 
 MOLECULES = ["aspirin", "CC(C)Cc1ccc(C(C)C(=O)O)cc1", "caffeine", "metformin hydrochloride"]
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agent.answers import (
+from txscout.agent.answers import (
     NO_ANSWER,
     entropy_bits,
     extract_answer,

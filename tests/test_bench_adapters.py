@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_settings
-from agent.errors import UserError
-from benchmarks.adapters import get_adapter, suite_names
-from benchmarks.adapters.base import check_subsets
-from benchmarks.adapters.chembench import render
-from benchmarks.adapters.hle import count_choices
-from benchmarks.adapters.oncology import is_oncology
-from benchmarks.adapters.pubmedqa import extract_label
-from benchmarks.items import Item, Record
-from benchmarks.judge import Judge, JudgeUnavailable
 from tests.scripted import script
+from txscout.benchmarks.adapters import get_adapter, suite_names
+from txscout.benchmarks.adapters.base import check_subsets
+from txscout.benchmarks.adapters.chembench import render
+from txscout.benchmarks.adapters.hle import count_choices
+from txscout.benchmarks.adapters.oncology import is_oncology
+from txscout.benchmarks.adapters.pubmedqa import extract_label
+from txscout.benchmarks.items import Item, Record
+from txscout.benchmarks.judge import Judge, JudgeUnavailable
+from txscout.core.errors import UserError
+from txscout.core.settings import load_settings
 
 FIX = Path(__file__).parent / "fixtures" / "bench"
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from benchmarks.grading import (
+from txscout.benchmarks.grading import (
     auroc,
     binned_calibration_error,
     calibration_curve,

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agent.api import Agent, Answer, Choices
-from agent.errors import ModelUnavailable, UserError
-from benchmarks.cli import app
-from benchmarks.judge import Judge, JudgeUnavailable
-from benchmarks.runner import RunOptions, options_from, read_records, run_benchmark
 from tests.bench_fakes import KeyedChatModel
 from tests.scripted import script
+from txscout.agent.api import Agent, Answer, Choices
+from txscout.benchmarks.cli import app
+from txscout.benchmarks.judge import Judge, JudgeUnavailable
+from txscout.benchmarks.runner import RunOptions, options_from, read_records, run_benchmark
+from txscout.core.errors import ModelUnavailable, UserError
 
 FIX = Path(__file__).parent / "fixtures" / "bench"
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,8 +164,8 @@ def test_resume_refuses_a_changed_setup(tmp_path: Path) -> None:
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from agent.api import Agent, Answer, Choices
-from benchmarks.runner import RunOptions, run_benchmark
+from txscout.agent.api import Agent, Answer, Choices
+from txscout.benchmarks.runner import RunOptions, run_benchmark
 from tests.bench_fakes import KeyedChatModel
 
 model = KeyedChatModel(answers={}, default="Answer: B", delay_s=0.3)
@@ -257,7 +257,7 @@ def test_cli_validate_counts_and_errors() -> None:
 
 def test_cli_exits_2_on_user_error() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.cli", "validate", "medqa", "--data", "/no/such/file.jsonl"],
+        [sys.executable, "-m", "txscout.benchmarks.cli", "validate", "medqa", "--data", "/no/such/file.jsonl"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -288,7 +288,7 @@ def test_report_compares_runs_and_writes_plots(tmp_path: Path) -> None:
 
 
 def test_cli_suite_command_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import benchmarks.runner as runner_module
+    import txscout.benchmarks.runner as runner_module
 
     model = KeyedChatModel(answers=MEDQA_REPLIES)
     original = runner_module.run_benchmark
@@ -316,9 +316,9 @@ def test_cli_suite_command_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_cli_module_imports_stay_light() -> None:
     code = (
-        "import sys, benchmarks.cli; "
-        "print(sorted(m for m in ('matplotlib', 'pandas', 'pyarrow', 'agent.api', 'langchain_core', 'rich.progress') "
-        "if m in sys.modules))"
+        "import sys, txscout.benchmarks.cli; "
+        "heavy = ('matplotlib', 'pandas', 'pyarrow', 'txscout.agent.api', 'langchain_core', 'rich.progress'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from txscout.cli import app
 
 CHEMISTRY = [
     "identify_molecule",

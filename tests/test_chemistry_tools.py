@@ -9,10 +9,10 @@ import httpx
 import pytest
 from langchain_core.messages import ToolMessage
 
-from agent.config import Settings
-from memory.evidence import Evidence
-from tools.base import ToolContext, tool_context
-from tools.chemistry import chemistry_tools, find_molecules
+from txscout.core.evidence import Evidence
+from txscout.core.settings import Settings
+from txscout.core.toolkit import ToolContext, tool_context
+from txscout.tools.chemistry import chemistry_tools, find_molecules
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 
@@ -305,7 +305,7 @@ def test_tools_json_round_trip(tools: dict) -> None:
 
 
 def test_unexpected_failures_become_tool_errors(tools: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tools.chemistry.tools as chem_tools
+    import txscout.tools.chemistry.tools as chem_tools
 
     def boom(mol: object) -> None:
         raise RuntimeError("Pre-condition Violation")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.api import Agent
-from agent.cli import app
-from agent.config import load_settings
-from agent.events import TraceWriter
 from tests.scripted import script
+from txscout.agent.api import Agent
+from txscout.cli import app
+from txscout.core.events import TraceWriter
+from txscout.core.settings import load_settings
 
 runner = CliRunner()
 

@@ -9,9 +9,10 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_core.tools import BaseTool, tool
 
-from agent.api import Agent
-from agent.config import load_settings
-from agent.critique import (
+from tests.sampling_fakes import locked
+from tests.scripted import ScriptedChatModel, script
+from txscout.agent.api import Agent
+from txscout.agent.critique import (
     Problem,
     check_coverage,
     check_safety,
@@ -26,13 +27,12 @@ from agent.critique import (
     sentences,
     toxicity_flags,
 )
-from agent.events import CritiqueFinding, ErrorRaised, Revision, SafetyFlagged, ToolCalled, ToolResult
-from agent.loop import Run
-from agent.uncertainty import sampling_prompt
-from memory.evidence import Evidence
-from tests.sampling_fakes import locked
-from tests.scripted import ScriptedChatModel, script
-from tools.base import current_context
+from txscout.agent.loop import Run
+from txscout.agent.uncertainty import sampling_prompt
+from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, SafetyFlagged, ToolCalled, ToolResult
+from txscout.core.evidence import Evidence
+from txscout.core.settings import load_settings
+from txscout.core.toolkit import current_context
 
 QUESTION = "Which EGFR inhibitor is active against the T790M resistance mutation in NSCLC?"
 OSI = "Osimertinib is a third-generation EGFR inhibitor active against the T790M resistance mutation."

@@ -8,10 +8,10 @@ from pathlib import Path
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from typer.testing import CliRunner
 
-from agent.cli import app
-from agent.events import read_trace, validate_sequence
 from tests.scripted import script, tool_call
-from tools import default_tools
+from txscout import default_tools
+from txscout.cli import app
+from txscout.core.events import read_trace, validate_sequence
 
 
 def test_ask_with_embedded_model_writes_valid_trace(tmp_path: Path) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent import protocol
-from agent.api import Agent
-from agent.config import load_settings
-from agent.models import load_model
 from tests.scripted import script
-from tools.chemistry import chemistry_tools
+from txscout.agent import protocol
+from txscout.agent.api import Agent
+from txscout.agent.models import load_model
+from txscout.core.settings import load_settings
+from txscout.tools.chemistry import chemistry_tools
 
 SETTINGS = load_settings(offline=True)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tools.literature.http import (
+from txscout.tools.literature.http import (
     CacheMode,
     HttpCache,
     OfflineMiss,

@@ -12,11 +12,11 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
 from pydantic import BaseModel, Field
 
-from agent.api import Agent
-from agent.events import validate_sequence
-from memory.evidence import Evidence
 from tests.scripted import ScriptedChatModel, script, tool_call
-from tools.base import ToolError, current_context, txtool
+from txscout.agent.api import Agent
+from txscout.core.events import validate_sequence
+from txscout.core.evidence import Evidence
+from txscout.core.toolkit import ToolError, current_context, txtool
 
 CALLS: list[str] = []
 
@@ -264,14 +264,14 @@ async def test_async_twins() -> None:
 
 
 def test_empty_question_is_user_error() -> None:
-    from agent.errors import UserError
+    from txscout.core.errors import UserError
 
     with pytest.raises(UserError, match="empty"):
         Agent(model=script(final("x")), tools=[], mode="react").run("   ")
 
 
 def test_retrieved_evidence_persists_but_computed_output_does_not(tmp_path: Path) -> None:
-    from memory.store import EvidenceStore
+    from txscout.memory.store import EvidenceStore
 
     @txtool("compute", LookupArgs, "Compute something.")
     def compute(args: LookupArgs) -> str:
@@ -288,7 +288,7 @@ def test_retrieved_evidence_persists_but_computed_output_does_not(tmp_path: Path
 
 
 def test_model_failure_is_a_clean_error_and_a_failed_run() -> None:
-    from agent.errors import ModelUnavailable
+    from txscout.core.errors import ModelUnavailable
 
     class Broken(ScriptedChatModel):
         def _generate(self, *args: object, **kwargs: object) -> object:
@@ -302,8 +302,8 @@ def test_model_failure_is_a_clean_error_and_a_failed_run() -> None:
 
 
 def test_embedded_model_context_overflow_ends_with_incomplete_answer() -> None:
-    from agent.local_model import LocalChatModel
-    from agent.models import local_model_path
+    from txscout.agent.local_model import LocalChatModel
+    from txscout.agent.models import local_model_path
 
     model = LocalChatModel(model_path=str(local_model_path("smollm2")), n_ctx=512)
     answer = Agent(model=model, tools=[lookup], mode="react", store=False).run("Summarise this. " + "word " * 600)

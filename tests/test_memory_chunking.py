@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memory.chunking import chunk_text, split_sentences
+from txscout.core.chunking import chunk_text, split_sentences
 
 
 def test_abbreviations_decimals_and_initials_do_not_end_sentences() -> None:

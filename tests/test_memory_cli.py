@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
-from memory.embeddings import Embedder
 from tests.fake_servers import FakeServer, eutils_default
+from txscout.cli import app
+from txscout.memory.embeddings import Embedder
 
 runner = CliRunner()
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.citations import EvidenceLedger
-from agent.config import Settings
-from memory.embeddings import Embedder
-from memory.evidence import Evidence
-from memory.store import EvidenceStore, StoreError, fuse
-from memory.tool import memory_tools
 from tests.fake_embedder import HashEmbedder
-from tools.base import ToolContext, tool_context
+from txscout.agent.citations import EvidenceLedger
+from txscout.core.evidence import Evidence
+from txscout.core.settings import Settings
+from txscout.core.toolkit import ToolContext, tool_context
+from txscout.memory.embeddings import Embedder
+from txscout.memory.store import EvidenceStore, StoreError, fuse
+from txscout.memory.tool import memory_tools
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,8 +225,8 @@ def test_vectors_from_another_model_are_refused(tmp_path: Path, store: EvidenceS
 WRITER = """
 import sys
 from pathlib import Path
-from memory.evidence import Evidence
-from memory.store import EvidenceStore
+from txscout.core.evidence import Evidence
+from txscout.memory.store import EvidenceStore
 from tests.fake_embedder import HashEmbedder
 store = EvidenceStore(path=Path(sys.argv[1]), embedder=HashEmbedder())
 items = [Evidence(text=f"Writer {sys.argv[2]} finding {i} about kinase {i}.", source_kind="web",

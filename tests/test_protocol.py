@@ -6,10 +6,10 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import tool
 
-from agent import protocol
-from agent.config import load_settings
-from agent.errors import FormatError
-from agent.models import load_model
+from txscout.agent import protocol
+from txscout.agent.models import load_model
+from txscout.core.errors import FormatError
+from txscout.core.settings import load_settings
 
 
 @tool
@@ -78,7 +78,7 @@ def test_grammar_constrains_embedded_model_to_parseable_replies() -> None:
 
 
 def test_closed_answer_set_limits_embedded_model_to_offered_answers() -> None:
-    from agent.api import Agent, Choices
+    from txscout.agent.api import Agent, Choices
 
     agent = Agent(model="local:smollm2", tools=[], store=False, mode="bare")
     question = (

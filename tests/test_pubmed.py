@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.citations import EvidenceLedger
-from agent.config import Settings
-from memory.evidence import Evidence
 from tests.fake_servers import FIXTURES, FakeServer, Reply, eutils_default
-from tools.base import ToolContext, tool_context
-from tools.literature import literature_tools
-from tools.literature.http import OfflineMiss, ServiceError, Unreachable
-from tools.literature.pubmed import EFETCH_BATCH, PubMed, PubMedError, parse_efetch
-from tools.literature.ratelimit import RateLimiter
+from txscout.agent.citations import EvidenceLedger
+from txscout.core.evidence import Evidence
+from txscout.core.settings import Settings
+from txscout.core.toolkit import ToolContext, tool_context
+from txscout.tools.literature import literature_tools
+from txscout.tools.literature.http import OfflineMiss, ServiceError, Unreachable
+from txscout.tools.literature.pubmed import EFETCH_BATCH, PubMed, PubMedError, parse_efetch
+from txscout.tools.literature.ratelimit import RateLimiter
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import tools.literature.ratelimit as ratelimit
-from tools.literature.pubmed import PubMed
-from tools.literature.ratelimit import RateLimiter, ncbi_rate, shared_limiter
+import txscout.tools.literature.ratelimit as ratelimit
+from txscout.tools.literature.pubmed import PubMed
+from txscout.tools.literature.ratelimit import RateLimiter, ncbi_rate, shared_limiter
 
 
 class FakeClock:

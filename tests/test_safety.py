@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from rdkit import Chem
 
-from agent.config import Settings
-from agent.events import SafetyFlagged
-from tools.base import ToolContext, tool_context
-from tools.chemistry import check_structure, chemistry_tools
-from tools.chemistry.safety import check_name
+from txscout.core.events import SafetyFlagged
+from txscout.core.settings import Settings
+from txscout.core.toolkit import ToolContext, tool_context
+from txscout.tools.chemistry import check_structure, chemistry_tools
+from txscout.tools.chemistry.safety import check_name
 
 DATA = Path(__file__).parents[1] / "tools" / "chemistry" / "data" / "controlled_chemicals.json"
 
@@ -96,7 +96,7 @@ def test_common_molecules_are_not_flagged(smiles: str) -> None:
 
 
 def test_no_approved_drug_is_flagged_except_known_organophosphates_and_mechlorethamine() -> None:
-    from tools.chemistry.reference import reference_set
+    from txscout.tools.chemistry.reference import reference_set
 
     ref = reference_set()
     flagged = {
@@ -204,8 +204,8 @@ HARMFUL_DRAFT = "Step 1: obtain the precursors. Step 2: combine them under reflu
     ],
 )
 def test_scripted_agent_refuses_whatever_the_wording(tmp_path: Path, question: str, molecule: str) -> None:
-    from agent.api import Agent
     from tests.scripted import script, tool_call
+    from txscout.agent.api import Agent
 
     model = script(tool_call("identify_molecule", {"molecule": molecule}), HARMFUL_DRAFT, native=True)
     settings = Settings(offline=True, cache_dir=tmp_path, mode="react")
@@ -218,8 +218,8 @@ def test_scripted_agent_refuses_whatever_the_wording(tmp_path: Path, question: s
 
 
 def test_scripted_agent_answers_ordinary_chemistry_normally(tmp_path: Path) -> None:
-    from agent.api import Agent
     from tests.scripted import script, tool_call
+    from txscout.agent.api import Agent
 
     model = script(tool_call("identify_molecule", {"molecule": "aspirin"}), "Aspirin is C9H8O4 [1].", native=True)
     settings = Settings(offline=True, cache_dir=tmp_path, mode="react")

@@ -17,19 +17,19 @@ from langchain_core.outputs import ChatResult
 from textual.pilot import Pilot
 from textual.widgets import Collapsible
 
-from agent.api import Agent
-from agent.errors import ModelUnavailable
-from agent.events import read_trace, validate_sequence
 from tests.scripted import ScriptedChatModel, script
 from tests.tui_fakes import broken_tool, gated_tool, search_papers, search_then_answer
-from tui.app import TxscoutApp
-from tui.screens.evidence import EvidenceScreen
-from tui.screens.help import HelpScreen
-from tui.screens.sessions import SessionsScreen
-from tui.sessions import SessionStore
-from tui.widgets.answer import AnswerPane
-from tui.widgets.evidence import EvidencePanel
-from tui.widgets.timeline import Observation, TimelineEntry
+from txscout.agent.api import Agent
+from txscout.core.errors import ModelUnavailable
+from txscout.core.events import read_trace, validate_sequence
+from txscout.tui.app import TxscoutApp
+from txscout.tui.screens.evidence import EvidenceScreen
+from txscout.tui.screens.help import HelpScreen
+from txscout.tui.screens.sessions import SessionsScreen
+from txscout.tui.sessions import SessionStore
+from txscout.tui.widgets.answer import AnswerPane
+from txscout.tui.widgets.evidence import EvidencePanel
+from txscout.tui.widgets.timeline import Observation, TimelineEntry
 
 SIZE = (120, 40)
 QUESTION = "What does imatinib inhibit?"

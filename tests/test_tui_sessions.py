@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.api import Answer, Usage
-from agent.citations import Citation
-from agent.events import (
+from txscout.agent.api import Answer, Usage
+from txscout.agent.citations import Citation
+from txscout.core.events import (
     AnswerReady,
     ErrorRaised,
     EvidenceAdded,
@@ -16,11 +16,11 @@ from agent.events import (
     ToolCalled,
     ToolResult,
 )
-from memory.evidence import Evidence
-from tui.live import LiveRun
-from tui.screens.help import key_label
-from tui.sessions import EvidenceRecord, Session, SessionEntry, SessionStore, export_markdown
-from tui.widgets.answer import answer_markdown, answer_plain, linkify_citations
+from txscout.core.evidence import Evidence
+from txscout.tui.live import LiveRun
+from txscout.tui.screens.help import key_label
+from txscout.tui.sessions import EvidenceRecord, Session, SessionEntry, SessionStore, export_markdown
+from txscout.tui.widgets.answer import answer_markdown, answer_plain, linkify_citations
 
 PAPER = Evidence(
     text="Imatinib inhibits BCR-ABL.", source_kind="pubmed", title="Imatinib in CML", pmid="11287972", year=2001

@@ -15,11 +15,11 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.tui_fakes import FIXED_QUESTION, FixedAgent
-from tui.app import TxscoutApp
-from tui.screens.evidence import EvidenceScreen
-from tui.screens.help import HelpScreen
-from tui.screens.sessions import SessionsScreen
-from tui.sessions import Session, SessionEntry, SessionStore
+from txscout.tui.app import TxscoutApp
+from txscout.tui.screens.evidence import EvidenceScreen
+from txscout.tui.screens.help import HelpScreen
+from txscout.tui.screens.sessions import SessionsScreen
+from txscout.tui.sessions import Session, SessionEntry, SessionStore
 
 SIZE = (120, 36)
 FIXED_TIME = 1_790_000_000.0

@@ -11,15 +11,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.tools import BaseTool, tool
 
-from agent.answers import entropy_bits
-from agent.api import Agent
-from agent.config import load_settings
-from agent.events import ModelCall, ToolCalled, UncertaintyRound, validate_sequence
-from agent.loop import Run
-from agent.uncertainty import resolve_uncertainty, sample_grammar
-from memory.evidence import Evidence
 from tests.sampling_fakes import Batched, EmbeddedLike, locked
-from tools.base import ToolError, current_context
+from txscout.agent.answers import entropy_bits
+from txscout.agent.api import Agent
+from txscout.agent.loop import Run
+from txscout.agent.uncertainty import resolve_uncertainty, sample_grammar
+from txscout.core.events import ModelCall, ToolCalled, UncertaintyRound, validate_sequence
+from txscout.core.evidence import Evidence
+from txscout.core.settings import load_settings
+from txscout.core.toolkit import ToolError, current_context
 
 QUESTION = "Which EGFR inhibitor is active against the T790M resistance mutation in NSCLC?"
 MCQ = """A 60-year-old man has hypertension and asthma. Which drug should be avoided?
@@ -276,7 +276,7 @@ def test_sample_grammar_compiles() -> None:
 
 
 def test_searcher_caps_calls_and_never_repeats_a_call() -> None:
-    from agent.research import MAX_CALLS_PER_SEARCH, Searcher
+    from txscout.agent.research import MAX_CALLS_PER_SEARCH, Searcher
 
     events: list[Any] = []
     calls: list[str] = []
@@ -304,8 +304,8 @@ def test_searcher_caps_calls_and_never_repeats_a_call() -> None:
 
 
 def test_no_two_samples_agreeing_keeps_the_draft() -> None:
-    from agent.api import Agent
     from tests.scripted import script
+    from txscout.agent.api import Agent
 
     samples = [f"Thought: guess\nAnswer: {word}" for word in ("red", "green", "blue", "cyan", "pink")]
     model = script("Thought: I know this.\nFinal Answer: magenta", *samples)

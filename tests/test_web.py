@@ -10,15 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.citations import EvidenceLedger
-from agent.config import Settings
-from memory.evidence import Evidence
 from tests.fake_servers import FIXTURES, FakeServer, Reply, Seen
-from tools.base import ToolContext, tool_context
-from tools.literature import literature_tools
-from tools.literature.http import BlockedURL, check_peer, check_url, make_client
-from tools.literature.read_url import fetch
-from tools.literature.web import ddgs_results, searxng_results
+from txscout.agent.citations import EvidenceLedger
+from txscout.core.evidence import Evidence
+from txscout.core.settings import Settings
+from txscout.core.toolkit import ToolContext, tool_context
+from txscout.tools.literature import literature_tools
+from txscout.tools.literature.http import BlockedURL, check_peer, check_url, make_client
+from txscout.tools.literature.read_url import fetch
+from txscout.tools.literature.web import ddgs_results, searxng_results
 
 ARTICLE = """<!doctype html><html><head><title>EGFR inhibitors | Example Journal</title>
 <meta name="citation_date" content="2021-05-04"></head><body>
@@ -218,7 +218,7 @@ def test_web_search_cites_results_and_replays_from_cache(tmp_path: Path) -> None
 
 
 def test_ddgs_failure_is_an_unreachable_observation(tmp_path: Path) -> None:
-    from tools.literature.http import Unreachable
+    from txscout.tools.literature.http import Unreachable
 
     def down(*_: object) -> list[dict[str, Any]]:
         raise Unreachable("web search failed: ConnectError")

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from agent.api import Answer, Usage
-from agent.citations import Citation
-from agent.config import Mode, Settings
-from agent.events import (
+from txscout.agent.api import Answer, Usage
+from txscout.agent.citations import Citation
+from txscout.core.events import (
     AnswerReady,
     CritiqueFinding,
     Event,
@@ -27,8 +26,9 @@ from agent.events import (
     ToolResult,
     UncertaintyRound,
 )
-from memory.evidence import Evidence
-from tools.base import ToolError, current_context
+from txscout.core.evidence import Evidence
+from txscout.core.settings import Mode, Settings
+from txscout.core.toolkit import ToolError, current_context
 
 
 class Query(BaseModel):

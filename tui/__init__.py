@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tui.app import TxscoutApp, run_tui
+    from txscout.tui.app import TxscoutApp, run_tui
 
 __all__ = ["TxscoutApp", "run_tui"]
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from tui import app
+        from txscout.tui import app
 
         return getattr(app, name)
     raise AttributeError(name)

@@ -29,22 +29,22 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Input
 
-from agent.config import Mode, Settings, load_settings
-from agent.errors import UserError
-from agent.events import ErrorRaised, Event, ModelCall, RunFinished, TraceFormatError, TraceWriter, read_trace
-from tui.live import LiveRun
-from tui.screens.evidence import EvidenceScreen
-from tui.screens.help import HelpScreen, key_label
-from tui.screens.sessions import SessionsScreen
-from tui.sessions import Session, SessionEntry, SessionStore
-from tui.widgets.answer import WELCOME, AnswerPane, answer_markdown, answer_plain
-from tui.widgets.evidence import EvidencePanel
-from tui.widgets.question import QuestionInput
-from tui.widgets.status import StatusBar
-from tui.widgets.timeline import Timeline
+from txscout.core.errors import UserError
+from txscout.core.events import ErrorRaised, Event, ModelCall, RunFinished, TraceFormatError, TraceWriter, read_trace
+from txscout.core.settings import Mode, Settings, load_settings
+from txscout.tui.live import LiveRun
+from txscout.tui.screens.evidence import EvidenceScreen
+from txscout.tui.screens.help import HelpScreen, key_label
+from txscout.tui.screens.sessions import SessionsScreen
+from txscout.tui.sessions import Session, SessionEntry, SessionStore
+from txscout.tui.widgets.answer import WELCOME, AnswerPane, answer_markdown, answer_plain
+from txscout.tui.widgets.evidence import EvidencePanel
+from txscout.tui.widgets.question import QuestionInput
+from txscout.tui.widgets.status import StatusBar
+from txscout.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from agent.api import Answer
+    from txscout.agent.api import Answer
 
 MODES: tuple[Mode, ...] = ("bare", "react", "full")
 
@@ -172,7 +172,7 @@ class TxscoutApp(App[None]):
         self._frame_pending = False
 
     def _default_factory(self) -> Runner:
-        from agent.api import Agent
+        from txscout.agent.api import Agent
 
         return Agent(model=self.model_spec, settings=self.settings, mode=self.mode)
 
@@ -208,7 +208,7 @@ class TxscoutApp(App[None]):
         self.status.mode = self.mode
         self.status.offline = self.settings.offline
         if not self._injected:
-            from agent.models import describe
+            from txscout.agent.models import describe
 
             self.status.model = describe(self.model_spec)
         self.question_input.focus()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.api import Usage
-from agent.citations import Citation
-from agent.events import (
+from txscout.agent.api import Usage
+from txscout.agent.citations import Citation
+from txscout.core.events import (
     AnswerReady,
     ErrorRaised,
     Event,
@@ -22,10 +22,10 @@ from agent.events import (
     ToolCalled,
     ToolResult,
 )
-from tui.sessions import EvidenceRecord, SessionEntry
+from txscout.tui.sessions import EvidenceRecord, SessionEntry
 
 if TYPE_CHECKING:
-    from agent.api import Answer
+    from txscout.agent.api import Answer
 
 
 class LiveRun:

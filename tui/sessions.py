@@ -21,9 +21,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.api import Usage
-from agent.citations import Citation
-from tui.words import plural
+from txscout.agent.api import Usage
+from txscout.agent.citations import Citation
+from txscout.tui.words import plural
 
 HISTORY_LIMIT = 500
 
@@ -100,7 +100,7 @@ class SessionStore:
 
     @classmethod
     def default(cls) -> SessionStore:
-        from agent.config import data_dir
+        from txscout.core.settings import data_dir
 
         return cls(data_dir() / "sessions")
 

@@ -5,24 +5,24 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from agent.errors import UserError
+from txscout.core.errors import UserError
 
 if TYPE_CHECKING:
-    from benchmarks.adapters.base import Adapter
+    from txscout.benchmarks.adapters.base import Adapter
 
 SUITES: dict[str, tuple[str, str]] = {
-    "gpqa": ("benchmarks.adapters.gpqa", "GPQA (CSV): graduate-level science multiple choice"),
-    "hle": ("benchmarks.adapters.hle", "Humanity's Last Exam (JSONL/parquet), text-only, judge-graded"),
-    "chembench": ("benchmarks.adapters.chembench", "ChemBench question folder: multiple choice and numeric"),
+    "gpqa": ("txscout.benchmarks.adapters.gpqa", "GPQA (CSV): graduate-level science multiple choice"),
+    "hle": ("txscout.benchmarks.adapters.hle", "Humanity's Last Exam (JSONL/parquet), text-only, judge-graded"),
+    "chembench": ("txscout.benchmarks.adapters.chembench", "ChemBench question folder: multiple choice and numeric"),
     "oncology": (
-        "benchmarks.adapters.oncology",
+        "txscout.benchmarks.adapters.oncology",
         "Breast-oncology case vignettes graded per rubric axis by a judge",
     ),
-    "oncology-mc": ("benchmarks.adapters.oncology", "Oncology multiple-choice subset of MedQA and MMLU"),
-    "pubmedqa": ("benchmarks.adapters.pubmedqa", "PubMedQA reasoning-required, official 500-item test split"),
-    "medqa": ("benchmarks.adapters.medqa", "MedQA (USMLE) 4- or 5-option multiple choice"),
-    "mmlu": ("benchmarks.adapters.mmlu", "MMLU medical and chemistry subjects, 5-shot from dev"),
-    "labbench": ("benchmarks.adapters.labbench", "LAB-Bench text tasks with the refusal option"),
+    "oncology-mc": ("txscout.benchmarks.adapters.oncology", "Oncology multiple-choice subset of MedQA and MMLU"),
+    "pubmedqa": ("txscout.benchmarks.adapters.pubmedqa", "PubMedQA reasoning-required, official 500-item test split"),
+    "medqa": ("txscout.benchmarks.adapters.medqa", "MedQA (USMLE) 4- or 5-option multiple choice"),
+    "mmlu": ("txscout.benchmarks.adapters.mmlu", "MMLU medical and chemistry subjects, 5-shot from dev"),
+    "labbench": ("txscout.benchmarks.adapters.labbench", "LAB-Bench text tasks with the refusal option"),
 }
 
 

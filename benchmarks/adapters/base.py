@@ -10,12 +10,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from agent.errors import UserError
-from benchmarks.grading import LETTERS, extract_confidence, extract_letters
-from benchmarks.items import Grade, Item, LoadResult, Record, Skipped
+from txscout.benchmarks.grading import LETTERS, extract_confidence, extract_letters
+from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
+from txscout.core.errors import UserError
 
 if TYPE_CHECKING:
-    from benchmarks.judge import Judge
+    from txscout.benchmarks.judge import Judge
 
 JudgeUse = Literal["none", "optional", "required"]
 

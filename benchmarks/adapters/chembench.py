@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from benchmarks.adapters.base import Adapter, grade_letters, malformed, mc_prompt, require_path
-from benchmarks.grading import extract_confidence, numeric_match, parse_number
-from benchmarks.items import Grade, Item, LoadResult, Skipped
-from benchmarks.judge import Judge
+from txscout.benchmarks.adapters.base import Adapter, grade_letters, malformed, mc_prompt, require_path
+from txscout.benchmarks.grading import extract_confidence, numeric_match, parse_number
+from txscout.benchmarks.items import Grade, Item, LoadResult, Skipped
+from txscout.benchmarks.judge import Judge
 
 _TAGGED = re.compile(r"\[START_(?P<tag>[A-Z]+)\](?P<body>.*?)\[END_(?P=tag)\]", re.DOTALL)
 _MACRO = re.compile(r"\\(?:pu|ce)\{(?P<body>(?:[^{}]|\{[^{}]*\})*)\}")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from benchmarks.adapters.base import Adapter, grade_letters, malformed, mc_prompt, require_path, seeded_order
-from benchmarks.grading import LETTERS
-from benchmarks.items import Grade, Item, LoadResult, Skipped
-from benchmarks.judge import Judge
+from txscout.benchmarks.adapters.base import Adapter, grade_letters, malformed, mc_prompt, require_path, seeded_order
+from txscout.benchmarks.grading import LETTERS
+from txscout.benchmarks.items import Grade, Item, LoadResult, Skipped
+from txscout.benchmarks.judge import Judge
 
 REQUIRED = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
 

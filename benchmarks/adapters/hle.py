@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.adapters.base import Adapter, malformed, read_jsonl, require_path
-from benchmarks.grading import (
+from txscout.benchmarks.adapters.base import Adapter, malformed, read_jsonl, require_path
+from txscout.benchmarks.grading import (
     LETTERS,
     answer_segment,
     binned_calibration_error,
@@ -22,8 +22,8 @@ from benchmarks.grading import (
     extract_letters,
     normalize_answer,
 )
-from benchmarks.items import Grade, Item, LoadResult, Record, Skipped
-from benchmarks.judge import Judge
+from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
+from txscout.benchmarks.judge import Judge
 
 ANSWER_TYPES = ("multipleChoice", "exactMatch")
 FORMAT = (

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.adapters.base import Adapter, malformed, mc_prompt, read_jsonl, require_path, seeded_order
-from benchmarks.grading import LETTERS, extract_confidence, extract_letters, precision_coverage
-from benchmarks.items import Grade, Item, LoadResult, Record, Skipped
-from benchmarks.judge import Judge
+from txscout.benchmarks.adapters.base import Adapter, malformed, mc_prompt, read_jsonl, require_path, seeded_order
+from txscout.benchmarks.grading import LETTERS, extract_confidence, extract_letters, precision_coverage
+from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
+from txscout.benchmarks.judge import Judge
 
 REFUSAL = "Insufficient information to answer the question."
 IMAGE_TASKS = ("FigQA", "TableQA")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.adapters.base import Adapter, grade_letters, malformed, mc_prompt, read_jsonl, require_path
-from benchmarks.grading import LETTERS
-from benchmarks.items import Grade, Item, LoadResult, Skipped
-from benchmarks.judge import Judge
+from txscout.benchmarks.adapters.base import Adapter, grade_letters, malformed, mc_prompt, read_jsonl, require_path
+from txscout.benchmarks.grading import LETTERS
+from txscout.benchmarks.items import Grade, Item, LoadResult, Skipped
+from txscout.benchmarks.judge import Judge
 
 
 def medqa_items(file: Path, suite: str, skipped: list[Skipped]) -> list[Item]:

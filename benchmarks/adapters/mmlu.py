@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from benchmarks.adapters.base import Adapter, grade_letters, malformed, mc_prompt, require_path
-from benchmarks.grading import LETTERS
-from benchmarks.items import Grade, Item, LoadResult, Skipped
-from benchmarks.judge import Judge
+from txscout.benchmarks.adapters.base import Adapter, grade_letters, malformed, mc_prompt, require_path
+from txscout.benchmarks.grading import LETTERS
+from txscout.benchmarks.items import Grade, Item, LoadResult, Skipped
+from txscout.benchmarks.judge import Judge
 
 MEDICAL = (
     "anatomy",

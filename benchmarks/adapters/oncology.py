@@ -30,12 +30,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.errors import UserError
-from benchmarks.adapters.base import Adapter, grade_letters, read_jsonl, require_path
-from benchmarks.adapters.medqa import medqa_items
-from benchmarks.adapters.mmlu import mmlu_items, subject_files
-from benchmarks.items import Grade, Item, LoadResult, Record, Skipped
-from benchmarks.judge import Judge
+from txscout.benchmarks.adapters.base import Adapter, grade_letters, read_jsonl, require_path
+from txscout.benchmarks.adapters.medqa import medqa_items
+from txscout.benchmarks.adapters.mmlu import mmlu_items, subject_files
+from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
+from txscout.benchmarks.judge import Judge
+from txscout.core.errors import UserError
 
 Axis = Literal["summary", "safety", "chemotherapy", "radiotherapy", "surgery", "hormonal_therapy"]
 AXES: tuple[str, ...] = ("summary", "safety", "chemotherapy", "radiotherapy", "surgery", "hormonal_therapy")

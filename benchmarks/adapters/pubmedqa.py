@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.errors import UserError
-from benchmarks.adapters.base import Adapter, malformed, require_path
-from benchmarks.grading import answer_segment, extract_confidence, macro_f1
-from benchmarks.items import Grade, Item, LoadResult, Record, Skipped
-from benchmarks.judge import Judge
+from txscout.benchmarks.adapters.base import Adapter, malformed, require_path
+from txscout.benchmarks.grading import answer_segment, extract_confidence, macro_f1
+from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
+from txscout.benchmarks.judge import Judge
+from txscout.core.errors import UserError
 
 LABELS = ("yes", "no", "maybe")
 INSTRUCTION = "End with a line of the form 'Answer: <yes, no or maybe>'."

@@ -18,9 +18,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from agent.api import Agent
-from agent.config import load_settings
-from benchmarks.runner import RunOptions, run_benchmark
+from txscout.agent.api import Agent
+from txscout.benchmarks.runner import RunOptions, run_benchmark
+from txscout.core.settings import load_settings
 
 # suite -> dataset path relative to the data root (GPQA, HLE and oncology vignettes are not shipped).
 SUITE_DATA = {

@@ -21,12 +21,12 @@ from rdkit import Chem
 from rich.console import Console
 from rich.table import Table
 
-from agent.config import Settings
-from benchmarks.perf.molecule_robustness import read_smiles
-from tools.chemistry import admet, chemistry_tools, find_molecules
-from tools.chemistry.names import name_index
-from tools.chemistry.properties import descriptors, rules
-from tools.chemistry.resolve import Resolver
+from txscout.benchmarks.perf.molecule_robustness import read_smiles
+from txscout.core.settings import Settings
+from txscout.tools.chemistry import admet, chemistry_tools, find_molecules
+from txscout.tools.chemistry.names import name_index
+from txscout.tools.chemistry.properties import descriptors, rules
+from txscout.tools.chemistry.resolve import Resolver
 
 _COLD = (
     "import time; t = time.perf_counter(); from tools.chemistry import admet; admet.model(); "

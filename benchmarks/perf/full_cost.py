@@ -33,8 +33,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from agent.answers import extract_answer, normalise, parse_options
-from agent.events import ModelCall
+from txscout.agent.answers import extract_answer, normalise, parse_options
+from txscout.core.events import ModelCall
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "medqa" / "medqa_us_4options_test.jsonl"
@@ -106,8 +106,8 @@ def build_tools(choice: str) -> tuple[list[Any], str]:
     if choice == "none":
         return [], "none"
     try:
-        from agent.config import load_settings
-        from tools import default_tools
+        from txscout.agent.toolbox import default_tools
+        from txscout.core.settings import load_settings
 
         return default_tools(load_settings(offline=True)), "default"
     except ImportError as exc:
@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/perf/results/full_cost.json")
     args = parser.parse_args()
 
-    from agent.api import Agent
+    from txscout.agent.api import Agent
 
     tools, tools_label = build_tools(args.tools)
     started = time.perf_counter()

@@ -26,7 +26,7 @@ KINDS = ("formula", "weight", "donors", "compare")
 
 
 def _drugs(seed: int) -> list[tuple[str, Chem.Mol]]:
-    from tools.chemistry.names import name_index
+    from txscout.tools.chemistry.names import name_index
 
     out = []
     for entry in name_index().entries:
@@ -92,9 +92,9 @@ def correct(item: dict[str, object], answer: str) -> bool:
 
 
 def evaluate(spec: str, items: list[dict[str, object]]) -> dict[str, object]:
-    from agent.api import Agent
-    from agent.config import load_settings
-    from tools.chemistry import chemistry_tools
+    from txscout.agent.api import Agent
+    from txscout.core.settings import load_settings
+    from txscout.tools.chemistry import chemistry_tools
 
     settings = load_settings(offline=True, mode="react", max_steps=3)
     agent = Agent(model=spec, tools=chemistry_tools(settings), settings=settings, store=False)

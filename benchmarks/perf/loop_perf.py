@@ -54,7 +54,7 @@ def bare_cost(steps: int) -> float:
 
 
 def txscout_step(steps: int) -> float:
-    from agent.api import Agent
+    from txscout.agent.api import Agent
 
     agent = Agent(
         model=scripted(steps),
@@ -94,9 +94,9 @@ def cold_start(repeats: int) -> float:
 
 
 def embedded_model(spec: str) -> dict[str, float]:
-    from agent import protocol
-    from agent.local_model import LocalChatModel
-    from agent.models import local_model_path
+    from txscout.agent import protocol
+    from txscout.agent.local_model import LocalChatModel
+    from txscout.agent.models import local_model_path
 
     path = local_model_path(spec)
     started = time.perf_counter()

@@ -18,8 +18,8 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from agent.config import Settings
-from tools.chemistry import chemistry_tools
+from txscout.core.settings import Settings
+from txscout.tools.chemistry import chemistry_tools
 
 csv.field_size_limit(sys.maxsize)
 

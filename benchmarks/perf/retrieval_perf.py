@@ -126,7 +126,7 @@ def add_filler(store: Any, target: int, abstracts: list[str], seed: int = 7) -> 
     """Random-vector, corpus-vocabulary filler chunks until the store holds ``target`` chunks."""
     import numpy as np
 
-    from memory.evidence import Evidence
+    from txscout.core.evidence import Evidence
 
     rng = random.Random(seed)
     vocabulary = [w for text in abstracts for w in text.split()]
@@ -160,9 +160,9 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
 
-    from memory.embeddings import get_embedder, model_dir
-    from memory.evidence import Evidence
-    from memory.store import EvidenceStore
+    from txscout.core.evidence import Evidence
+    from txscout.memory.embeddings import get_embedder, model_dir
+    from txscout.memory.store import EvidenceStore
 
     console = Console()
     pmids, abstracts, questions = load_pubmedqa(args.data)

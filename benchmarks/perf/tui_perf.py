@@ -32,12 +32,12 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from agent.api import Agent
-from memory.evidence import Evidence
-from tools.base import current_context
-from tui.app import TxscoutApp
-from tui.sessions import SessionStore
-from tui.widgets.timeline import TimelineEntry
+from txscout.agent.api import Agent
+from txscout.core.evidence import Evidence
+from txscout.core.toolkit import current_context
+from txscout.tui.app import TxscoutApp
+from txscout.tui.sessions import SessionStore
+from txscout.tui.widgets.timeline import TimelineEntry
 
 THINK_TIME_S = 0.3  # a reader's pause before the next question, so one run's last frames don't overlap it
 DRUGS = ["imatinib", "dasatinib", "nilotinib", "bosutinib", "ponatinib", "asciminib", "gefitinib", "erlotinib"]

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 from rdkit import RDLogger
 
-from tools.chemistry.linking import LinkedMolecule, find_molecules
-from tools.chemistry.safety import SafetyMatch, check_structure
+from txscout.tools.chemistry.linking import LinkedMolecule, find_molecules
+from txscout.tools.chemistry.safety import SafetyMatch, check_structure
 
 if TYPE_CHECKING:
     import httpx
     from langchain_core.tools import BaseTool
 
-    from agent.config import Settings
+    from txscout.core.settings import Settings
 
 # Parse failures reach the model as ToolError messages; RDKit's own log would only clutter stderr.
 RDLogger.DisableLog("rdApp.*")
@@ -23,6 +23,6 @@ __all__ = ["LinkedMolecule", "SafetyMatch", "check_structure", "chemistry_tools"
 
 def chemistry_tools(settings: Settings, *, transport: httpx.BaseTransport | None = None) -> list[BaseTool]:
     """All chemistry and prediction tools; ``transport`` replaces the network (tests use MockTransport)."""
-    from tools.chemistry.tools import build_tools
+    from txscout.tools.chemistry.tools import build_tools
 
     return build_tools(settings, transport=transport)

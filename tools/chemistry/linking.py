@@ -14,7 +14,7 @@ from functools import cache
 from pydantic import BaseModel
 from rdkit import Chem
 
-from tools.chemistry.names import name_index, normalise
+from txscout.tools.chemistry.names import name_index, normalise
 
 _TOKEN = re.compile(r"\S+")
 _STRIP = "\"'`“”‘’.,;:!?"

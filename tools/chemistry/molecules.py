@@ -14,7 +14,7 @@ from rdkit import Chem
 from rdkit.Chem import Descriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
-from tools.base import ToolError
+from txscout.core.toolkit import ToolError
 
 MAX_INPUT_CHARS = 4000
 MAX_HEAVY_ATOMS = 1000

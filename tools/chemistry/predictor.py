@@ -13,9 +13,9 @@ import httpx
 from pydantic import BaseModel
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from agent.config import Settings
-from tools.base import ToolError
-from tools.chemistry.safety import SafetyMatch
+from txscout.core.settings import Settings
+from txscout.core.toolkit import ToolError
+from txscout.tools.chemistry.safety import SafetyMatch
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 

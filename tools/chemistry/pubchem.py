@@ -15,7 +15,7 @@ import httpx
 from pydantic import BaseModel
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from tools.base import ToolError
+from txscout.core.toolkit import ToolError
 
 _PROPERTIES = "SMILES,InChIKey,IUPACName,Title"
 _SMILES_KEYS = ("SMILES", "IsomericSMILES", "CanonicalSMILES", "ConnectivitySMILES")

@@ -14,8 +14,8 @@ from functools import cache
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from tools.chemistry.molecules import fragments
-from tools.chemistry.names import DrugEntry, name_index
+from txscout.tools.chemistry.molecules import fragments
+from txscout.tools.chemistry.names import DrugEntry, name_index
 
 _FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 

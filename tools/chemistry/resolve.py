@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tools.base import ToolError
-from tools.chemistry import molecules
-from tools.chemistry.molecules import INCHIKEY_RE, Parsed
-from tools.chemistry.names import DrugEntry, name_index
-from tools.chemistry.pubchem import PubChemClient
-from tools.chemistry.reference import reference_set
-from tools.chemistry.safety import agent_by_inchikey, agent_name, agent_smiles
+from txscout.core.toolkit import ToolError
+from txscout.tools.chemistry import molecules
+from txscout.tools.chemistry.molecules import INCHIKEY_RE, Parsed
+from txscout.tools.chemistry.names import DrugEntry, name_index
+from txscout.tools.chemistry.pubchem import PubChemClient
+from txscout.tools.chemistry.reference import reference_set
+from txscout.tools.chemistry.safety import agent_by_inchikey, agent_name, agent_smiles
 
 
 @dataclass

@@ -23,8 +23,8 @@ from pydantic import BaseModel, Field
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from tools.base import ToolError
-from tools.chemistry.molecules import fragments
+from txscout.core.toolkit import ToolError
+from txscout.tools.chemistry.molecules import fragments
 
 SIMILARITY_THRESHOLD = 0.35
 _DATA = Path(__file__).with_name("data") / "controlled_chemicals.json"

@@ -18,19 +18,19 @@ from pydantic import BaseModel, Field
 from rdkit import Chem, DataStructs
 from rdkit.Chem import Descriptors, rdMolDescriptors
 
-from agent.config import Settings
-from agent.events import SafetyFlagged
-from memory.evidence import Evidence
-from tools.base import ToolError, current_context, txtool
-from tools.chemistry import admet as admet_model
-from tools.chemistry.alerts import Alert, structural_alerts
-from tools.chemistry.groups import FunctionalGroup, functional_groups
-from tools.chemistry.predictor import TdcPrediction, TdcPredictor
-from tools.chemistry.properties import DescriptorSet, RuleResult, descriptors, rules
-from tools.chemistry.pubchem import PubChemClient
-from tools.chemistry.reference import fingerprint, reference_set
-from tools.chemistry.resolve import Resolved, Resolver
-from tools.chemistry.safety import SafetyMatch, agents, check_mol, check_name
+from txscout.core.events import SafetyFlagged
+from txscout.core.evidence import Evidence
+from txscout.core.settings import Settings
+from txscout.core.toolkit import ToolError, current_context, txtool
+from txscout.tools.chemistry import admet as admet_model
+from txscout.tools.chemistry.alerts import Alert, structural_alerts
+from txscout.tools.chemistry.groups import FunctionalGroup, functional_groups
+from txscout.tools.chemistry.predictor import TdcPrediction, TdcPredictor
+from txscout.tools.chemistry.properties import DescriptorSet, RuleResult, descriptors, rules
+from txscout.tools.chemistry.pubchem import PubChemClient
+from txscout.tools.chemistry.reference import fingerprint, reference_set
+from txscout.tools.chemistry.resolve import Resolved, Resolver
+from txscout.tools.chemistry.safety import SafetyMatch, agents, check_mol, check_name
 
 MOLECULE_DESC = "the molecule: a drug name (e.g. 'aspirin'), SMILES, InChI or InChIKey"
 MOLECULES_DESC = "molecules, each a drug name, SMILES, InChI or InChIKey"

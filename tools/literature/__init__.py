@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from agent.config import Settings
+    from txscout.core.settings import Settings
 
 
 def literature_tools(settings: Settings, **options: Any) -> list[BaseTool]:
@@ -20,7 +20,7 @@ def literature_tools(settings: Settings, **options: Any) -> list[BaseTool]:
     ``options`` are test seams (``transport``, ``persist``, ``ddgs_search``, ``backoff``); see
     :func:`tools.literature.tools.literature_tools`.
     """
-    from tools.literature.tools import literature_tools as build
+    from txscout.tools.literature.tools import literature_tools as build
 
     return build(settings, **options)
 

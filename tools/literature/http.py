@@ -30,7 +30,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from tools.literature.ratelimit import RateLimiter
+from txscout.tools.literature.ratelimit import RateLimiter
 
 CacheMode = Literal["off", "read-write", "replay-only"]
 

@@ -20,8 +20,8 @@ from Bio import Entrez
 from Bio.Entrez.Parser import CorruptedXMLError, NotXMLError, ValidationError
 from pydantic import BaseModel, Field
 
-from tools.literature.http import CacheMode, from_cache, make_client, send_with_retry
-from tools.literature.ratelimit import RateLimiter, ncbi_rate, shared_limiter
+from txscout.tools.literature.http import CacheMode, from_cache, make_client, send_with_retry
+from txscout.tools.literature.ratelimit import RateLimiter, ncbi_rate, shared_limiter
 
 Sort = Literal["relevance", "pub_date", "first_author", "journal"]
 

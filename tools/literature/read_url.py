@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from memory.chunking import chunk_text
-from memory.evidence import Evidence
-from tools.literature.http import BlockedURL, check_peer, check_url, from_cache, send_with_retry
+from txscout.core.chunking import chunk_text
+from txscout.core.evidence import Evidence
+from txscout.tools.literature.http import BlockedURL, check_peer, check_url, from_cache, send_with_retry
 
 MAX_BYTES = 5_000_000
 MAX_REDIRECTS = 5

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import httpx
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from agent.errors import UserError
-from memory.evidence import Evidence
-from tools.base import ToolError, current_context, txtool
-from tools.literature.http import (
+from txscout.core.errors import UserError
+from txscout.core.evidence import Evidence
+from txscout.core.toolkit import ToolError, current_context, txtool
+from txscout.tools.literature.http import (
     BlockedURL,
     HttpCache,
     OfflineMiss,
@@ -30,14 +29,14 @@ from tools.literature.http import (
     Unreachable,
     make_client,
 )
-from tools.literature.pubmed import PubMed, PubMedError, PubMedRecord, Sort, Summary
-from tools.literature.read_url import Page, UnsupportedContent, read_page
-from tools.literature.web import DdgsBackend, SearchBackend, SearxngBackend, TimeLimit, WebResult
+from txscout.tools.literature.pubmed import PubMed, PubMedError, PubMedRecord, Sort, Summary
+from txscout.tools.literature.read_url import Page, UnsupportedContent, read_page
+from txscout.tools.literature.web import DdgsBackend, SearchBackend, SearxngBackend, TimeLimit, WebResult
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from agent.config import Settings
+    from txscout.core.settings import Settings
 
 Persist = Callable[[list[Evidence]], int]
 
@@ -209,7 +208,6 @@ class LiteratureServices:
     ) -> None:
         self.settings = settings
         self._persist = persist
-        self._lock = threading.Lock()
         api_key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else None
         self.pubmed = PubMed(
             settings.ncbi_base_url,
@@ -235,18 +233,13 @@ class LiteratureServices:
         return self.settings.offline or current_context().offline
 
     def persist(self, items: list[Evidence]) -> str:
-        """Store evidence; returns a note for the model only when storing failed (the tool's answer
-        stands either way)."""
-        if not items:
+        """Store evidence where the caller asked (``persist``); returns a note for the model only when
+        storing failed (the tool's answer stands either way). Without ``persist`` nothing is kept:
+        the tools do not know the evidence store, the agent wires it in."""
+        if not items or self._persist is None:
             return ""
-        with self._lock:
-            if self._persist is None:
-                from memory.store import EvidenceStore
-
-                self._persist = EvidenceStore(self.settings).add
-            persist = self._persist
         try:
-            persist(items)
+            self._persist(items)
         except Exception as exc:
             return f"(not saved to memory: {exc})"
         return ""
@@ -400,7 +393,7 @@ def literature_tools(
             raise ToolError(f"read_url: {exc}") from exc
         order = list(range(len(page.chunks)))
         if args.focus:
-            from memory.lexical import LexicalIndex
+            from txscout.core.lexical import LexicalIndex
 
             index = LexicalIndex.build([str(i) for i in order], page.chunks, "page")
             ranked = [int(i) for i, _ in index.search(args.focus, len(order))]

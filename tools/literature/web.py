@@ -16,14 +16,14 @@ from typing import Any, Literal, Protocol
 import httpx
 from pydantic import BaseModel
 
-from tools.literature.http import (
+from txscout.tools.literature.http import (
     HttpCache,
     OfflineMiss,
     Unreachable,
     from_cache,
     send_with_retry,
 )
-from tools.literature.ratelimit import shared_limiter
+from txscout.tools.literature.ratelimit import shared_limiter
 
 TimeLimit = Literal["day", "week", "month", "year"]
 _DDGS_TIMELIMIT = {"day": "d", "week": "w", "month": "m", "year": "y"}

@@ -11,8 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui._css import sibling_css
-from tui.sessions import EvidenceRecord
+from txscout.tui._css import sibling_css
+from txscout.tui.sessions import EvidenceRecord
 
 
 def provenance(record: EvidenceRecord) -> Text:

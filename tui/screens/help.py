@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui._css import sibling_css
+from txscout.tui._css import sibling_css
 
 _KEY_NAMES = {
     "question_mark": "?",

@@ -13,9 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui._css import sibling_css
-from tui.sessions import SessionSummary
-from tui.words import plural
+from txscout.tui._css import sibling_css
+from txscout.tui.sessions import SessionSummary
+from txscout.tui.words import plural
 
 
 def _prompt(summary: SessionSummary, current: bool) -> Text:

@@ -10,9 +10,9 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Markdown, Static
 
-from tui._css import sibling_css
-from tui.sessions import SessionEntry
-from tui.words import plural
+from txscout.tui._css import sibling_css
+from txscout.tui.sessions import SessionEntry
+from txscout.tui.words import plural
 
 WELCOME = """\
 ## txscout

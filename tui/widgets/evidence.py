@@ -14,8 +14,8 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui._css import sibling_css
-from tui.sessions import EvidenceRecord
+from txscout.tui._css import sibling_css
+from txscout.tui.sessions import EvidenceRecord
 
 
 def _prompt(record: EvidenceRecord) -> Table:

@@ -8,7 +8,7 @@ from textual.binding import Binding, BindingType
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-from tui._css import sibling_css
+from txscout.tui._css import sibling_css
 
 
 class QuestionInput(Input):

@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Static
 
-from tui._css import sibling_css
+from txscout.tui._css import sibling_css
 
 STATE_STYLE = {
     "ready": ("●", "green"),

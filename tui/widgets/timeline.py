@@ -18,7 +18,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
-from agent.events import (
+from txscout.core.events import (
     AnswerReady,
     CritiqueFinding,
     ErrorRaised,
@@ -33,8 +33,8 @@ from agent.events import (
     ToolResult,
     UncertaintyRound,
 )
-from tui._css import sibling_css
-from tui.words import plural
+from txscout.tui._css import sibling_css
+from txscout.tui.words import plural
 
 LABEL_WIDTH = 9
 _ARGS_PREVIEW = 300

@@ -18,8 +18,8 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from agent.events import Event
-    from memory.evidence import Evidence
+    from txscout.core.events import Event
+    from txscout.core.evidence import Evidence
 
 A = TypeVar("A", bound=BaseModel)
 

@@ -16,12 +16,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.errors import UserError
+from txscout.core.errors import UserError
 
 if TYPE_CHECKING:
-    from agent.config import Settings
-    from memory.evidence import Evidence
-    from memory.store import EvidenceStore
+    from txscout.core.evidence import Evidence
+    from txscout.core.settings import Settings
+    from txscout.memory.store import EvidenceStore
 
 app = typer.Typer(
     help="Manage the evidence store: add files, URLs or PubMed results; search; stats; export; clear.",
@@ -41,20 +41,20 @@ _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 
 
 def _settings(memory_path: Path | None, memory_url: str | None) -> Settings:
-    from agent.config import load_settings
+    from txscout.core.settings import load_settings
 
     return load_settings(memory_path=memory_path, memory_url=memory_url)
 
 
 def _store(settings: Settings) -> EvidenceStore:
-    from memory.store import EvidenceStore
+    from txscout.memory.store import EvidenceStore
 
     return EvidenceStore(settings)
 
 
 def _file_evidence(path: Path) -> list[Evidence]:
-    from memory.evidence import Evidence
-    from memory.store import EvidenceStore
+    from txscout.core.evidence import Evidence
+    from txscout.memory.store import EvidenceStore
 
     if not path.is_file():
         raise UserError(f"no such file: {path}")
@@ -62,7 +62,7 @@ def _file_evidence(path: Path) -> list[Evidence]:
     if suffix == ".jsonl":
         return EvidenceStore.read_jsonl(path)
     if suffix in _HTML_SUFFIXES:
-        from tools.literature.read_url import extract
+        from txscout.tools.literature.read_url import extract
 
         title, text, year, doi = extract(path.read_bytes(), "text/html", path.resolve().as_uri())
     elif suffix in _TEXT_SUFFIXES:
@@ -80,8 +80,8 @@ def _file_evidence(path: Path) -> list[Evidence]:
 
 
 def _url_evidence(url: str, settings: Settings) -> list[Evidence]:
-    from tools.literature.http import BlockedURL, OfflineMiss, ServiceError, Unreachable, make_client
-    from tools.literature.read_url import UnsupportedContent, read_page
+    from txscout.tools.literature.http import BlockedURL, OfflineMiss, ServiceError, Unreachable, make_client
+    from txscout.tools.literature.read_url import UnsupportedContent, read_page
 
     client = make_client(settings.cache_dir, settings.http_cache, lambda: settings.offline)
     try:
@@ -94,9 +94,9 @@ def _url_evidence(url: str, settings: Settings) -> list[Evidence]:
 
 
 def _pubmed_evidence(query: str, limit: int, settings: Settings) -> list[Evidence]:
-    from memory.evidence import Evidence
-    from tools.literature.http import OfflineMiss, ServiceError, Unreachable
-    from tools.literature.pubmed import PubMed, PubMedError
+    from txscout.core.evidence import Evidence
+    from txscout.tools.literature.http import OfflineMiss, ServiceError, Unreachable
+    from txscout.tools.literature.pubmed import PubMed, PubMedError
 
     api_key = settings.ncbi_api_key.get_secret_value() if settings.ncbi_api_key else None
     pubmed = PubMed(

@@ -16,13 +16,13 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from agent import __version__
-from agent.errors import UserError
-from benchmarks.cli import app as bench_app
-from memory.cli import app as memory_app
+from txscout import __version__
+from txscout.benchmarks.cli import app as bench_app
+from txscout.cli.memory import app as memory_app
+from txscout.core.errors import UserError
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from txscout.core.settings import Settings
 
 out = Console()
 err = Console(stderr=True)
@@ -86,7 +86,7 @@ OfflineOpt = Annotated[
 
 
 def _settings(**flags: Any) -> Settings:
-    from agent.config import load_settings
+    from txscout.core.settings import load_settings
 
     return load_settings(**flags)
 
@@ -106,9 +106,9 @@ def ask(
     if not question.strip():
         raise UserError("the question is empty")
     settings = _settings(model=model, base_url=base_url, mode=mode, max_steps=max_steps, offline=offline)
-    from agent.api import Agent
-    from agent.events import TraceWriter
-    from agent.render import ConsoleRenderer
+    from txscout.agent.api import Agent
+    from txscout.agent.render import ConsoleRenderer
+    from txscout.core.events import TraceWriter
 
     console = err if as_json else out
     with console.status("loading model and tools…"):
@@ -137,7 +137,7 @@ def models(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the configured model and the embedded ones, and whether each loads."""
-    from agent.models import LOCAL_MODELS, describe, load_model
+    from txscout.agent.models import LOCAL_MODELS, describe, load_model
 
     settings = _settings(model=model, base_url=base_url)
     specs = [settings.model, *[f"local:{name}" for name in LOCAL_MODELS]]
@@ -178,7 +178,7 @@ def _probe_endpoint(settings: Settings) -> str:
 @config_app.command("show")
 def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print the effective settings with secrets masked, and where they come from."""
-    from agent.config import config_path
+    from txscout.core.settings import config_path
 
     settings = _settings()
     data = settings.masked()
@@ -197,7 +197,7 @@ def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 
 
 def _tool_map(settings: Settings) -> dict[str, Any]:
-    from tools import default_tools
+    from txscout.agent.toolbox import default_tools
 
     return {tool.name: tool for tool in default_tools(settings)}
 
@@ -232,7 +232,7 @@ def tools_call(
     """Run one tool directly: for scripting and for checking tools without a model."""
     from pydantic import ValidationError
 
-    from tools.base import ToolContext, tool_context
+    from txscout.core.toolkit import ToolContext, tool_context
 
     try:
         parsed = json.loads(args)
@@ -265,8 +265,8 @@ def tools_call(
 @trace_app.command("show")
 def trace_show(path: Annotated[Path, typer.Argument(help="A JSONL trace written by --trace.")]) -> None:
     """Re-render a saved trace as the run looked live."""
-    from agent.events import TraceFormatError, read_trace, validate_sequence
-    from agent.render import ConsoleRenderer
+    from txscout.agent.render import ConsoleRenderer
+    from txscout.core.events import TraceFormatError, read_trace, validate_sequence
 
     if not path.is_file():
         raise UserError(f"trace file not found: {path}")
@@ -285,7 +285,7 @@ def trace_show(path: Annotated[Path, typer.Argument(help="A JSONL trace written 
 def tui(model: ModelOpt = None, base_url: BaseUrlOpt = None, mode: ModeOpt = None, offline: OfflineOpt = None) -> None:
     """Open the terminal app."""
     settings = _settings(model=model, base_url=base_url, mode=mode, offline=offline)
-    from tui.app import run_tui
+    from txscout.tui.app import run_tui
 
     run_tui(settings, model=model, mode=mode)
 

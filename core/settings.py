@@ -16,7 +16,7 @@ from platformdirs import user_cache_dir, user_config_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from agent.errors import UserError
+from txscout.core.errors import UserError
 
 Mode = Literal["bare", "react", "full"]
 
