@@ -56,7 +56,18 @@ def test_wheel_holds_one_top_level_name_and_no_perf_results(tmp_path: Path) -> N
     """Built the way pip builds it: only ``txscout/`` at the top, package data kept, perf output left out."""
     root = Path(__file__).resolve().parents[1]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(root), "-w", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            str(root),
+            "-w",
+            str(tmp_path),
+        ],
         check=True,
         capture_output=True,
         cwd=tmp_path,
