@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,29 @@ def test_model_load_and_prediction_are_silent(capfd: pytest.CaptureFixture[str])
     out, err = capfd.readouterr()
     assert out == "" and err == ""
     assert elapsed < 60  # cold load is about 8 s on a laptop CPU
+
+
+def test_predictions_match_admet_ai_own_predict() -> None:
+    """txscout runs ADMET-AI's ensembles without its per-call Trainer; every value must stay the same."""
+    smiles = ["CC(=O)Oc1ccccc1C(=O)O", "CN1C=NC2=C1C(=O)N(C(=O)N2C)C", "CC(C)Cc1ccc(C(C)C(=O)O)cc1"]
+    with admet.quiet():
+        reference = admet.model().predict(smiles)
+    ours = admet.predict([*smiles, "C1CC", smiles[0]])
+    assert list(ours) == smiles  # duplicates predicted once, unparsable structures absent
+    for s in smiles:
+        expected = reference.loc[s].to_dict()
+        assert set(ours[s]) == set(expected)
+        assert ours[s] == {k: pytest.approx(v, rel=1e-4, abs=1e-5) for k, v in expected.items()}
+
+
+def test_concurrent_callers_share_one_model_and_agree() -> None:
+    batches = [["CCO", "c1ccccc1O"], ["CC(=O)Oc1ccccc1C(=O)O"], ["CCO", "CCN"]] * 2
+    sequential = [admet.predict(b) for b in batches]
+    admet.warm_up().join()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(admet.predict, batches))
+    assert concurrent == sequential
+    assert admet.is_loaded() and admet.model() is admet.model()
 
 
 def test_batch_shape_units_meanings_and_percentiles(tools: dict) -> None:
