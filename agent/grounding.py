@@ -9,7 +9,7 @@ Comparisons are computed too, since small models cannot compare numbers reliably
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from txscout.agent.loop import ReactPhase, Run
@@ -20,6 +20,29 @@ _ADMET_WORDS = re.compile(
     r"blood[- ]brain|bbb|clearance|half[- ]life|solubility|permeab\w*|cyp\w*)\b",
     re.IGNORECASE,
 )
+# The endpoints (ids or categories of predict_admet) a question names; a question that names none, or
+# asks for ADMET as a whole, gets every endpoint.
+_ENDPOINT_WORDS = (
+    (re.compile(r"\bherg\b|cardiotox", re.I), "hERG"),
+    (re.compile(r"\bames\b|mutagen", re.I), "AMES"),
+    (re.compile(r"\bdili\b|hepatotox", re.I), "DILI"),
+    (re.compile(r"blood[- ]brain|\bbbb\b", re.I), "BBB_Martins"),
+    (re.compile(r"solubility", re.I), "Solubility_AqSolDB"),
+    (re.compile(r"bioavailab", re.I), "Bioavailability_Ma"),
+    (re.compile(r"half[- ]life", re.I), "Half_Life_Obach"),
+    (re.compile(r"clearance", re.I), "Excretion"),
+    (re.compile(r"permeab", re.I), "Absorption"),
+    (re.compile(r"absorption", re.I), "Absorption"),
+    (re.compile(r"\bcyp", re.I), "Metabolism"),
+    (re.compile(r"\btoxic", re.I), "Toxicity"),
+)
+
+
+def _asked_endpoints(question: str) -> list[str] | None:
+    if re.search(r"\badmet\b", question, re.I):
+        return None
+    named = [endpoint for pattern, endpoint in _ENDPOINT_WORDS if pattern.search(question)]
+    return list(dict.fromkeys(named)) or None
 
 
 _COMPARABLE = (
@@ -42,29 +65,37 @@ def _compared_property(question: str) -> str | None:
     return next((prop for pattern, prop in _COMPARABLE if pattern.search(question)), None)
 
 
-def _first_field(run: Run, tool: str) -> str | None:
+def _molecule_args(run: Run, tool: str, molecules: list[str]) -> dict[str, Any] | None:
+    """The tool's first argument set to the molecule, or to the list of them where it takes a list."""
     schema = run.tools[tool].tool_call_schema.model_json_schema()
     required = schema.get("required") or list(schema.get("properties", {}))
-    return required[0] if required else None
+    if not required:
+        return None
+    field = required[0]
+    takes_list = schema.get("properties", {}).get(field, {}).get("type") == "array"
+    return {field: molecules if takes_list else molecules[0]}
 
 
 def ground(run: Run, question: str, phase: ReactPhase) -> None:
     wanted = [t for t in ("identify_molecule", "molecule_properties") if t in run.tools]
     if not wanted:
         return
-    if _ADMET_WORDS.search(question) and "predict_admet" in run.tools:
-        wanted.append("predict_admet")
     from txscout.tools.chemistry import find_molecules
 
     linked = find_molecules(question)[:MAX_LINKED]
     for molecule in linked:
         for tool in wanted:
-            field = _first_field(run, tool)
-            if field is None:
-                continue
             value = molecule.name if tool == "identify_molecule" and molecule.name else molecule.smiles
-            args = {field: value}
-            phase.record_automatic(tool, args, run.call_tool(tool, args, step=0, automatic=True))
+            args = _molecule_args(run, tool, [value])
+            if args is not None:
+                phase.record_automatic(tool, args, run.call_tool(tool, args, step=0, automatic=True))
+    if linked and _ADMET_WORDS.search(question) and "predict_admet" in run.tools:
+        args = _molecule_args(run, "predict_admet", [m.smiles for m in linked])
+        if args is not None:
+            endpoints = _asked_endpoints(question)
+            if endpoints:
+                args["endpoints"] = endpoints
+            phase.record_automatic("predict_admet", args, run.call_tool("predict_admet", args, step=0, automatic=True))
     prop = _compared_property(question)
     if len(linked) >= 2 and prop and "compare_molecules" in run.tools:
         args = {"molecules": [m.name or m.smiles for m in linked], "property": prop}

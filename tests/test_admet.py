@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.scripted import script
+from txscout.agent.api import Agent
 from txscout.core.settings import Settings
 from txscout.tools.chemistry import admet, chemistry_tools
 
@@ -135,3 +137,22 @@ def test_tdc_predictor_through_openai_compatible_endpoint(tmp_path: Path) -> Non
     assert msg.artifact["answer"] == "(A) not toxic" and msg.artifact["model"] == "txgemma-2b"
     prompt = seen[0]["messages"][0]["content"]
     assert "CC(=O)Oc1ccccc1C(=O)O" in prompt and "ClinTox" in prompt
+
+
+def test_admet_question_is_grounded_with_a_prediction_in_the_evidence() -> None:
+    """Grounding passes predict_admet a list and only the endpoints asked for; the prediction is evidence."""
+    model = script("Thought: The observations answer it.\nFinal Answer: Yes; hERG risk is low [3]")
+    tools = chemistry_tools(Settings(offline=True))
+    answer = Agent(model=model, tools=tools, mode="react", protocol="text", store=False).run(
+        "Is imatinib Lipinski compliant, and what is its hERG risk?"
+    )
+    calls = [e for e in answer.events if e.type == "tool_call" and e.tool == "predict_admet"]
+    assert len(calls) == 1 and calls[0].automatic
+    imatinib = calls[0].args["molecules"][0]
+    assert calls[0].args == {"molecules": [imatinib], "endpoints": ["hERG"]}
+    result = next(e for e in answer.events if e.type == "tool_result" and e.call_id == calls[0].call_id)
+    assert not result.is_error, result.output
+    (herg,) = admet.endpoint_values(admet.predict([imatinib])[imatinib], admet.select_endpoints(["hERG"]))
+    predicted = [e for e in answer.evidence if e.tool == "predict_admet"]
+    assert len(predicted) == 1 and herg.render() in predicted[0].text
+    assert "Lipinski" in model.prompts[0][-1].content
