@@ -2,17 +2,24 @@
 
 Tools stay plain LangChain ``StructuredTool`` objects so they work unchanged in other agents. What a
 txscout run adds (an event sink, the evidence ledger, the offline switch) reaches them through a
-context variable; outside a run that context is empty and the tools still work.
+context variable; outside a run the context holds only the offline value the tool was built with, and
+the tools still work.
+
+Offline has one owner: whoever runs the tool. A run sets ``ToolContext.offline`` from its settings
+for every call (so the TUI's network toggle, which changes the agent's settings, switches the tools
+both ways); tools read only the context, never their own settings.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_type_hints
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
     from txscout.core.evidence import Evidence
 
 A = TypeVar("A", bound=BaseModel)
+S = TypeVar("S")
 
 
 class ToolError(ToolException):
@@ -50,6 +58,7 @@ class ToolContext:
         return self.add_evidence(item)
 
     def require_network(self, tool: str) -> None:
+        """Refuse a network call when the run (or, outside one, the tool's settings) has the network off."""
         if self.offline:
             raise ToolError(f"{tool}: the network is off (--offline); this tool was not called")
 
@@ -101,16 +110,43 @@ def artifact(result: Any) -> Any:
     return result
 
 
-def txtool(name: str, args_schema: type[A], description: str) -> Callable[[Callable[[A], Any]], BaseTool]:
+def _guarded(name: str, fn: Callable[[A], Any]) -> Callable[[A], Any]:
+    """Unexpected failures (an RDKit edge case, a broken install, a parser bug) become ``ToolError``s.
+
+    LangChain hands only ``ToolException`` back as an observation; anything else escaping a tool
+    would end the caller's run (or print a traceback from ``txscout tools call``).
+    """
+
+    def run(args: A) -> Any:
+        try:
+            return fn(args)
+        except ToolError:
+            raise
+        except Exception as exc:
+            raise ToolError(f"{name} failed on this input ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+
+    return run
+
+
+def txtool(
+    name: str, args_schema: type[A], description: str, *, offline: bool = False
+) -> Callable[[Callable[[A], Any]], BaseTool]:
     """Turn ``fn(args: Schema) -> pydantic result`` into a LangChain tool.
 
     The content is the compact rendering (what a model reads); the artifact is the full structured
-    result (what ``txscout tools call --json`` prints and what programs consume).
+    result (what ``txscout tools call --json`` prints and what programs consume). Outside a run the
+    tool runs in a context whose ``offline`` is the given value (the settings the tool was built
+    with); inside a run the run's context decides, so whoever owns the run can switch the network.
     """
 
     def decorate(fn: Callable[[A], Any]) -> BaseTool:
+        guarded = _guarded(name, fn)
+
         def run(**kwargs: Any) -> tuple[str, Any]:
-            result = fn(args_schema(**kwargs))
+            with contextlib.ExitStack() as stack:
+                if _CONTEXT.get() is None:
+                    stack.enter_context(tool_context(ToolContext(offline=offline)))
+                result = guarded(args_schema(**kwargs))
             return render(result), artifact(result)
 
         return StructuredTool.from_function(
@@ -123,3 +159,47 @@ def txtool(name: str, args_schema: type[A], description: str) -> Callable[[Calla
         )
 
     return decorate
+
+
+@dataclass(frozen=True)
+class ToolSpec(Generic[S]):
+    """One declared tool: the function that runs it over a service, and what the model is told."""
+
+    name: str
+    description: str
+    args_schema: type[BaseModel]
+    fn: Callable[[S, Any], Any]
+
+
+class Toolbox(Generic[S]):
+    """A package's tools, each declared once next to its description and built over one service.
+
+    ``@toolbox.tool("description")`` on ``def name(service: S, args: Schema) -> Result`` declares a
+    tool: its name is the function's name, its arguments are the annotated schema, and every tool
+    shares one guard (:func:`txtool`). Declarations are module-level, so listing them needs no
+    settings; ``build`` binds them to a service (the clients built from settings) when a run needs
+    them.
+    """
+
+    def __init__(self) -> None:
+        self.specs: list[ToolSpec[S]] = []
+
+    def tool(self, description: str) -> Callable[[Callable[[S, Any], Any]], Callable[[S, Any], Any]]:
+        def declare(fn: Callable[[S, Any], Any]) -> Callable[[S, Any], Any]:
+            params = list(inspect.signature(fn).parameters)
+            schema = get_type_hints(fn).get(params[1]) if len(params) == 2 else None
+            if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+                raise TypeError(f"tool {fn.__name__} must be declared as (service, args: <pydantic model>)")
+            if any(spec.name == fn.__name__ for spec in self.specs):
+                raise ValueError(f"tool {fn.__name__} is declared twice")
+            self.specs.append(ToolSpec(fn.__name__, " ".join(description.split()), schema, fn))
+            return fn
+
+        return declare
+
+    def build(self, service: S, *, offline: bool) -> list[BaseTool]:
+        """The declared tools over ``service``; ``offline`` applies when a tool is called outside a run."""
+        return [
+            txtool(spec.name, spec.args_schema, spec.description, offline=offline)(functools.partial(spec.fn, service))
+            for spec in self.specs
+        ]

@@ -305,12 +305,12 @@ def test_tools_json_round_trip(tools: dict) -> None:
 
 
 def test_unexpected_failures_become_tool_errors(tools: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    import txscout.tools.chemistry.tools as chem_tools
+    import txscout.tools.chemistry.service as chem_service
 
     def boom(mol: object) -> None:
         raise RuntimeError("Pre-condition Violation")
 
-    monkeypatch.setattr(chem_tools, "functional_groups", boom)
+    monkeypatch.setattr(chem_service, "functional_groups", boom)
     msg = call(tools, "functional_groups", molecule="aspirin")
     assert msg.status == "error" and "RuntimeError" in msg.content
 
