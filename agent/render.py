@@ -1,6 +1,8 @@
 """Rich rendering of the event stream: live steps while a run goes, the answer panel at the end.
 
 The same renderer replays saved traces (``txscout trace show``), so a trace looks as the run did.
+Everything shown came from a user, a tool or a model, so it goes through :func:`clean` and into
+``Text`` objects: never read as rich markup, never passed to the terminal as control sequences.
 """
 
 from __future__ import annotations
@@ -13,22 +15,23 @@ from rich.panel import Panel
 from rich.text import Text
 
 from txscout.core.events import Event
+from txscout.core.text import clean
 
 _PREVIEW = 220
 
 
 def _preview(text: str, limit: int = _PREVIEW) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(clean(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def answer_panel(text: str, citations: list[dict[str, object]], confidence: float | None, incomplete: bool) -> Panel:
-    parts: list[object] = [Markdown(text or "_(no answer)_")]
+    parts: list[object] = [Markdown(clean(text) or "_(no answer)_")]
     if citations:
         sources = Text("\nSources\n", style="bold")
         for c in citations:
-            sources.append(f"[{c['ref']}] {c['title']}  ", style="default")
-            sources.append(f"{c['locator']}\n", style="cyan")
+            sources.append(f"[{c['ref']}] {_preview(str(c['title']), 300)}  ", style="default")
+            sources.append(f"{_preview(str(c['locator']), 300)}\n", style="cyan")
         parts.append(sources)
     subtitle = []
     if confidence is not None:
@@ -54,13 +57,20 @@ class ConsoleRenderer:
         c = self.console
         match event.type:
             case "run_started":
-                c.print(Text(f"? {event.question}", style="bold"))
-                c.print(Text(f"  model {event.model} · mode {event.mode} · {len(event.tools)} tools", style="dim"))
+                c.print(Text(f"? {clean(event.question)}", style="bold"))
+                c.print(
+                    Text(
+                        f"  model {_preview(event.model, 120)} · mode {_preview(event.mode, 40)} · "
+                        f"{len(event.tools)} tools",
+                        style="dim",
+                    )
+                )
             case "thought":
                 c.print(Text(f"  💭 {_preview(event.text)}", style="italic"))
             case "tool_call":
                 marker = "⚙ auto" if event.automatic else "⚙"
-                c.print(Text(f"  {marker} {event.tool}({_preview(json.dumps(event.args), 120)})", style="cyan"))
+                args = _preview(json.dumps(event.args, ensure_ascii=False, default=str), 120)
+                c.print(Text(f"  {marker} {_preview(event.tool, 80)}({args})", style="cyan"))
             case "tool_result":
                 style = "red" if event.is_error else "dim"
                 c.print(Text(f"    → {_preview(event.output)}", style=style))
@@ -71,7 +81,8 @@ class ConsoleRenderer:
             case "safety_flag":
                 c.print(
                     Text(
-                        f"  ⚠ safety: {event.molecule} matches {event.matched} ({event.category}, "
+                        f"  ⚠ safety: {_preview(event.molecule, 120)} matches {_preview(event.matched, 80)} "
+                        f"({_preview(event.category, 80)}, "
                         f"similarity {event.similarity:.2f})",
                         style="bold red",
                     )
@@ -82,7 +93,7 @@ class ConsoleRenderer:
                         f"  ≈ round {event.round}: entropy {event.entropy:.2f} bits, "
                         f"majority {event.majority_share:.0%}"
                         + (f", searched {len(event.searched)}" if event.searched else "")
-                        + (f" ({event.decision})" if event.decision else ""),
+                        + (f" ({_preview(event.decision, 80)})" if event.decision else ""),
                         style="magenta",
                     )
                 )
@@ -92,16 +103,16 @@ class ConsoleRenderer:
             case "revision":
                 c.print(Text("  ✎ revised the draft", style="magenta"))
             case "error":
-                c.print(Text(f"  ✗ {event.kind}: {_preview(event.message)}", style="red"))
+                c.print(Text(f"  ✗ {_preview(event.kind, 60)}: {_preview(event.message)}", style="red"))
             case "answer":
                 if self.show_answer:
                     c.print(answer_panel(event.text, event.citations, event.confidence, event.incomplete))
                     if event.incomplete and event.reason:
-                        c.print(Text(f"  incomplete: {event.reason}", style="yellow"))
+                        c.print(Text(f"  incomplete: {_preview(event.reason, 400)}", style="yellow"))
             case "run_finished":
                 c.print(
                     Text(
-                        f"  {event.status} · {event.steps} steps · {event.tool_calls} tool calls · "
+                        f"  {_preview(event.status, 40)} · {event.steps} steps · {event.tool_calls} tool calls · "
                         f"{event.input_tokens + event.output_tokens} tokens · {event.elapsed_s:.1f} s",
                         style="dim",
                     )

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from txscout.core.files import open_private
+
 
 class _Event(BaseModel):
     run_id: str = ""
@@ -157,12 +159,15 @@ def event_from_json(line: str) -> Event:
 
 
 class TraceWriter:
-    """Appends events to a JSONL file, flushing each line so a crash loses at most the event in flight."""
+    """Appends events to a JSONL file, flushing each line so a crash loses at most the event in flight.
+
+    A trace holds the question and everything read for it, so a new file is created 0600 (and any
+    directory made for it 0700).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = path.open("a", encoding="utf-8")
+        self._fh = open_private(path, "a")
 
     def __call__(self, event: Event) -> None:
         self._fh.write(event_to_json(event) + "\n")
@@ -177,8 +182,15 @@ class TraceFormatError(ValueError):
 
 
 def read_trace(path: Path) -> Iterator[Event]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        if b"\x00" in fh.read(8192):
+            raise TraceFormatError(f"{path} is a binary file, not a JSONL trace")
+        fh.seek(0)
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise TraceFormatError(f"{path}:{lineno}: not UTF-8 text, so not a JSONL trace") from None
             if not line.strip():
                 continue
             try:

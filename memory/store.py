@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from txscout.core.chunking import DEFAULT_MAX_CHARS, chunk_text
 from txscout.core.errors import UserError
 from txscout.core.evidence import Evidence
+from txscout.core.files import check_text, private_dir, sniff_text
 from txscout.memory.embeddings import embedder_name
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ class EvidenceStore:
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"memory store path {self.path} is a file, not a directory")
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path)  # what a person has read is theirs alone: 0700
             return chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
         except Exception as exc:
             raise StoreError(self._unreadable(exc)) from exc
@@ -296,9 +297,11 @@ class EvidenceStore:
     # -- writing -----------------------------------------------------------------------------------
 
     def chunks(self, items: Iterable[Evidence]) -> list[tuple[Evidence, dict[str, Any]]]:
-        """Items cut into chunks that carry their parent's provenance, deduplicated by content."""
+        """Items cut into chunks that carry their parent's provenance, deduplicated by content. An item
+        whose text is not text (NUL bytes, undecodable characters) is refused before anything is stored."""
         out: dict[str, tuple[Evidence, dict[str, Any]]] = {}
         for item in items:
+            check_text(item.text, item.locator)
             pieces = chunk_text(item.text, self.chunk_chars)
             if len(pieces) <= 1:
                 pieces = [item.text] if item.text.strip() else []
@@ -575,18 +578,27 @@ class EvidenceStore:
 
     @staticmethod
     def read_jsonl(path: Path) -> list[Evidence]:
-        """Evidence records from an export; a line that is not one is an error naming the line."""
+        """Evidence records from an export; a line that is not one is an error naming the line, and a
+        file that is not text is refused before any line is read."""
+        try:
+            text = sniff_text(Path(path).read_bytes(), str(path))
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
         items: list[Evidence] = []
-        with Path(path).open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                    fields = {k: v for k, v in data.items() if k in Evidence.model_fields}
-                    items.append(Evidence(**fields))
-                except ValueError as exc:
-                    raise StoreError(f"{path}:{lineno}: not an evidence record ({exc.__class__.__name__})") from exc
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except ValueError as exc:
+                raise StoreError(f"{path}:{lineno}: not JSON ({exc.__class__.__name__})") from exc
+            if not isinstance(data, dict):
+                shown = line.strip()[:40]
+                raise StoreError(f"{path}:{lineno}: not an evidence record (expected a JSON object, found {shown})")
+            try:
+                items.append(Evidence(**{k: v for k, v in data.items() if k in Evidence.model_fields}))
+            except ValueError as exc:
+                raise StoreError(f"{path}:{lineno}: not an evidence record ({exc.__class__.__name__})") from exc
         return items
 
     def import_jsonl(self, path: Path) -> int:

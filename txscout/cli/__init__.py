@@ -11,32 +11,64 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.core import TyperGroup
 
 from txscout import __version__
 from txscout.benchmarks.cli import app as bench_app
 from txscout.cli.memory import app as memory_app
 from txscout.core.errors import UserError
+from txscout.core.text import clean, clean_line
 
 if TYPE_CHECKING:
+    from txscout.core.events import TraceWriter
     from txscout.core.settings import Settings
 
 out = Console()
 err = Console(stderr=True)
 
 
-class _Group(TyperGroup):
-    """Catches user errors from every subcommand, including mounted sub-apps, in one place."""
+def fail(message: str) -> typer.Exit:
+    """Print one line on stderr; the caller raises the returned exit (code 2). The message may carry
+    user text (a file name, a model spec), so it is cleaned and never read as markup."""
+    err.print(Text.assemble(("error: ", "bold red"), clean_line(message)), highlight=False, soft_wrap=True)
+    return typer.Exit(2)
 
-    def invoke(self, ctx: click.Context) -> Any:
+
+def _usage_line(exc: typer.TyperException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return exc.format_message().rstrip(".") + where
+
+
+class _Group(TyperGroup):
+    """Every command group of the CLI, mounted sub-apps included. User mistakes end here as one line on
+    stderr and exit code 2: a ``UserError`` from any command, and click's usage errors (unknown option,
+    missing argument, bad value), which would otherwise print a usage block and a panel."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            help_text = ctx.get_help()  # the rich formatter prints it itself and returns ""
+            if help_text:
+                typer.echo(help_text)
+            raise typer.Exit(2)
+        return super().parse_args(ctx, args)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except typer.TyperException as exc:
+            raise fail(_usage_line(exc)) from None
+
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise fail(str(exc)) from None
+        except typer.TyperException as exc:
+            raise fail(_usage_line(exc)) from None
 
 
 app = typer.Typer(
@@ -55,8 +87,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(trace_app, name="trace")
 
 
-app.add_typer(memory_app, name="memory", help="Manage the evidence store.")
-app.add_typer(bench_app, name="bench", help="Run and report benchmarks.")
+app.add_typer(memory_app, name="memory", cls=_Group, help="Manage the evidence store.")
+app.add_typer(bench_app, name="bench", cls=_Group, help="Run and report benchmarks.")
 
 
 def _version(value: bool) -> None:
@@ -108,26 +140,40 @@ def ask(
     settings = _settings(model=model, base_url=base_url, mode=mode, max_steps=max_steps, offline=offline)
     from txscout.agent.api import Agent
     from txscout.agent.render import ConsoleRenderer
-    from txscout.core.events import TraceWriter
 
     console = err if as_json else out
-    with console.status("loading model and tools…"):
-        agent = Agent(settings=settings)
-    renderer = ConsoleRenderer(console)
-    writer = TraceWriter(trace) if trace else None
-
-    def on_event(event: Any) -> None:
-        renderer(event)
-        if writer:
-            writer(event)
-
+    new_trace = trace is not None and not trace.exists()
+    writer = _trace_writer(trace) if trace else None  # a bad path fails now, not after the model loads
     try:
+        with console.status("loading model and tools…"):
+            agent = Agent(settings=settings)
+        renderer = ConsoleRenderer(console)
+
+        def on_event(event: Any) -> None:
+            renderer(event)
+            if writer:
+                writer(event)
+
         answer = agent.run(question, on_event=on_event)
     finally:
         if writer:
             writer.close()
+            if new_trace and writer.path.stat().st_size == 0:
+                writer.path.unlink()  # the model never started: leave no empty trace behind
     if as_json:
-        sys.stdout.write(answer.model_dump_json(exclude={"events"}, indent=2) + "\n")
+        # ASCII JSON, so control characters in a model's answer arrive escaped, never raw.
+        sys.stdout.write(json.dumps(answer.model_dump(mode="json", exclude={"events"}), indent=2) + "\n")
+
+
+def _trace_writer(path: Path) -> TraceWriter:
+    from txscout.core.events import TraceWriter
+
+    if path.is_dir():
+        raise UserError(f"--trace {path} is a directory; give a file name such as {path / 'run.jsonl'}")
+    try:
+        return TraceWriter(path)
+    except OSError as exc:
+        raise UserError(f"cannot write the trace to {path}: {exc.strerror or exc}") from None
 
 
 @app.command()
@@ -159,7 +205,7 @@ def models(
 
     table = Table("model", "configured", "status")
     for row in rows:
-        table.add_row(row["spec"], "✓" if row["configured"] else "", row["status"])
+        table.add_row(Text(clean(row["spec"])), "✓" if row["configured"] else "", Text(clean(row["status"])))
     out.print(table)
 
 
@@ -218,7 +264,8 @@ def tools_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     table = Table("tool", "arguments", "description")
     for t in tools.values():
         props = t.tool_call_schema.model_json_schema().get("properties", {})
-        table.add_row(t.name, ", ".join(props), t.description.strip().splitlines()[0])
+        summary = (t.description.strip().splitlines() or [""])[0]
+        table.add_row(Text(clean_line(t.name)), Text(clean_line(", ".join(props))), Text(clean_line(summary)))
     out.print(table)
 
 
@@ -254,12 +301,14 @@ def tools_call(
     with tool_context(ToolContext(offline=settings.offline)):
         message = tool.invoke({"name": name, "args": parsed, "id": "cli", "type": "tool_call"})
     if getattr(message, "status", "success") == "error":
-        raise UserError(f"{name}: {message.content}")
+        problem = str(message.content)
+        # Most tools name themselves in their errors already; say the name once either way.
+        raise UserError(problem if problem.startswith(f"{name}:") else f"{name}: {problem}")
     if as_json:
         payload = message.artifact if message.artifact is not None else message.content
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
     else:
-        out.print(message.content, highlight=False, soft_wrap=True)
+        out.print(Text(clean(str(message.content))), soft_wrap=True)
 
 
 @trace_app.command("show")
@@ -268,17 +317,21 @@ def trace_show(path: Annotated[Path, typer.Argument(help="A JSONL trace written 
     from txscout.agent.render import ConsoleRenderer
     from txscout.core.events import TraceFormatError, read_trace, validate_sequence
 
+    if path.is_dir():
+        raise UserError(f"{path} is a directory, not a trace file")
     if not path.is_file():
         raise UserError(f"trace file not found: {path}")
     try:
         events = list(read_trace(path))
     except TraceFormatError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     renderer = ConsoleRenderer(out)
     for event in events:
         renderer(event)
     for problem in validate_sequence(events):
-        err.print(f"[yellow]warning:[/] {problem}")
+        err.print(Text.assemble(("warning: ", "yellow"), clean_line(problem)), soft_wrap=True)
 
 
 @app.command()

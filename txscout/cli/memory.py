@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from txscout.core.errors import UserError
+from txscout.core.text import clean, clean_line
 
 if TYPE_CHECKING:
     from txscout.core.evidence import Evidence
@@ -53,9 +55,14 @@ def _store(settings: Settings) -> EvidenceStore:
 
 
 def _file_evidence(path: Path) -> list[Evidence]:
+    """A file's text as evidence. The extension picks the reader, but the content decides whether it is
+    text at all: a binary renamed ``.md`` is refused, never stored as garbage."""
     from txscout.core.evidence import Evidence
+    from txscout.core.files import read_bytes, read_text, refuse_binary
     from txscout.memory.store import EvidenceStore
 
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; add the files in it one by one")
     if not path.is_file():
         raise UserError(f"no such file: {path}")
     suffix = path.suffix.lower()
@@ -64,9 +71,10 @@ def _file_evidence(path: Path) -> list[Evidence]:
     if suffix in _HTML_SUFFIXES:
         from txscout.tools.literature.read_url import extract
 
-        title, text, year, doi = extract(path.read_bytes(), "text/html", path.resolve().as_uri())
+        page = refuse_binary(read_bytes(path), str(path))  # the page may declare a non-UTF-8 charset
+        title, text, year, doi = extract(page, "text/html", path.resolve().as_uri())
     elif suffix in _TEXT_SUFFIXES:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = read_text(path)
         title, year, doi = path.stem, None, None
     else:
         raise UserError(f"cannot add {path}: only .txt, .md, .html and .jsonl (an export) files are read")
@@ -166,11 +174,12 @@ def add(
         return
     for row in report:
         out.print(
-            f"{row['source']}: {row['added']} new chunks, {row['already_stored']} already stored",
-            highlight=False,
+            Text(
+                f"{clean_line(str(row['source']))}: {row['added']} new chunks, {row['already_stored']} already stored"
+            ),
             soft_wrap=True,
         )
-    out.print(f"memory: {store.location}", style="dim", highlight=False, soft_wrap=True)
+    out.print(Text(f"memory: {clean_line(store.location)}", style="dim"), soft_wrap=True)
 
 
 @app.command("search")
@@ -198,7 +207,8 @@ def search(
             }
             for h in hits
         ]
-        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        # ASCII JSON: stored text may hold control characters, which must not reach a terminal raw.
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     if not hits:
         out.print("no matching evidence", style="yellow")
@@ -210,9 +220,10 @@ def search(
     table.add_column("source")
     for n, h in enumerate(hits, start=1):
         e = h.evidence
-        passage = e.text if len(e.text) <= 400 else e.text[:400] + "…"
-        source = "\n".join(p for p in (e.title, str(e.year or ""), e.locator) if p)
-        table.add_row(str(n), f"{h.score:.3f}", passage, source)
+        passage = clean(e.text)
+        passage = passage if len(passage) <= 400 else passage[:400] + "…"
+        source = "\n".join(clean_line(p) for p in (e.title or "", str(e.year or ""), e.locator) if p)
+        table.add_row(str(n), f"{h.score:.3f}", Text(passage), Text(source))
     out.print(table)
 
 
@@ -228,11 +239,11 @@ def stats(memory_path: PathOpt = None, memory_url: UrlOpt = None, as_json: JsonO
         return dt.datetime.fromtimestamp(stamp, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else "—"
 
     table = Table(show_header=False, box=None)
-    table.add_row("location", result.location)
+    table.add_row("location", Text(clean_line(result.location)))
     table.add_row("chunks", str(result.chunks))
     table.add_row("sources", str(result.sources))
-    table.add_row("by kind", ", ".join(f"{k}: {v}" for k, v in result.by_kind.items()) or "—")
-    table.add_row("embedder", result.embedder)
+    table.add_row("by kind", Text(clean_line(", ".join(f"{k}: {v}" for k, v in result.by_kind.items())) or "—"))
+    table.add_row("embedder", Text(clean_line(result.embedder)))
     table.add_row("oldest / newest", f"{when(result.oldest)} / {when(result.newest)}")
     if result.size_bytes is not None:
         table.add_row("size on disk", f"{result.size_bytes / 1e6:.1f} MB")
@@ -251,7 +262,7 @@ def export(
     if not file.parent.exists():
         raise UserError(f"directory {file.parent} does not exist")
     count = _store(_settings(memory_path, memory_url)).export(file)
-    err.print(f"exported {count} chunks to {file}", highlight=False, soft_wrap=True)
+    err.print(Text(f"exported {count} chunks to {clean_line(str(file))}"), soft_wrap=True)
 
 
 @app.command("clear")
@@ -265,4 +276,4 @@ def clear(
         raise UserError("memory clear deletes every stored chunk; run it again with --yes")
     store = _store(_settings(memory_path, memory_url))
     count = store.clear()
-    err.print(f"cleared {count} chunks from {store.location}", highlight=False, soft_wrap=True)
+    err.print(Text(f"cleared {count} chunks from {clean_line(store.location)}"), soft_wrap=True)
