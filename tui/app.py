@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import ValidationError
 from textual import work
@@ -32,6 +32,7 @@ from textual.widgets import Footer, Input
 from txscout.core.errors import UserError
 from txscout.core.events import ErrorRaised, Event, ModelCall, RunFinished, TraceFormatError, TraceWriter, read_trace
 from txscout.core.settings import Mode, Settings, load_settings
+from txscout.core.text import clean, clean_line
 from txscout.tui.live import LiveRun
 from txscout.tui.screens.evidence import EvidenceScreen
 from txscout.tui.screens.help import HelpScreen, key_label
@@ -175,6 +176,10 @@ class TxscoutApp(App[None]):
         from txscout.agent.api import Agent
 
         return Agent(model=self.model_spec, settings=self.settings, mode=self.mode)
+
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **options: Any) -> None:
+        """Notifications carry errors, titles and file names: plain text, cleaned of terminal control."""
+        super().notify(clean(message), title=clean_line(title), markup=markup, **options)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):

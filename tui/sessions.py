@@ -8,6 +8,7 @@ Layout under ``data_dir()/sessions``::
 
 A session is written after each question is submitted and again when its run ends, so a crash loses
 at most the answer in flight; an entry left as ``running`` is reported as interrupted on reopening.
+Sessions hold what a person asked and read, so every directory here is created 0700 and every file 0600.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from txscout.agent.api import Usage
 from txscout.agent.citations import Citation
+from txscout.core.files import open_private, private_dir, write_private
 from txscout.tui.words import plural
 
 HISTORY_LIMIT = 500
@@ -117,14 +119,13 @@ class SessionStore:
     def save(self, session: Session) -> None:
         session.updated_at = time.time()
         path = self.directory(session) / "session.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".json.partial")
-        partial.write_text(session.model_dump_json(indent=1), encoding="utf-8")
+        write_private(partial, session.model_dump_json(indent=1))
         os.replace(partial, path)
 
     def load(self, session_id: str) -> Session:
         path = self.directory(session_id) / "session.json"
-        session = Session.model_validate_json(path.read_text(encoding="utf-8"))
+        session = Session.model_validate_json(path.read_bytes())  # bad UTF-8 is a ValidationError too
         for entry in session.entries:
             if entry.status == "running":
                 entry.status = "interrupted"
@@ -138,7 +139,7 @@ class SessionStore:
             return summaries
         for path in self.root.glob("*/session.json"):
             try:
-                session = Session.model_validate_json(path.read_text(encoding="utf-8"))
+                session = Session.model_validate_json(path.read_bytes())
             except (OSError, ValidationError):
                 continue
             summaries.append(
@@ -154,13 +155,12 @@ class SessionStore:
     def export(self, session: Session) -> Path:
         """Write the session as Markdown beside the sessions directory (``data_dir()/exports``)."""
         path = self.root.parent / "exports" / f"txscout-session-{session.id}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(export_markdown(session), encoding="utf-8")
+        write_private(path, export_markdown(session))
         return path
 
     def remember(self, question: str) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / "history.jsonl").open("a", encoding="utf-8") as fh:
+        private_dir(self.root)
+        with open_private(self.root / "history.jsonl", "a") as fh:
             fh.write(json.dumps({"q": question, "ts": time.time()}) + "\n")
 
     def history(self, limit: int = HISTORY_LIMIT) -> list[str]:
@@ -169,7 +169,7 @@ class SessionStore:
         if not path.exists():
             return []
         questions: list[str] = []
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # a torn line is skipped
             try:
                 question = json.loads(line)["q"]
             except (ValueError, KeyError, TypeError):

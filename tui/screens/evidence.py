@@ -11,6 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from txscout.core.text import clean, clean_line
 from txscout.tui._css import sibling_css
 from txscout.tui.sessions import EvidenceRecord
 
@@ -28,7 +29,7 @@ def provenance(record: EvidenceRecord) -> Text:
     facts.append(("evidence id", record.evidence_id))
     for name, value in facts:
         text.append(f"{name:<12}", style="dim")
-        text.append(f"{value}\n")
+        text.append(f"{clean_line(value)}\n")
     text.append(
         "cited in the answer" if record.cited else "not cited in the answer",
         style="bold" if record.cited else "dim",
@@ -51,10 +52,10 @@ class EvidenceScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="evidence-dialog") as dialog:
             dialog.border_title = f"Source [{self.record.ref}]"
-            yield Static(Text(self.record.label, style="bold"), id="evidence-title")
+            yield Static(Text(clean(self.record.label), style="bold"), id="evidence-title")
             yield Static(provenance(self.record), id="evidence-provenance")
             with VerticalScroll(id="evidence-text"):
-                yield Static(Text(self.record.text or "(no stored text for this source)"))
+                yield Static(Text(clean(self.record.text) or "(no stored text for this source)"))
             yield Static("Esc close · c copy text · o open link · ↑↓ scroll", id="evidence-hint")
 
     def on_mount(self) -> None:
@@ -69,4 +70,4 @@ class EvidenceScreen(ModalScreen[None]):
         if link.startswith(("http://", "https://")):
             self.app.open_url(link)
         else:
-            self.notify(f"this source has no link ({link})", severity="warning")
+            self.notify(f"this source has no link ({clean_line(link)})", severity="warning", markup=False)

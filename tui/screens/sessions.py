@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from txscout.core.text import clean_line
 from txscout.tui._css import sibling_css
 from txscout.tui.sessions import SessionSummary
 from txscout.tui.words import plural
@@ -21,7 +22,7 @@ from txscout.tui.words import plural
 def _prompt(summary: SessionSummary, current: bool) -> Text:
     when = datetime.fromtimestamp(summary.updated_at).strftime("%Y-%m-%d %H:%M")
     text = Text(f"{when}  ", style="dim")
-    text.append(summary.title, style="bold")
+    text.append(clean_line(summary.title), style="bold")
     text.append(f"\n    {plural(summary.questions, 'question')}" + (" · open now" if current else ""), style="dim")
     return text
 

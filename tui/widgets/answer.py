@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Markdown, Static
 
+from txscout.core.text import clean, clean_line
 from txscout.tui._css import sibling_css
 from txscout.tui.sessions import SessionEntry
 from txscout.tui.words import plural
@@ -51,20 +52,21 @@ def linkify_citations(text: str) -> str:
 def sources_markdown(entry: SessionEntry) -> list[str]:
     lines: list[str] = []
     for citation in entry.citations:
-        locator = citation.locator
+        locator = clean_line(citation.locator)
         where = f"[{escape_markdown(locator)}]({locator})" if locator.startswith("http") else escape_markdown(locator)
-        lines.append(f"- **\\[{citation.ref}\\]** {escape_markdown(citation.title)} — {where}")
+        lines.append(f"- **\\[{citation.ref}\\]** {escape_markdown(clean_line(citation.title))} — {where}")
     return lines
 
 
 def answer_markdown(entry: SessionEntry) -> str:
-    """What the answer pane shows for a finished (or failed, or cancelled) question."""
+    """What the answer pane shows for a finished (or failed, or cancelled) question. The answer is the
+    model's Markdown, kept as Markdown but cleaned of terminal control; everything else is escaped."""
     parts: list[str] = []
     note = STATUS_NOTES.get(entry.status)
     if note:
-        detail = " ".join(x for x in (entry.reason, entry.error) if x)
+        detail = clean_line(" ".join(x for x in (entry.reason, entry.error) if x))
         parts.append(f"> {note} {escape_markdown(detail)}".rstrip())
-    parts.append(linkify_citations(entry.answer) if entry.answer else "_No answer._")
+    parts.append(linkify_citations(clean(entry.answer)) if entry.answer else "_No answer._")
     facts: list[str] = []
     if entry.confidence is not None:
         facts.append(f"confidence {entry.confidence:.0%}")
@@ -104,7 +106,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         """A cheap placeholder while a run goes: rebuilding the Markdown would delay the timeline."""
         self.border_title = "Answer · working…"
         waiting = self.query_one("#answer-waiting", Static)
-        waiting.update(Text.assemble(("Working on: ", "dim"), question))
+        waiting.update(Text.assemble(("Working on: ", "dim"), clean(question)))
         waiting.display = True
         self.query_one(Markdown).display = False
 

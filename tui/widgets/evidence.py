@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from txscout.core.text import clean, clean_line
 from txscout.tui._css import sibling_css
 from txscout.tui.sessions import EvidenceRecord
 
@@ -25,8 +26,8 @@ def _prompt(record: EvidenceRecord) -> Table:
     grid.add_column(width=len(str(record.ref)) + 3, no_wrap=True)
     grid.add_column(ratio=1)
     marker = Text("●", style="bold") if record.cited else Text("○", style="dim")
-    body = Text(record.label)
-    body.append(f"\n{record.locator}", style="dim")
+    body = Text(clean(record.label))
+    body.append(f"\n{clean_line(record.locator)}", style="dim")
     grid.add_row(marker, Text(f"[{record.ref}]", style="bold"), body)
     return grid
 

@@ -8,6 +8,7 @@ from textual.binding import Binding, BindingType
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
+from txscout.core.text import clean_line
 from txscout.tui._css import sibling_css
 
 
@@ -19,7 +20,8 @@ class QuestionInput(Input):
     ]
 
     def __init__(self, history: list[str], *, id: str | None = None) -> None:
-        self.history = list(history)
+        # Past questions come back from a file; one line each and no terminal control, as typed.
+        self.history = list(dict.fromkeys(q for q in map(clean_line, history) if q))
         super().__init__(
             placeholder="Ask a question about a drug, target or molecule, then press Enter",
             suggester=SuggestFromList(self.history, case_sensitive=False),
@@ -29,6 +31,7 @@ class QuestionInput(Input):
         self._draft = ""
 
     def remember(self, question: str) -> None:
+        question = clean_line(question)
         if question in self.history:
             self.history.remove(question)
         self.history.append(question)

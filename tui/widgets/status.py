@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Static
 
+from txscout.core.text import clean_line
 from txscout.tui._css import sibling_css
 
 STATE_STYLE = {
@@ -62,13 +63,13 @@ class StatusBar(Static):
         symbol, colour = STATE_STYLE.get(self.state, ("●", "default"))
         text = Text(f" {symbol} {self.state}", style=f"bold {colour}")
         parts = [
-            f"model {self.model or '—'}",
-            f"mode {self.mode}",
+            f"model {clean_line(self.model) or '—'}",
+            f"mode {clean_line(self.mode)}",
             f"tokens {self.input_tokens:,} in · {self.output_tokens:,} out",
             f"{self.elapsed:.1f} s",
         ]
         if self.position:
-            parts.append(self.position)
+            parts.append(clean_line(self.position))
         for part in parts:
             text.append(" │ ", style="dim")
             text.append(part)

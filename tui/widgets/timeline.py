@@ -1,7 +1,9 @@
 """The live timeline of a run: one entry per meaningful event, observations collapsed until asked for.
 
 Model calls are not entries (they would double every step); their tokens go to the status bar. The
-same widget replays a saved trace, so a reopened question looks as it did when it ran.
+same widget replays a saved trace, so a reopened question looks as it did when it ran. Every string
+shown came from the question, a tool or the model: it is cleaned of terminal control and put in a
+``Text`` (never parsed as markup).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from txscout.core.events import (
     ToolResult,
     UncertaintyRound,
 )
+from txscout.core.text import clean
 from txscout.tui._css import sibling_css
 from txscout.tui.words import plural
 
@@ -45,12 +48,12 @@ def _line(label: str, body: str | Text, *, label_style: str) -> Table:
     grid = Table.grid()
     grid.add_column(width=LABEL_WIDTH, no_wrap=True)
     grid.add_column(ratio=1)
-    grid.add_row(Text(label, style=label_style), body if isinstance(body, Text) else Text(body))
+    grid.add_row(Text(label, style=label_style), body if isinstance(body, Text) else Text(clean(body)))
     return grid
 
 
 def _clip(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(clean(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -67,11 +70,11 @@ class Observation(Collapsible):
 
     def __init__(self, event: ToolResult) -> None:
         if event.is_error:
-            title = f"error from {event.tool}: {_clip(event.output, 80)}"
+            title = f"error from {_clip(event.tool, 60)}: {_clip(event.output, 80)}"
         else:
-            title = f"observation from {event.tool} · {len(event.output)} chars · {event.duration_s:.2f} s"
+            title = f"observation from {_clip(event.tool, 60)} · {len(event.output)} chars · {event.duration_s:.2f} s"
         super().__init__(
-            Static(Text(event.output), classes="observation-body"),
+            Static(Text(clean(event.output)), classes="observation-body"),
             title=Content(title),
             collapsed=True,
             classes="observation error" if event.is_error else "observation",
@@ -81,7 +84,7 @@ class Observation(Collapsible):
 class RevisionEntry(Collapsible):
     def __init__(self, event: Revision) -> None:
         super().__init__(
-            Static(Text(event.text), classes="observation-body"),
+            Static(Text(clean(event.text)), classes="observation-body"),
             title=Content(f"revised answer · critique round {event.round}"),
             collapsed=True,
             classes="observation revision",
@@ -89,11 +92,13 @@ class RevisionEntry(Collapsible):
 
 
 def _question_row(question: str, started: RunStarted | None) -> Table:
-    body = Text(question, style="bold")
+    body = Text(clean(question), style="bold")
     if started is None:
         body.append("\nstarting…", style="dim")
     else:
-        body.append(f"\n{started.model} · mode {started.mode} · {len(started.tools)} tools", style="dim")
+        body.append(
+            f"\n{_clip(started.model, 120)} · mode {_clip(started.mode, 40)} · {len(started.tools)} tools", style="dim"
+        )
     return _line("question", body, label_style="bold")
 
 
@@ -104,7 +109,7 @@ def widgets_for(event: Event) -> list[Widget]:
     if isinstance(event, Thought):
         return [TimelineEntry(_line("thought", event.text, label_style="italic"), "thought")]
     if isinstance(event, ToolCalled):
-        body = Text(event.tool, style="bold")
+        body = Text(_clip(event.tool, 80), style="bold")
         body.append(" " + _clip(json.dumps(event.args, ensure_ascii=False, default=str), _ARGS_PREVIEW))
         if event.automatic:
             body.append("  (automatic grounding)", style="dim")
@@ -114,11 +119,11 @@ def widgets_for(event: Event) -> list[Widget]:
     if isinstance(event, EvidenceAdded):
         body = Text(f"[{event.ref}] ", style="bold")
         body.append(_clip(event.title or event.evidence_id, 90))
-        body.append(f"  {event.locator}", style="dim")
+        body.append(f"  {clean(event.locator)}", style="dim")
         return [TimelineEntry(_line("source", body, label_style=""), "source")]
     if isinstance(event, SafetyFlagged):
         body = (
-            f"{event.molecule} resembles {event.matched} ({event.category}, "
+            f"{_clip(event.molecule, 120)} resembles {_clip(event.matched, 80)} ({_clip(event.category, 80)}, "
             f"similarity {event.similarity:.2f}); the answer will be guarded"
         )
         return [TimelineEntry(_line("safety", body, label_style="bold"), "safety")]
@@ -137,7 +142,7 @@ def widgets_for(event: Event) -> list[Widget]:
             ]
         body = Text(f"round {event.round}: {plural(len(event.problems), 'problem')}")
         for problem in event.problems:
-            body.append(f"\n  • {problem}")
+            body.append(f"\n  • {clean(problem)}")
         return [TimelineEntry(_line("critique", body, label_style="bold"), "critique")]
     if isinstance(event, Revision):
         return [RevisionEntry(event)]
@@ -153,7 +158,7 @@ def widgets_for(event: Event) -> list[Widget]:
         return [TimelineEntry(_line("error", f"{event.kind}: {event.message}", label_style="bold"), "error")]
     if isinstance(event, RunFinished):
         body = (
-            f"{event.status} · {plural(event.steps, 'step')} · {plural(event.tool_calls, 'tool call')} · "
+            f"{_clip(event.status, 40)} · {plural(event.steps, 'step')} · {plural(event.tool_calls, 'tool call')} · "
             f"{event.input_tokens + event.output_tokens:,} tokens · {event.elapsed_s:.1f} s"
         )
         return [TimelineEntry(_line("finished", body, label_style="bold"), f"finished {event.status}")]
