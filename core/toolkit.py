@@ -36,6 +36,10 @@ class ToolError(ToolException):
     """A failure the caller can act on (bad input, network off, not found); shown as the observation."""
 
 
+Explain = Callable[[str, Exception], ToolError | None]
+"""Maps a tool name and an exception its package expects to the error the model should read, or None."""
+
+
 @dataclass
 class ToolContext:
     """Per-run services for tools. Defaults make every tool usable outside a txscout run."""
@@ -110,8 +114,9 @@ def artifact(result: Any) -> Any:
     return result
 
 
-def _guarded(name: str, fn: Callable[[A], Any]) -> Callable[[A], Any]:
-    """Unexpected failures (an RDKit edge case, a broken install, a parser bug) become ``ToolError``s.
+def _guarded(name: str, fn: Callable[[A], Any], explain: Explain | None) -> Callable[[A], Any]:
+    """Every failure leaves a tool as a ``ToolError``: the ones ``explain`` knows (a network outage, a
+    blocked URL) in its words, unexpected ones (an RDKit edge case, a broken install) with their type.
 
     LangChain hands only ``ToolException`` back as an observation; anything else escaping a tool
     would end the caller's run (or print a traceback from ``txscout tools call``).
@@ -123,13 +128,16 @@ def _guarded(name: str, fn: Callable[[A], Any]) -> Callable[[A], Any]:
         except ToolError:
             raise
         except Exception as exc:
+            known = explain(name, exc) if explain is not None else None
+            if known is not None:
+                raise known from exc
             raise ToolError(f"{name} failed on this input ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 
     return run
 
 
 def txtool(
-    name: str, args_schema: type[A], description: str, *, offline: bool = False
+    name: str, args_schema: type[A], description: str, *, offline: bool = False, explain: Explain | None = None
 ) -> Callable[[Callable[[A], Any]], BaseTool]:
     """Turn ``fn(args: Schema) -> pydantic result`` into a LangChain tool.
 
@@ -140,7 +148,7 @@ def txtool(
     """
 
     def decorate(fn: Callable[[A], Any]) -> BaseTool:
-        guarded = _guarded(name, fn)
+        guarded = _guarded(name, fn, explain)
 
         def run(**kwargs: Any) -> tuple[str, Any]:
             with contextlib.ExitStack() as stack:
@@ -176,13 +184,14 @@ class Toolbox(Generic[S]):
 
     ``@toolbox.tool("description")`` on ``def name(service: S, args: Schema) -> Result`` declares a
     tool: its name is the function's name, its arguments are the annotated schema, and every tool
-    shares one guard (:func:`txtool`). Declarations are module-level, so listing them needs no
-    settings; ``build`` binds them to a service (the clients built from settings) when a run needs
-    them.
+    shares one guard (:func:`txtool`), to which ``explain`` adds the package's own failures.
+    Declarations are module-level, so listing them needs no settings; ``build`` binds them to a service
+    (the clients built from settings) when a run needs them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, explain: Explain | None = None) -> None:
         self.specs: list[ToolSpec[S]] = []
+        self.explain = explain
 
     def tool(self, description: str) -> Callable[[Callable[[S, Any], Any]], Callable[[S, Any], Any]]:
         def declare(fn: Callable[[S, Any], Any]) -> Callable[[S, Any], Any]:
@@ -200,6 +209,8 @@ class Toolbox(Generic[S]):
     def build(self, service: S, *, offline: bool) -> list[BaseTool]:
         """The declared tools over ``service``; ``offline`` applies when a tool is called outside a run."""
         return [
-            txtool(spec.name, spec.args_schema, spec.description, offline=offline)(functools.partial(spec.fn, service))
+            txtool(spec.name, spec.args_schema, spec.description, offline=offline, explain=self.explain)(
+                functools.partial(spec.fn, service)
+            )
             for spec in self.specs
         ]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from txscout.core.toolkit import ToolError, current_context, txtool
+from txscout.core.toolkit import Toolbox, ToolError, current_context
 from txscout.memory.store import EvidenceStore, Hit, SearchMode, StoreError
 
 if TYPE_CHECKING:
@@ -50,32 +50,42 @@ class MemorySearchResult(BaseModel):
         return "\n".join(lines)
 
 
+class MemoryService:
+    """The evidence store behind ``memory_search``, opened on first use: most runs never search memory."""
+
+    def __init__(self, settings: Settings, store: EvidenceStore | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> EvidenceStore:
+        with self._lock:
+            if self._store is None:
+                self._store = EvidenceStore(self.settings)
+            return self._store
+
+
+def _explain(tool: str, exc: Exception) -> ToolError | None:
+    return ToolError(f"{tool}: {exc}") if isinstance(exc, StoreError) else None
+
+
+MEMORY = Toolbox[MemoryService](explain=_explain)
+
+
+@MEMORY.tool(
+    "Search evidence stored by earlier PubMed and web lookups (abstracts, page passages) by meaning "
+    "and exact terms; each passage has a citation number [n] and its original source."
+)
+def memory_search(memory: MemoryService, args: MemorySearchArgs) -> MemorySearchResult:
+    target = memory.store
+    hits = target.search(args.query, k=args.k, mode=args.mode)
+    size = None if hits else target.count()
+    ctx = current_context()
+    cited = [CitedHit(ref=ctx.evidence(h.evidence.model_copy()), hit=h) for h in hits]
+    return MemorySearchResult(query=args.query, hits=cited, store_size=size)
+
+
 def memory_tools(settings: Settings, store: EvidenceStore | None = None) -> list[BaseTool]:
     """``memory_search`` over the evidence store in ``settings`` (opened on first use)."""
-    opened: list[EvidenceStore] = [store] if store is not None else []
-    lock = threading.Lock()
-
-    def get_store() -> EvidenceStore:
-        with lock:
-            if not opened:
-                opened.append(EvidenceStore(settings))
-            return opened[0]
-
-    @txtool(
-        "memory_search",
-        MemorySearchArgs,
-        "Search evidence stored by earlier PubMed and web lookups (abstracts, page passages) by meaning "
-        "and exact terms; each passage has a citation number [n] and its original source.",
-    )
-    def memory_search(args: MemorySearchArgs) -> MemorySearchResult:
-        target = get_store()
-        try:
-            hits = target.search(args.query, k=args.k, mode=args.mode)
-            size = None if hits else target.count()
-        except StoreError as exc:
-            raise ToolError(f"memory_search: {exc}") from exc
-        ctx = current_context()
-        cited = [CitedHit(ref=ctx.evidence(h.evidence.model_copy()), hit=h) for h in hits]
-        return MemorySearchResult(query=args.query, hits=cited, store_size=size)
-
-    return [memory_search]
+    return MEMORY.build(MemoryService(settings, store), offline=settings.offline)

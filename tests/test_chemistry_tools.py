@@ -270,6 +270,26 @@ def test_offline_context_blocks_pubchem(tmp_path: Path) -> None:
     assert msg.status == "error" and "network is off" in msg.content
 
 
+def test_run_context_switches_tools_built_offline_back_online(tmp_path: Path) -> None:
+    """The run owns the network switch: tools built from offline settings go online when the run says so."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        body = {"PropertyTable": {"Properties": [{"CID": 999, "SMILES": "CCN", "Title": "ethylamine"}]}}
+        return httpx.Response(200, json=body)
+
+    settings = Settings(offline=True, cache_dir=tmp_path / "http", http_cache="off")
+    tools = {t.name: t for t in chemistry_tools(settings, transport=httpx.MockTransport(handler))}
+    assert "network is off" in call(tools, "identify_molecule", molecule="ethylamine-ish").content
+    with tool_context(ToolContext(offline=False)):
+        assert call(tools, "identify_molecule", molecule="ethylamine-ish").artifact["smiles"] == "CCN"
+    assert seen
+    with tool_context(ToolContext(offline=True)):
+        assert "network is off" in call(tools, "identify_molecule", molecule="propylamine-ish").content
+    assert not any("propylamine" in path for path in seen)
+
+
 def test_find_molecules_links_names_and_smiles() -> None:
     found = find_molecules("Does aspirin interact with Warfarin, and what about CC(=O)Nc1ccc(O)cc1 or iron?")
     assert [(f.name, f.smiles) for f in found[:2]] == [

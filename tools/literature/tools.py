@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from txscout.core.errors import UserError
 from txscout.core.evidence import Evidence
-from txscout.core.toolkit import ToolError, current_context, txtool
+from txscout.core.toolkit import Toolbox, ToolError, current_context
 from txscout.tools.literature.http import (
     BlockedURL,
     HttpCache,
@@ -230,7 +230,8 @@ class LiteratureServices:
             self.web = DdgsBackend(cache, self.offline, *([ddgs_search] if ddgs_search else []))
 
     def offline(self) -> bool:
-        return self.settings.offline or current_context().offline
+        """Asked per request of the tool context, the one owner of the network switch (see ``core.toolkit``)."""
+        return current_context().offline
 
     def persist(self, items: list[Evidence]) -> str:
         """Store evidence where the caller asked (``persist``); returns a note for the model only when
@@ -245,7 +246,8 @@ class LiteratureServices:
         return ""
 
 
-def _network_error(tool: str, exc: Exception) -> ToolError:
+def _explain(tool: str, exc: Exception) -> ToolError | None:
+    """What the model reads when the network, a service or a page fails: what happened and what to do."""
     if isinstance(exc, OfflineMiss):
         current_context().require_network(tool)
         return ToolError(f"{tool}: offline — {exc.reason} and nothing recorded answers this request")
@@ -253,7 +255,9 @@ def _network_error(tool: str, exc: Exception) -> ToolError:
         return ToolError(
             f"{tool}: unreachable — {exc}. The network may be down; go on with other tools or with what you have"
         )
-    return ToolError(f"{tool}: {exc}")
+    if isinstance(exc, ServiceError | PubMedError | BlockedURL | UnsupportedContent):
+        return ToolError(f"{tool}: {exc}")
+    return None
 
 
 def _register(items: list[Evidence]) -> tuple[list[int | None], bool]:
@@ -278,6 +282,109 @@ def _article_evidence(record: PubMedRecord, tool: str, query: str | None) -> Evi
     )
 
 
+def _cite_articles(
+    services: LiteratureServices, records: list[PubMedRecord], tool: str, query: str | None
+) -> tuple[list[CitedArticle], str]:
+    evidence = [_article_evidence(r, tool, query) for r in records]
+    refs, in_run = _register(evidence)
+    note = "" if in_run else services.persist([e for e in evidence if e.text != e.title])
+    return [CitedArticle(ref=ref, record=r) for ref, r in zip(refs, records, strict=True)], note
+
+
+LITERATURE = Toolbox[LiteratureServices](explain=_explain)
+
+
+@LITERATURE.tool(
+    "Search PubMed and return matching articles with abstracts, each with a citation number [n]. "
+    "Use for published biomedical evidence: trials, mechanisms, drug effects."
+)
+def pubmed_search(services: LiteratureServices, args: PubMedSearchArgs) -> PubMedResult:
+    services.pubmed.recorded_at = None
+    page = services.pubmed.esearch(
+        args.query,
+        retmax=args.max_results,
+        mindate=args.min_date,
+        maxdate=args.max_date,
+        sort=args.sort,
+    )
+    result = PubMedResult(
+        query=args.query, count=page.count, query_translation=page.query_translation, warnings=page.warnings
+    )
+    if page.pmids and args.abstracts:
+        result.articles, result.note = _cite_articles(
+            services, services.pubmed.efetch(page.pmids), "pubmed_search", args.query
+        )
+    elif page.pmids:
+        result.summaries = services.pubmed.esummary(page.pmids)
+    result.recorded_at = services.pubmed.recorded_at
+    return result
+
+
+@LITERATURE.tool(
+    "Fetch PubMed articles by PMID: title, abstract, authors, journal, year, DOI, MeSH terms, "
+    "each with a citation number [n]."
+)
+def pubmed_fetch(services: LiteratureServices, args: PubMedFetchArgs) -> PubMedResult:
+    services.pubmed.recorded_at = None
+    records = services.pubmed.efetch(args.pmids)
+    articles, note = _cite_articles(services, records, "pubmed_fetch", None)
+    found = {r.pmid for r in records}
+    return PubMedResult(
+        articles=articles,
+        missing=[p for p in dict.fromkeys(args.pmids) if p not in found],
+        recorded_at=services.pubmed.recorded_at,
+        note=note,
+    )
+
+
+@LITERATURE.tool(
+    "Search the web; returns titles, URLs and snippets with citation numbers [n]. Read a page "
+    "with read_url before relying on it."
+)
+def web_search(services: LiteratureServices, args: WebSearchArgs) -> WebSearchResult:
+    found = services.web.search(args.query, args.max_results, args.time_limit)
+    evidence = [
+        Evidence(
+            text=f"{r.title}: {r.snippet}" if r.snippet else r.title,
+            source_kind="web",
+            title=r.title,
+            url=r.url,
+            tool="web_search",
+            query=args.query,
+        )
+        for r in found.results
+    ]
+    refs, _ = _register(evidence)
+    return WebSearchResult(
+        query=args.query,
+        backend=found.backend,
+        results=[CitedWebResult(ref=ref, result=r) for ref, r in zip(refs, found.results, strict=True)],
+        recorded_at=found.recorded_at,
+    )
+
+
+@LITERATURE.tool(
+    "Read a web page (HTML or plain text) and return its main text as passages with citation "
+    "numbers [n]; give focus to see the passages most relevant to a question."
+)
+def read_url(services: LiteratureServices, args: ReadUrlArgs) -> ReadUrlResult:
+    page = read_page(services.pages, args.url, allow_loopback=services.settings.allow_loopback)
+    order = list(range(len(page.chunks)))
+    if args.focus:
+        from txscout.core.lexical import LexicalIndex
+
+        index = LexicalIndex.build([str(i) for i in order], page.chunks, "page")
+        ranked = [int(i) for i, _ in index.search(args.focus, len(order))]
+        order = ranked + [i for i in order if i not in set(ranked)]
+    shown = sorted(order[: args.max_chunks])
+    evidence = page.evidence(tool="read_url", query=args.focus)
+    refs, in_run = _register([evidence[i] for i in shown])
+    unseen = [e for i, e in enumerate(evidence) if not in_run or i not in shown]
+    note = services.persist(unseen)
+    passages = [CitedPassage(ref=ref, index=i, text=page.chunks[i]) for ref, i in zip(refs, shown, strict=True)]
+    return ReadUrlResult(page=page, passages=passages, note=note)
+
+
 def literature_tools(
     settings: Settings,
     *,
@@ -290,120 +397,4 @@ def literature_tools(
     services = LiteratureServices(
         settings, transport=transport, persist=persist, ddgs_search=ddgs_search, backoff=backoff
     )
-
-    def cite_articles(records: list[PubMedRecord], tool: str, query: str | None) -> tuple[list[CitedArticle], str]:
-        evidence = [_article_evidence(r, tool, query) for r in records]
-        refs, in_run = _register(evidence)
-        note = "" if in_run else services.persist([e for e in evidence if e.text != e.title])
-        return [CitedArticle(ref=ref, record=r) for ref, r in zip(refs, records, strict=True)], note
-
-    @txtool(
-        "pubmed_search",
-        PubMedSearchArgs,
-        "Search PubMed and return matching articles with abstracts, each with a citation number [n]. "
-        "Use for published biomedical evidence: trials, mechanisms, drug effects.",
-    )
-    def pubmed_search(args: PubMedSearchArgs) -> PubMedResult:
-        services.pubmed.recorded_at = None
-        try:
-            page = services.pubmed.esearch(
-                args.query,
-                retmax=args.max_results,
-                mindate=args.min_date,
-                maxdate=args.max_date,
-                sort=args.sort,
-            )
-            result = PubMedResult(
-                query=args.query, count=page.count, query_translation=page.query_translation, warnings=page.warnings
-            )
-            if page.pmids and args.abstracts:
-                result.articles, result.note = cite_articles(
-                    services.pubmed.efetch(page.pmids), "pubmed_search", args.query
-                )
-            elif page.pmids:
-                result.summaries = services.pubmed.esummary(page.pmids)
-        except (OfflineMiss, Unreachable, ServiceError, PubMedError) as exc:
-            raise _network_error("pubmed_search", exc) from exc
-        result.recorded_at = services.pubmed.recorded_at
-        return result
-
-    @txtool(
-        "pubmed_fetch",
-        PubMedFetchArgs,
-        "Fetch PubMed articles by PMID: title, abstract, authors, journal, year, DOI, MeSH terms, "
-        "each with a citation number [n].",
-    )
-    def pubmed_fetch(args: PubMedFetchArgs) -> PubMedResult:
-        services.pubmed.recorded_at = None
-        try:
-            records = services.pubmed.efetch(args.pmids)
-        except (OfflineMiss, Unreachable, ServiceError, PubMedError) as exc:
-            raise _network_error("pubmed_fetch", exc) from exc
-        articles, note = cite_articles(records, "pubmed_fetch", None)
-        found = {r.pmid for r in records}
-        return PubMedResult(
-            articles=articles,
-            missing=[p for p in dict.fromkeys(args.pmids) if p not in found],
-            recorded_at=services.pubmed.recorded_at,
-            note=note,
-        )
-
-    @txtool(
-        "web_search",
-        WebSearchArgs,
-        "Search the web; returns titles, URLs and snippets with citation numbers [n]. Read a page "
-        "with read_url before relying on it.",
-    )
-    def web_search(args: WebSearchArgs) -> WebSearchResult:
-        try:
-            found = services.web.search(args.query, args.max_results, args.time_limit)
-        except (OfflineMiss, Unreachable, ServiceError) as exc:
-            raise _network_error("web_search", exc) from exc
-        evidence = [
-            Evidence(
-                text=f"{r.title}: {r.snippet}" if r.snippet else r.title,
-                source_kind="web",
-                title=r.title,
-                url=r.url,
-                tool="web_search",
-                query=args.query,
-            )
-            for r in found.results
-        ]
-        refs, _ = _register(evidence)
-        return WebSearchResult(
-            query=args.query,
-            backend=found.backend,
-            results=[CitedWebResult(ref=ref, result=r) for ref, r in zip(refs, found.results, strict=True)],
-            recorded_at=found.recorded_at,
-        )
-
-    @txtool(
-        "read_url",
-        ReadUrlArgs,
-        "Read a web page (HTML or plain text) and return its main text as passages with citation "
-        "numbers [n]; give focus to see the passages most relevant to a question.",
-    )
-    def read_url(args: ReadUrlArgs) -> ReadUrlResult:
-        try:
-            page = read_page(services.pages, args.url, allow_loopback=settings.allow_loopback)
-        except (OfflineMiss, Unreachable, ServiceError) as exc:
-            raise _network_error("read_url", exc) from exc
-        except (BlockedURL, UnsupportedContent) as exc:
-            raise ToolError(f"read_url: {exc}") from exc
-        order = list(range(len(page.chunks)))
-        if args.focus:
-            from txscout.core.lexical import LexicalIndex
-
-            index = LexicalIndex.build([str(i) for i in order], page.chunks, "page")
-            ranked = [int(i) for i, _ in index.search(args.focus, len(order))]
-            order = ranked + [i for i in order if i not in set(ranked)]
-        shown = sorted(order[: args.max_chunks])
-        evidence = page.evidence(tool="read_url", query=args.focus)
-        refs, in_run = _register([evidence[i] for i in shown])
-        unseen = [e for i, e in enumerate(evidence) if not in_run or i not in shown]
-        note = services.persist(unseen)
-        passages = [CitedPassage(ref=ref, index=i, text=page.chunks[i]) for ref, i in zip(refs, shown, strict=True)]
-        return ReadUrlResult(page=page, passages=passages, note=note)
-
-    return [pubmed_search, pubmed_fetch, web_search, read_url]
+    return LITERATURE.build(services, offline=settings.offline)
