@@ -1,15 +1,17 @@
 """Model specs to LangChain chat models.
 
 Specs: ``local`` (the default embedded model), ``local:smollm2``, ``local:gemma3-270m``,
-``local:/path/to/file.gguf`` and ``openai:MODEL`` (any OpenAI-compatible server via ``base_url``).
-Library callers may pass a ``BaseChatModel`` instead of a spec.
+``local:/path/to/file.gguf``, ``openai:MODEL`` (any OpenAI-compatible server via ``base_url``) and
+LangChain's ``provider:model`` for every provider ``init_chat_model`` knows (``ollama:qwen2.5:7b``,
+``anthropic:claude-sonnet-4-5``, ...) once that provider's package is installed. Library callers may
+pass a ``BaseChatModel`` instead of a spec.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from txscout.core.errors import ModelUnavailable, UserError
 
@@ -96,18 +98,57 @@ def load_model(spec: str, settings: Settings) -> BaseChatModel:
     if kind == "openai":
         if not rest:
             raise UserError("openai model spec needs a model name, e.g. openai:gpt-4o-mini")
-        from langchain_openai import ChatOpenAI
+        from txscout.agent.endpoint import EndpointChatModel, GrammarEndpointChatModel
 
         key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-        return ChatOpenAI(
+        endpoint = GrammarEndpointChatModel if settings.endpoint_grammar else EndpointChatModel
+        return endpoint(
             model=rest,
             base_url=settings.base_url,
             api_key=key,
             temperature=settings.temperature,
-            timeout=120,
-            max_retries=2,
+            max_tokens=settings.max_reply_tokens,
+            timeout=settings.request_timeout_s,
+            max_retries=settings.request_retries,
         )
+    if kind and rest:
+        return _provider_model(spec, settings)
     raise UserError(
-        f"unknown model spec {spec!r}; use local, local:smollm2, local:gemma3-270m, local:/path/file.gguf "
-        "or openai:MODEL"
+        f"unknown model spec {spec!r}; use local, local:smollm2, local:gemma3-270m, local:/path/file.gguf, "
+        "openai:MODEL or a LangChain provider:model such as ollama:qwen2.5:7b"
     )
+
+
+def _provider_model(spec: str, settings: Settings) -> BaseChatModel:
+    """Any LangChain provider by name, through ``init_chat_model``.
+
+    Only options every provider takes are passed (temperature, and the base URL when one is set):
+    providers read their own API keys from their own environment variables, and their request options
+    differ, so a timeout or retry count could be sent to the server as a model parameter.
+    """
+    from langchain.chat_models import init_chat_model
+
+    options: dict[str, Any] = {"temperature": settings.temperature}
+    if settings.base_url:
+        options["base_url"] = settings.base_url
+    try:
+        return init_chat_model(spec, **options)
+    except ImportError as exc:
+        module = getattr(exc.__cause__, "name", None) or exc.name
+        package = module.split(".")[0].replace("_", "-") if module else None
+        hint = f"pip install {package}" if package else _first_line(exc)
+        raise ModelUnavailable(f"model {spec!r} needs its provider package: {hint}") from None
+    except ValueError as exc:
+        if "model provider" in str(exc):
+            raise UserError(
+                f"unknown model provider in {spec!r}; use openai:MODEL, local:NAME or a LangChain provider "
+                "such as ollama:, anthropic:, google_genai:, mistralai:, groq:"
+            ) from None
+        raise ModelUnavailable(f"model {spec!r} could not be set up: {_first_line(exc)}") from None
+    except Exception as exc:
+        raise ModelUnavailable(f"model {spec!r} could not be set up: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
