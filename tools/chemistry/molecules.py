@@ -34,6 +34,10 @@ class Parsed:
     full_smiles: str = ""
 
 
+class TooLarge(ToolError):
+    """The structure is over a stated size limit: a definite answer, never a reason to try it as a name."""
+
+
 def looks_like_smiles(text: str) -> bool:
     return bool(_SMILES_CHARS.match(text)) and " " not in text
 
@@ -43,7 +47,7 @@ def check_input(text: str) -> str:
     if not text:
         raise ToolError("empty molecule: give a SMILES string, InChI, InChIKey or drug name")
     if len(text) > MAX_INPUT_CHARS:
-        raise ToolError(
+        raise TooLarge(
             f"input is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}. "
             "Give one molecule as SMILES, InChI, InChIKey or a name."
         )
@@ -84,12 +88,19 @@ def fragments(mol: Chem.Mol) -> tuple[Chem.Mol, ...]:
         return (mol,)
 
 
+def _check_size(mol: Chem.Mol) -> None:
+    if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+        raise TooLarge(
+            f"molecule has {mol.GetNumHeavyAtoms():,} heavy atoms; the limit is {MAX_HEAVY_ATOMS:,} heavy atoms "
+            "per molecule"
+        )
+
+
 def _finish(mol: Chem.Mol, text: str) -> Parsed:
-    full = Chem.MolToSmiles(mol)
     if mol.GetNumHeavyAtoms() == 0:
         raise ToolError(f"'{text[:80]}' contains no heavy atoms")
-    if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
-        raise ToolError(f"molecule has {mol.GetNumHeavyAtoms():,} heavy atoms; the limit is {MAX_HEAVY_ATOMS:,}")
+    _check_size(mol)
+    full = Chem.MolToSmiles(mol)
     notes: list[str] = []
     removed: list[str] = []
     parent = mol
@@ -119,7 +130,12 @@ def _finish(mol: Chem.Mol, text: str) -> Parsed:
 
 
 def parse_smiles(text: str) -> Parsed:
+    """Parse a SMILES string. The size is checked on the raw parse first, so an oversized structure is
+    reported as oversized even when it would also fail sanitising (aromaticity, valence)."""
     text = check_input(text)
+    raw = Chem.MolFromSmiles(text, sanitize=False)
+    if raw is not None:
+        _check_size(raw)
     mol = Chem.MolFromSmiles(text)
     if mol is None:
         raise ToolError(f"invalid SMILES '{text[:80]}': {_syntax_reason(text)}")

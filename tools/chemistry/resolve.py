@@ -2,7 +2,8 @@
 
 Order matters: an exact drug name wins over SMILES (a few names such as "BBB" happen to parse), then
 structures, then salt names, then PubChem when the network is allowed. Unknown names fail with close
-spellings from the offline table, so a typo costs one step rather than a dead end.
+spellings from the offline table, so a typo costs one step rather than a dead end. A structure over
+the size limit is an answer in itself: it is never retried as a name, so it never reaches PubChem.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 from txscout.core.toolkit import ToolError
 from txscout.tools.chemistry import molecules
-from txscout.tools.chemistry.molecules import INCHIKEY_RE, Parsed
+from txscout.tools.chemistry.molecules import INCHIKEY_RE, Parsed, TooLarge
 from txscout.tools.chemistry.names import DrugEntry, name_index
 from txscout.tools.chemistry.pubchem import PubChemClient
 from txscout.tools.chemistry.reference import reference_set
@@ -72,6 +73,8 @@ class Resolver:
         if molecules.looks_like_smiles(text):
             try:
                 return self._with_names(molecules.parse_smiles(text), source="input structure")
+            except TooLarge:
+                raise
             except ToolError as exc:
                 if any(ch in text for ch in "=#()[]@/\\0123456789"):  # clearly meant as SMILES
                     raise
