@@ -42,6 +42,8 @@ _CALLER_PARAMS = frozenset({"api_key", "email", "tool"})
 _SECRET_PARAMS = frozenset({"api_key"})
 
 CACHE_EXTENSION = "txscout_cache"
+# Request extension naming the address a request must connect to (see :class:`PinnedTransport`).
+CONNECT_TO = "txscout_connect_to"
 
 
 class OfflineMiss(Exception):
@@ -232,6 +234,45 @@ class CachingTransport(httpx.BaseTransport):
         self.inner.close()
 
 
+class PinnedTransport(httpx.BaseTransport):
+    """Connects a request to the address the SSRF guard checked, not to whatever DNS answers next.
+
+    A request carrying the :data:`CONNECT_TO` extension goes to that IP; the URL's name stays in the Host
+    header and in TLS (SNI and certificate check, through httpcore's ``sni_hostname``), so the server sees
+    an ordinary request. Without the pin, a resolver could answer a public address to the check and
+    loopback to the connection (DNS rebinding). ``None`` means the name did not resolve when checked:
+    nothing is connected (a recording may still answer, above this transport). Pinned requests ask for
+    ``Connection: close`` so a TLS connection verified for one name is never pooled for another name
+    on the same address. Requests without the extension pass through untouched.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if CONNECT_TO not in request.extensions:
+            return self.inner.handle_request(request)
+        address = request.extensions[CONNECT_TO]
+        if address is None:
+            raise httpx.ConnectError(f"{request.url.host} did not resolve when it was checked", request=request)
+        headers = request.headers.copy()
+        headers["Connection"] = "close"
+        extensions = dict(request.extensions)
+        if request.url.host != address:
+            extensions["sni_hostname"] = request.url.host
+        pinned = httpx.Request(
+            request.method,
+            request.url.copy_with(host=address),
+            headers=headers,  # keeps the Host header built from the name
+            stream=request.stream,
+            extensions=extensions,
+        )
+        return self.inner.handle_request(pinned)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def from_cache(response: httpx.Response) -> float | None:
     """When the response was recorded (epoch seconds), or None if it came from the network."""
     info = response.extensions.get(CACHE_EXTENSION)
@@ -246,8 +287,9 @@ def make_client(
     timeout: float = 20.0,
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
-    """An httpx client with the recording cache; ``transport`` replaces the network in tests."""
-    inner = transport or httpx.HTTPTransport(retries=0)
+    """An httpx client with the recording cache and address pinning; ``transport`` replaces the network
+    in tests."""
+    inner = PinnedTransport(transport or httpx.HTTPTransport(retries=0))
     return httpx.Client(
         transport=CachingTransport(inner, HttpCache(cache_dir, cache_mode), offline),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -334,11 +376,17 @@ def _blocked_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_lo
 
 
 def check_url(url: str, *, allow_loopback: bool = False) -> str:
-    """Refuse URLs a fetcher must not follow; returns the normalised URL.
+    """Refuse URLs a fetcher must not follow; returns the normalised URL (see :func:`vet_url`)."""
+    return vet_url(url, allow_loopback=allow_loopback)[0]
+
+
+def vet_url(url: str, *, allow_loopback: bool = False) -> tuple[str, str | None]:
+    """Refuse URLs a fetcher must not follow; returns the normalised URL and the address to connect to.
 
     Hostnames are resolved and every address checked, so ``localhost`` or a DNS name pointing at
-    169.254.169.254 is refused like the literal address. A name that does not resolve is let through:
-    the request will fail on its own, or be answered from the recording made when it did resolve.
+    169.254.169.254 is refused like the literal address. The request is then pinned to the first checked
+    address (:class:`PinnedTransport`), so a second DNS answer cannot send it elsewhere. A name that does
+    not resolve is let through with no address: only a recording made when it did resolve can answer.
     """
     try:
         parsed = httpx.URL(url)
@@ -363,12 +411,12 @@ def check_url(url: str, *, allow_loopback: bool = False) -> str:
                 f"refusing to fetch {url}: {host} resolves to {ip}, a private, loopback or link-local "
                 "address (set allow_loopback for local mirrors)"
             )
-    return str(parsed)
+    return str(parsed), (str(addresses[0]) if addresses else None)
 
 
 def check_peer(response: httpx.Response, *, allow_loopback: bool = False) -> None:
-    """Check the address actually connected to, which catches DNS answers that changed after
-    :func:`check_url` looked (DNS rebinding)."""
+    """Check the address actually connected to: a second guard behind address pinning, for requests
+    sent without a pin."""
     stream = response.extensions.get("network_stream")
     if stream is None:
         return

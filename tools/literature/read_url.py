@@ -1,8 +1,10 @@
 """Fetch one web page safely and reduce it to its main text.
 
-The fetch is guarded before and after connecting (see :func:`check_url` and :func:`check_peer`),
-follows at most a few redirects (each one checked again), reads at most ``max_bytes`` and accepts only
-text formats; trafilatura then separates the article from navigation, adverts and footers.
+The fetch is guarded before and after connecting (see :func:`vet_url` and :func:`check_peer`) and
+connects to the very address that was checked, for the first request and every redirect, so a second
+DNS answer cannot point it elsewhere. It follows at most a few redirects, reads at most ``max_bytes``
+and accepts only text formats; trafilatura then separates the article from navigation, adverts and
+footers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import BaseModel
 
 from txscout.core.chunking import chunk_text
 from txscout.core.evidence import Evidence
-from txscout.tools.literature.http import BlockedURL, check_peer, check_url, from_cache, send_with_retry
+from txscout.tools.literature.http import CONNECT_TO, BlockedURL, check_peer, from_cache, send_with_retry, vet_url
 
 MAX_BYTES = 5_000_000
 MAX_REDIRECTS = 5
@@ -83,18 +85,19 @@ def fetch(
     max_bytes: int = MAX_BYTES,
     max_redirects: int = MAX_REDIRECTS,
 ) -> tuple[httpx.Response, bytes, bool]:
-    """GET ``url`` following redirects by hand so that every hop passes the SSRF guard."""
-    current = check_url(url, allow_loopback=allow_loopback)
+    """GET ``url`` following redirects by hand so that every hop passes the SSRF guard and connects to
+    the address the guard checked."""
+    current, address = vet_url(url, allow_loopback=allow_loopback)
     headers = {"Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"}
     for _ in range(max_redirects + 1):
-        request = client.build_request("GET", current, headers=headers)
+        request = client.build_request("GET", current, headers=headers, extensions={CONNECT_TO: address})
         response = send_with_retry(client, lambda request=request: request, attempts=2, stream=True)
         try:
             check_peer(response, allow_loopback=allow_loopback)
             if response.is_redirect:
                 location = response.headers.get("location", "")
                 response.close()
-                current = check_url(str(httpx.URL(current).join(location)), allow_loopback=allow_loopback)
+                current, address = vet_url(str(httpx.URL(current).join(location)), allow_loopback=allow_loopback)
                 continue
             body, truncated = _read_capped(response, max_bytes)
         finally:
