@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.fake_servers import FakeServer, Reply
 from tests.scripted import script
 from txscout.agent.api import Agent
 from txscout.cli import app
@@ -135,3 +136,27 @@ def test_models_reports_each_embedded_model_and_a_dead_endpoint() -> None:
     rows = {row["spec"]: row for row in json.loads(result.stdout)}
     assert rows["local:smollm2"]["status"] == rows["local:gemma3-270m"]["status"] == "loads"
     assert rows["openai:served"]["configured"] and rows["openai:served"]["status"].startswith("unreachable")
+
+
+def test_molecule_over_the_atom_limit_names_the_limit_and_never_reaches_pubchem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    oversized = json.dumps({"molecule": "C" * 1001})
+    with FakeServer(lambda seen: Reply(status=404)) as pubchem:
+        monkeypatch.setenv("TXSCOUT_PUBCHEM_BASE_URL", pubchem.url)
+        for network in ("--offline", "--online"):
+            result = invoke("tools", "call", "identify_molecule", oversized, network)
+            assert_user_error(result, "1,001 heavy atoms; the limit is 1,000")
+        assert pubchem.seen == []
+
+
+def test_tool_errors_name_the_tool_once() -> None:
+    result = invoke("tools", "call", "read_url", '{"url": "http://127.0.0.1:9/"}')
+    assert_user_error(result, "read_url: refusing to fetch")
+    assert "read_url: read_url" not in result.stderr
+
+
+def test_smiles_print_exactly() -> None:
+    result = invoke("tools", "call", "identify_molecule", '{"molecule": "omeprazole"}')
+    assert result.exit_code == 0
+    assert "COc1ccc2nc(S(=O)Cc3ncc(C)c(OC)c3C)[nH]c2c1" in result.stdout
