@@ -111,16 +111,9 @@ def test_data_file_identifiers_are_consistent_and_carry_no_synthesis_content() -
     for rec in data["agents"]:
         if "smiles" in rec:
             assert Chem.MolToInchiKey(Chem.MolFromSmiles(rec["smiles"])) == rec["inchikey"], rec["name"]
-    assert set(data["agents"][0]) <= {
-        "name",
-        "aliases",
-        "category",
-        "class",
-        "smiles",
-        "inchikey",
-        "formula",
-        "analogues",
-    }
+    fields = {"name", "aliases", "codes", "iupac", "category", "class", "smiles", "inchikey", "formula", "analogues"}
+    assert all(set(rec) <= fields for rec in data["agents"])
+    assert all(set(cls) <= {"label", "names", "hazard", "exposure_response"} for cls in data["classes"].values())
     text = DATA.read_text(encoding="utf-8").lower()
     for word in ("synthes", "reagent", "yield", "reflux", "procedure", "route"):
         assert word not in text
@@ -226,3 +219,42 @@ def test_scripted_agent_answers_ordinary_chemistry_normally(tmp_path: Path) -> N
     answer = Agent(model=model, tools=chemistry_tools(settings), settings=settings).run("What is aspirin?")
     assert answer.text == "Aspirin is C9H8O4 [1]."
     assert not any(e.type == "safety_flag" for e in answer.events)
+
+
+def test_safety_check_recognises_every_listed_name_offline(tmp_path: Path) -> None:
+    """Common names, codes and IUPAC names of every listed agent resolve offline to that agent's flag."""
+    tools = {t.name: t for t in chemistry_tools(Settings(offline=True, cache_dir=tmp_path))}
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    missed = []
+    for rec in data["agents"]:
+        for name in (rec["name"], *rec["aliases"], *rec["codes"], *rec["iupac"]):
+            msg = tools["safety_check"].invoke(
+                {"name": "safety_check", "args": {"molecule": name}, "id": "1", "type": "tool_call"}
+            )
+            match = (msg.artifact or {}).get("match") or {}
+            if match.get("matched") != rec["name"]:
+                missed.append((name, rec["name"], msg.content[:80]))
+    assert missed == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "propan-2-yl methylphosphonofluoridate",
+        "O-Isopropyl  methylphosphonofluoridate",  # case and spacing
+        "O-ethyl S-(2-(diisopropylamino)ethyl) methylphosphonothioate",  # another bracket style
+        "bis[2-chloroethyl] sulfide",
+    ],
+)
+def test_names_resolve_whatever_the_case_spacing_or_brackets(name: str) -> None:
+    assert check_name(name) is not None
+
+
+def test_iupac_names_denote_the_stored_structure() -> None:
+    """Each IUPAC name resolves to its own entry's structure, never to a neighbour's."""
+    from txscout.tools.chemistry.safety import agent_smiles
+
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    for rec in data["agents"]:
+        for name in rec["iupac"]:
+            assert agent_smiles(name) == rec["smiles"], name

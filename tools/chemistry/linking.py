@@ -1,8 +1,15 @@
-"""Deterministic entity linking: which drugs and SMILES does a question mention?
+"""Deterministic entity linking: which drugs, SMILES and InChIs does a question mention?
 
 The agent runs this on every question before the model sees it, so it must be cheap (a dictionary
 lookup per word n-gram, no regex alternation over thousands of names) and conservative (short or
 everyday names like "iron" or "water", and English words that happen to parse as SMILES, are ignored).
+Structures are read wherever they stand: quoted, in brackets or parentheses, or followed by punctuation.
+
+For the safety screen, ``controlled=True`` also links every name of the listed controlled agents (common
+names, IUPAC names, codes, InChIKeys) and generic terms such as "nerve agent". Those ~200 names make one
+regex alternation, which tolerates the spelling freedom of systematic names (spaces or hyphens between
+name parts, any bracket style). Short codes ("GB", "HD", "VR") have everyday meanings, so they count only
+case-sensitively and in a question that also uses a chemistry word.
 """
 
 from __future__ import annotations
@@ -15,17 +22,30 @@ from pydantic import BaseModel
 from rdkit import Chem
 
 from txscout.tools.chemistry.names import name_index, normalise
+from txscout.tools.chemistry.safety import Term, agent_by_inchikey, controlled_terms
 
 _TOKEN = re.compile(r"\S+")
 _STRIP = "\"'`“”‘’.,;:!?"
 _SMILES_TOKEN = re.compile(r"^[A-Za-z0-9@+\-\[\]\(\)=#$/\\%.*]+$")
 _SMILES_SPECIAL = re.compile(r"[\[\]\(\)=#@/\\]|[a-zA-Z]\d")
 _PLAIN_ATOMS = re.compile(r"^(?:Cl|Br|[CNOSPFIcnos])+$")
+_LABEL = re.compile(r"^(?:smiles|structure)[:=]", re.IGNORECASE)
+_INCHIKEY = re.compile(r"(?<![A-Z0-9])[A-Z]{14}-[A-Z]{10}-[A-Z](?![A-Z0-9])")
+_SEPARATOR = r"[\s\-\u2010-\u2015_]*"
+_EDGE_BEFORE = r"(?<![A-Za-z0-9])(?<!anti-)(?<!anti )"  # "British anti-Lewisite" is the antidote
+_EDGE_AFTER = r"(?![A-Za-z0-9])"
+_CHEMISTRY_CONTEXT = re.compile(
+    r"\b(?:nerve|agents?|chemicals?|chemistry|weapon\w*|gas|gases|toxic\w*|toxins?|poison\w*|lethal|deadly|"
+    r"cwc|opcw|organophosph\w*|phosphon\w*|mustards?|vesicants?|blister\w*|military|warfare|munitions?|"
+    r"synthes\w*|precursors?|reagents?|molecules?|compounds?|substances?)\b",
+    re.IGNORECASE,
+)
 
 
 class LinkedMolecule(BaseModel):
     mention: str
     smiles: str
+    """Canonical SMILES; empty for a controlled agent without a small-molecule structure or a generic class term."""
     name: str | None = None
 
 
@@ -39,13 +59,35 @@ def _linkable() -> tuple[dict[str, int], int]:
     return names, longest
 
 
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _clean(token: str) -> str:
-    token = token.strip(_STRIP)
+    token = _LABEL.sub("", token.strip(_STRIP)).strip(_STRIP)
+    while len(token) > 2 and token[0] + token[-1] in ("()", "{}") and _balanced(token[1:-1]):
+        token = token[1:-1].strip(_STRIP)  # "(CC(C)OP(C)(=O)F)": no SMILES starts with a parenthesis
     if token.startswith("(") and token.count("(") > token.count(")"):
         token = token[1:]
     if token.endswith(")") and token.count(")") > token.count("("):
         token = token[:-1]
     return token
+
+
+def _structure(token: str) -> str | None:
+    """Canonical SMILES of a token written as an InChI or as SMILES (bare or inside square brackets)."""
+    if token.startswith("InChI="):
+        mol = Chem.MolFromInchi(token, logLevel=None)
+        return Chem.MolToSmiles(mol) if mol is not None and mol.GetNumHeavyAtoms() > 0 else None
+    smiles = _smiles_candidate(token)
+    if smiles is None and len(token) > 2 and token[0] + token[-1] == "[]":
+        smiles = _smiles_candidate(token[1:-1])
+    return smiles
 
 
 def _smiles_candidate(token: str) -> str | None:
@@ -64,35 +106,94 @@ def _smiles_candidate(token: str) -> str | None:
     return Chem.MolToSmiles(mol)
 
 
-def find_molecules(text: str) -> list[LinkedMolecule]:
-    """Drug names (longest match first, whole words, case-insensitive) and SMILES mentioned in ``text``."""
+def _term_pattern(text: str) -> str:
+    parts = re.findall(r"[A-Za-z0-9]+|[^\sA-Za-z0-9\-\u2010-\u2015]", text)
+    classes = {"(": r"[(\[{]", "[": r"[(\[{]", "{": r"[(\[{]", ")": r"[)\]}]", "]": r"[)\]}]", "}": r"[)\]}]"}
+    quote = r"['\u2019\u2032]"
+    return _SEPARATOR.join(classes.get(p, quote if p in "'\u2019\u2032" else re.escape(p)) for p in parts)
+
+
+@cache
+def _controlled() -> tuple[re.Pattern[str], re.Pattern[str], list[tuple[re.Pattern[str], Term]]]:
+    """(names regex, codes regex, each term's own regex): the alternations find, the per-term ones identify."""
+    terms = sorted(controlled_terms(), key=lambda t: len(t.text), reverse=True)  # longest alternative first
+    names = [t for t in terms if not t.code]
+    codes = [t for t in terms if t.code]
+    name_re = re.compile(
+        _EDGE_BEFORE + "(?:" + "|".join(_term_pattern(t.text) for t in names) + ")(?:e?s)?" + _EDGE_AFTER,
+        re.IGNORECASE,
+    )
+    code_re = re.compile(_EDGE_BEFORE + "(?:" + "|".join(re.escape(t.text) for t in codes) + ")" + _EDGE_AFTER)
+    each = [(re.compile(_term_pattern(t.text) + "(?:e?s)?", re.IGNORECASE), t) for t in names]
+    each += [(re.compile(re.escape(t.text)), t) for t in codes]
+    return name_re, code_re, each
+
+
+def _controlled_mentions(text: str) -> list[tuple[int, int, LinkedMolecule]]:
+    with _LOCK:
+        name_re, code_re, each = _controlled()
+    hits = list(name_re.finditer(text))
+    if _CHEMISTRY_CONTEXT.search(text) or hits:
+        hits += [m for m in code_re.finditer(text) if not any(h.start() <= m.start() < h.end() for h in hits)]
+    found = []
+    for m in hits:
+        term = next(t for pattern, t in each if pattern.fullmatch(m.group()))
+        smiles = Chem.MolToSmiles(Chem.MolFromSmiles(term.smiles)) if term.smiles else ""
+        found.append((m.start(), m.end(), LinkedMolecule(mention=m.group(), smiles=smiles, name=term.label)))
+    for m in _INCHIKEY.finditer(text):
+        agent = agent_by_inchikey(m.group())
+        if agent is not None:
+            smiles = Chem.MolToSmiles(Chem.MolFromSmiles(agent[1]))
+            found.append((m.start(), m.end(), LinkedMolecule(mention=m.group(), smiles=smiles, name=agent[0])))
+    return found
+
+
+def find_molecules(text: str, *, controlled: bool = False, every_mention: bool = False) -> list[LinkedMolecule]:
+    """Drug names (longest match first, whole words, case-insensitive), SMILES and InChIs mentioned in ``text``.
+
+    ``controlled`` also links the listed controlled agents and chemical-weapon class terms by name.
+    ``every_mention`` keeps each distinct mention, not only the first of each molecule (the safety screen
+    needs to see every place a molecule is named).
+    """
     with _LOCK:
         names, longest = _linkable()
     index = name_index()
-    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    found: list[LinkedMolecule] = []
-    seen: set[str] = set()
+    hits = _controlled_mentions(text) if controlled else []
+    tokens = [
+        (m.start(), m.end())
+        for m in _TOKEN.finditer(text)
+        if not any(start < m.end() and m.start() < end for start, end, _ in hits)
+    ]
+    gaps = {i for i in range(1, len(tokens)) if text[tokens[i - 1][1] : tokens[i][0]].strip()}
     i = 0
     while i < len(tokens):
         matched = 0
         for n in range(min(longest, len(tokens) - i), 0, -1):
+            if any(i < g < i + n for g in gaps):  # an n-gram never spans a linked controlled name
+                continue
             span = text[tokens[i][0] : tokens[i + n - 1][1]]
             key = normalise(_clean(span))
             if key in names:
                 entry = index.entries[names[key]]
                 mol = Chem.MolFromSmiles(entry.smiles)
-                if mol is not None and entry.name not in seen:
-                    seen.add(entry.name)
-                    found.append(LinkedMolecule(mention=_clean(span), smiles=Chem.MolToSmiles(mol), name=entry.name))
+                if mol is not None:
+                    linked = LinkedMolecule(mention=_clean(span), smiles=Chem.MolToSmiles(mol), name=entry.name)
+                    hits.append((tokens[i][0], tokens[i + n - 1][1], linked))
                 matched = n
                 break
         if matched:
             i += matched
             continue
         token = _clean(text[tokens[i][0] : tokens[i][1]])
-        smiles = _smiles_candidate(token)
-        if smiles is not None and smiles not in seen:
-            seen.add(smiles)
-            found.append(LinkedMolecule(mention=token, smiles=smiles))
+        smiles = _structure(token)
+        if smiles is not None:
+            hits.append((tokens[i][0], tokens[i][1], LinkedMolecule(mention=token, smiles=smiles)))
         i += 1
+    found: list[LinkedMolecule] = []
+    seen: set[str] = set()
+    for _, _, linked in sorted(hits, key=lambda h: h[0]):
+        key = linked.mention.lower() if every_mention else (linked.name or linked.smiles)
+        if key not in seen:
+            seen.add(key)
+            found.append(linked)
     return found

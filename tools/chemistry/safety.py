@@ -8,6 +8,10 @@ similarity >= 0.35 for the entries where analogues are themselves dangerous (ner
 lewisites, saxitoxin). Charges are kept: neutralising would turn the cyanide ligand of vitamin B12 into
 hydrogen cyanide.
 
+Names count too: an agent's common names, codes and IUPAC names resolve offline to its stored structure, so a
+name is checked as the structure it denotes. ``controlled_terms`` lists every name for the question linker, with
+generic class terms ("nerve agent") that denote no single structure.
+
 The data file holds only identifiers, the CWC category and public toxicology and first-aid facts.
 """
 
@@ -55,6 +59,9 @@ class SafetyMatch(BaseModel):
 class _Agent:
     name: str
     aliases: tuple[str, ...]
+    """Common and IUPAC names, matched case-insensitively."""
+    codes: tuple[str, ...]
+    """Military and short codes ("GB", "HD"), matched case-sensitively in free text."""
     category: str
     hazard: str
     exposure_response: str
@@ -81,7 +88,8 @@ def _agents() -> tuple[_Agent, ...]:
         out.append(
             _Agent(
                 name=rec["name"],
-                aliases=tuple(rec.get("aliases", [])),
+                aliases=(*rec.get("aliases", []), *rec.get("iupac", [])),
+                codes=tuple(rec.get("codes", [])),
                 category=rec["category"],
                 hazard=cls["hazard"],
                 exposure_response=cls["exposure_response"],
@@ -168,26 +176,99 @@ def check_structure(smiles: str) -> SafetyMatch | None:
     return check_mol(mol)
 
 
+_BRACKETS = str.maketrans("[]{}‐‑‒–—′’", "()()-----''")
+
+
+def name_key(name: str) -> str:
+    """Case, spacing, dash and bracket style do not change a name: "S-[2-(...)ethyl]" is "S-(2-(...)ethyl)"."""
+    return " ".join(name.translate(_BRACKETS).lower().split())
+
+
+@cache
+def _by_name() -> dict[str, int]:
+    table: dict[str, int] = {}
+    for i, rec in enumerate(_data()["agents"]):
+        for n in (rec["name"], *rec.get("aliases", []), *rec.get("iupac", []), *rec.get("codes", [])):
+            table.setdefault(name_key(n), i)
+    return table
+
+
+def _record(name: str) -> dict | None:
+    with _LOCK:
+        i = _by_name().get(name_key(name))
+    return None if i is None else _data()["agents"][i]
+
+
 def check_name(name: str) -> SafetyMatch | None:
     """A controlled agent named in text, including ones without a small-molecule structure (ricin)."""
-    key = " ".join(name.lower().split())
-    for agent in agents():
-        if key in (n.lower() for n in (agent.name, *agent.aliases)):
-            return _match(agent, 1.0, "name")
-    return None
+    rec = _record(name)
+    if rec is None:
+        return None
+    return _match(next(a for a in agents() if a.name == rec["name"]), 1.0, "name")
 
 
 def agent_smiles(name: str) -> str | None:
-    """The stored SMILES for a controlled agent's name or alias, so names resolve offline."""
-    key = " ".join(name.lower().split())
-    for rec in _data()["agents"]:
-        if key in (n.lower() for n in (rec["name"], *rec.get("aliases", []))):
-            if not rec.get("smiles"):
-                raise ToolError(
-                    f"{rec['name']} is a {rec['category']} without a small-molecule structure (a protein toxin)"
-                )
-            return str(rec["smiles"])
-    return None
+    """The stored SMILES for a controlled agent's name, code or IUPAC name, so names resolve offline."""
+    rec = _record(name)
+    if rec is None:
+        return None
+    if not rec.get("smiles"):
+        raise ToolError(f"{rec['name']} is a {rec['category']} without a small-molecule structure (a protein toxin)")
+    return str(rec["smiles"])
+
+
+@dataclass(frozen=True)
+class Term:
+    """A name to look for in a question, and what it denotes."""
+
+    text: str
+    agent: str | None
+    """The listed agent it names, or None for a generic class term such as "nerve agent"."""
+    label: str
+    code: bool
+    """A short code ("GB", "VR") with everyday meanings too: matched case-sensitively, only in chemical context."""
+    smiles: str | None
+
+
+@cache
+def controlled_terms() -> tuple[Term, ...]:
+    """Every name of every listed agent, and the generic class terms ("nerve agent", "chemical weapon")."""
+    data = _data()
+    terms: list[Term] = []
+    for rec in data["agents"]:
+        codes = rec.get("codes", [])
+        smiles = rec.get("smiles")
+        for n in (rec["name"], *rec.get("aliases", []), *rec.get("iupac", [])):
+            if n not in codes:
+                terms.append(Term(n, rec["name"], rec["name"], code=False, smiles=smiles))
+        terms.extend(Term(c, rec["name"], rec["name"], code=True, smiles=smiles) for c in codes)
+    for cls in data["classes"].values():
+        terms.extend(Term(n, None, cls["label"], code=False, smiles=None) for n in cls.get("names", []))
+    return tuple(terms)
+
+
+def check_term(term: Term) -> SafetyMatch:
+    """The safety facts for a linked term: its agent's, or its class's for a generic term."""
+    if term.agent is not None:
+        return _match(next(a for a in agents() if a.name == term.agent), 1.0, "name")
+    match = check_class(term.label)
+    assert match is not None, term  # every term comes from a labelled class
+    return match
+
+
+def check_class(label: str) -> SafetyMatch | None:
+    """The safety facts of a generic class ("Nerve agents") by its label."""
+    cls = next((c for c in _data()["classes"].values() if c.get("label") == label), None)
+    if cls is None:
+        return None
+    return SafetyMatch(
+        matched=label,
+        category="chemical-weapon class",
+        similarity=1.0,
+        basis="name",
+        hazard=cls["hazard"],
+        exposure_response=cls["exposure_response"],
+    )
 
 
 def agent_by_inchikey(key: str) -> tuple[str, str] | None:
