@@ -3,35 +3,77 @@
 The config file is ``$XDG_CONFIG_HOME/txscout/config.toml`` (``~/.config/txscout/config.toml``), or the
 path in ``TXSCOUT_CONFIG``. Environment variables are ``TXSCOUT_<FIELD>`` plus the conventional
 ``OPENAI_API_KEY`` and ``NCBI_API_KEY``.
+
+Fields are grouped by concern, one pydantic model per group (its docstring says what the group is
+for, each field's ``description`` what the field does), and :class:`Settings` inherits them all, so
+attribute access (``settings.max_steps``), environment variables (``TXSCOUT_MAX_STEPS``) and config
+keys (``max_steps = 8``) stay flat. :data:`GROUPS` and :func:`group_of` say where a field belongs;
+:func:`explain_settings` says what each effective value is and where it came from.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from txscout.core.errors import UserError
+from txscout.core.secrets import mask_value
 
 Mode = Literal["bare", "react", "full"]
+Source = Literal["flag", "env", "file", "default"]
+
+ENV_PREFIX = "TXSCOUT_"
+PATH_VARIABLES = ("TXSCOUT_CONFIG", "TXSCOUT_DATA_DIR")
+"""Environment variables that locate files rather than set a field."""
 
 
 def config_path() -> Path:
+    """The config file: ``TXSCOUT_CONFIG`` when set (it must then exist), else the per-user default."""
     override = os.environ.get("TXSCOUT_CONFIG")
     return Path(override) if override else Path(user_config_dir("txscout")) / "config.toml"
+
+
+def _config_named() -> bool:
+    """Whether the user named the config file; the default location may be absent, a named file may not."""
+    return bool(os.environ.get("TXSCOUT_CONFIG"))
 
 
 def data_dir() -> Path:
     return Path(os.environ.get("TXSCOUT_DATA_DIR") or user_data_dir("txscout"))
 
 
+def read_config_file(path: Path, fields: set[str], *, must_exist: bool) -> dict[str, Any]:
+    """The config file's keys; every way it can be unusable is a one-line user error, never a silent
+    fallback to defaults."""
+    if not path.exists():
+        if must_exist:
+            raise UserError(f"TXSCOUT_CONFIG names a file that does not exist: {path}")
+        return {}
+    if path.is_dir():
+        raise UserError(f"config file {path} is a directory, not a TOML file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"config file {path} is not text (byte {exc.start} is not UTF-8)") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"config file {path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise UserError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        raise UserError(f"config file {path} has unknown keys: {', '.join(unknown)}")
+    return data
+
+
 class _TomlSource(PydanticBaseSettingsSource):
-    """Reads the config file; a malformed file is a user error, never a silent fallback to defaults."""
+    """The config file as a pydantic-settings source, below the environment."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
         super().__init__(settings_cls)
@@ -41,56 +83,168 @@ class _TomlSource(PydanticBaseSettingsSource):
         raise NotImplementedError  # __call__ reads the whole file at once
 
     def __call__(self) -> dict[str, Any]:
-        if not self.path.exists():
-            return {}
-        try:
-            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"config file {self.path} is not valid TOML: {exc}") from exc
-        unknown = sorted(set(data) - set(self.settings_cls.model_fields))
-        if unknown:
-            raise UserError(f"config file {self.path} has unknown keys: {', '.join(unknown)}")
-        return data
+        return read_config_file(self.path, set(self.settings_cls.model_fields), must_exist=_config_named())
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TXSCOUT_", populate_by_name=True, extra="forbid")
+class ModelSettings(BaseModel):
+    """The chat model that answers: which one, where it is served, how it samples and how hard it works."""
 
-    model: str = "local"
-    base_url: str | None = None
+    model: str = Field(
+        default="local",
+        description="Model spec: local (the embedded SmolLM2), local:NAME, local:/path/to/model.gguf, "
+        "openai:MODEL for an OpenAI-compatible endpoint, or a LangChain provider:model (ollama:qwen2.5:7b).",
+    )
+    base_url: str | None = Field(
+        default=None, description="Base URL of the OpenAI-compatible endpoint for openai:MODEL (default: OpenAI's)."
+    )
     api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "TXSCOUT_API_KEY", "OPENAI_API_KEY")
+        default=None,
+        validation_alias=AliasChoices("api_key", "TXSCOUT_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the model endpoint and the TDC predictor (also read from OPENAI_API_KEY).",
     )
-    mode: Mode = "full"
-    temperature: float = 0.0
-    max_steps: int = Field(default=6, ge=1)
-    max_tool_calls: int = Field(default=10, ge=0)
-    time_limit_s: float = Field(default=600.0, gt=0)
-    token_limit: int = Field(default=60_000, ge=1)
-    tool_timeout_s: float = Field(default=60.0, gt=0)
-    offline: bool = False
+    request_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds an endpoint model (openai:MODEL) may keep a request waiting, connecting or between "
+        "bytes of its reply, before the attempt fails; each retry waits as long again.",
+    )
+    request_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries of an endpoint model request after a timeout, a lost connection, HTTP 429 or 5xx, "
+        "with exponential backoff (0.5 s doubling up to 8 s, or the server's Retry-After); then the run fails.",
+    )
+    endpoint_grammar: bool = Field(
+        default=False,
+        description="The endpoint takes GBNF grammars (llama.cpp's llama-server, llama-cpp-python's server): "
+        "replies are then constrained as the embedded model's are, which small models need.",
+    )
+    max_reply_tokens: int | None = Field(
+        default=None, ge=1, description="Most tokens one reply of an endpoint model may have (default: the server's)."
+    )
+    mode: Mode = Field(
+        default="full",
+        description="bare: the model alone; react: reasoning with tool calls; full: react plus "
+        "uncertainty-guided re-search and self-critique.",
+    )
+    temperature: float = Field(default=0.0, description="Sampling temperature of the answering model.")
 
-    samples: int = Field(default=5, ge=1)
-    sample_temperature: float = Field(default=0.8, ge=0)
-    entropy_threshold: float = Field(default=0.9, ge=0)
-    search_rounds: int = Field(default=2, ge=0)
-    critique_rounds: int = Field(default=1, ge=0)
 
-    ncbi_email: str = "txscout@users.noreply.github.com"
+class BudgetSettings(BaseModel):
+    """Loop budgets: how far one run may go before it stops and answers with what it has."""
+
+    max_steps: int = Field(default=6, ge=1, description="Most reasoning steps (model turns) in the ReAct loop.")
+    max_tool_calls: int = Field(default=10, ge=0, description="Most tool calls in one run.")
+    time_limit_s: float = Field(default=600.0, gt=0, description="Wall-clock seconds one run may take.")
+    token_limit: int = Field(default=60_000, ge=1, description="Input plus output tokens one run may spend.")
+    tool_timeout_s: float = Field(
+        default=60.0, gt=0, description="Seconds one tool call may take before it is reported as timed out."
+    )
+
+
+class UncertaintySettings(BaseModel):
+    """Uncertainty and self-critique (full mode): when the answer is sampled again, searched further and revised."""
+
+    samples: int = Field(
+        default=5, ge=1, description="Answers sampled to measure how much the model agrees with itself."
+    )
+    sample_temperature: float = Field(default=0.8, ge=0, description="Temperature of those samples.")
+    entropy_threshold: float = Field(
+        default=0.9, ge=0, description="Entropy (bits) of the sampled answers above which the run searches again."
+    )
+    search_rounds: int = Field(default=2, ge=0, description="Most re-search rounds when the samples disagree.")
+    critique_rounds: int = Field(default=1, ge=0, description="Most critique-and-revise rounds on the draft answer.")
+
+
+class NetworkSettings(BaseModel):
+    """Network: whether tools may go online, and the services and tool servers they reach."""
+
+    offline: bool = Field(
+        default=False,
+        description="Network tools refuse to go online and answer only from recordings and local data "
+        "(the TUI's F6 switches it for the next question).",
+    )
+    ncbi_email: str = Field(
+        default="txscout@users.noreply.github.com", description="Contact address NCBI asks E-utilities callers for."
+    )
     ncbi_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("ncbi_api_key", "TXSCOUT_NCBI_API_KEY", "NCBI_API_KEY")
+        default=None,
+        validation_alias=AliasChoices("ncbi_api_key", "TXSCOUT_NCBI_API_KEY", "NCBI_API_KEY"),
+        description="NCBI API key: 10 instead of 3 PubMed requests a second (also read from NCBI_API_KEY).",
     )
-    ncbi_base_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
-    pubchem_base_url: str = "https://pubchem.ncbi.nlm.nih.gov/rest/pug"
-    web_backend: Literal["ddgs", "searxng"] = "ddgs"
-    searxng_url: str | None = None
-    allow_loopback: bool = False
-    http_cache: Literal["off", "read-write", "replay-only"] = "read-write"
-    cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("txscout")) / "http")
-    memory_path: Path = Field(default_factory=lambda: data_dir() / "memory")
-    memory_url: str | None = None
-    predictor_url: str | None = None
-    predictor_model: str | None = None
+    ncbi_base_url: str = Field(
+        default="https://eutils.ncbi.nlm.nih.gov/entrez/eutils", description="NCBI E-utilities endpoint (PubMed)."
+    )
+    pubchem_base_url: str = Field(
+        default="https://pubchem.ncbi.nlm.nih.gov/rest/pug",
+        description="PubChem PUG-REST endpoint, for names not in the offline drug table.",
+    )
+    web_backend: Literal["ddgs", "searxng"] = Field(
+        default="ddgs", description="Web search through the ddgs metasearch library, or a SearxNG instance."
+    )
+    searxng_url: str | None = Field(default=None, description="URL of the SearxNG instance (web_backend = searxng).")
+    allow_loopback: bool = Field(
+        default=False, description="Let read_url open local and private addresses (off: the SSRF guard refuses them)."
+    )
+    predictor_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint of a TxGemma-style model for predict_tdc."
+    )
+    predictor_model: str | None = Field(default=None, description="Model name to ask at predictor_url.")
+    mcp_config: Path | None = Field(
+        default=None,
+        description='An MCP client config file ({"mcpServers": {...}}, as Claude Desktop uses) whose servers\' '
+        "tools the agent may call besides its own.",
+    )
+
+
+class StorageSettings(BaseModel):
+    """Storage: the HTTP recording cache and the evidence store."""
+
+    http_cache: Literal["off", "read-write", "replay-only"] = Field(
+        default="read-write",
+        description="Recording cache of HTTP answers: read-write records and replays, replay-only never goes "
+        "online, off neither reads nor writes.",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(user_cache_dir("txscout")) / "http",
+        description="Folder of the HTTP recording cache.",
+    )
+    memory_path: Path = Field(
+        default_factory=lambda: data_dir() / "memory",
+        description="Folder of the evidence store (chromadb), under TXSCOUT_DATA_DIR by default.",
+    )
+    memory_url: str | None = Field(
+        default=None, description="URL of a shared chroma server to use as the evidence store instead of memory_path."
+    )
+
+
+GROUPS: dict[str, type[BaseModel]] = {
+    "model": ModelSettings,
+    "loop budgets": BudgetSettings,
+    "uncertainty": UncertaintySettings,
+    "network": NetworkSettings,
+    "storage": StorageSettings,
+}
+"""Every settings group by its display name; each field belongs to exactly one."""
+
+
+def group_of(field: str) -> str:
+    """The name of the group a field belongs to."""
+    for name, group in GROUPS.items():
+        if field in group.model_fields:
+            return name
+    raise KeyError(field)
+
+
+class Settings(StorageSettings, NetworkSettings, UncertaintySettings, BudgetSettings, ModelSettings, BaseSettings):
+    """Every setting, flat: see the groups it inherits for what each one does.
+
+    The groups are listed last first because pydantic collects fields from the last base first; this
+    way ``model_fields`` (and :meth:`masked`) read in the order of :data:`GROUPS`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, populate_by_name=True, extra="forbid")
 
     @classmethod
     def settings_customise_sources(
@@ -104,20 +258,48 @@ class Settings(BaseSettings):
         return init_settings, env_settings, _TomlSource(settings_cls, config_path())
 
     def masked(self) -> dict[str, Any]:
-        """Settings for display: secrets show only that they are set."""
-        out: dict[str, Any] = {}
-        for name, value in self:
-            if isinstance(value, SecretStr):
-                out[name] = "********" if value.get_secret_value() else None
-            elif isinstance(value, Path):
-                out[name] = str(value)
-            else:
-                out[name] = value
-        return out
+        """Settings for display, in JSON types: secrets and credentials in URLs show only that they are set."""
+        return {name: mask_value(name, value) for name, value in self}
+
+
+class SettingInfo(BaseModel):
+    """One effective setting as ``txscout config show`` reports it."""
+
+    key: str
+    value: Any = Field(description="the effective value, with secrets masked")
+    source: Source
+    description: str
+
+
+class GroupInfo(BaseModel):
+    name: str
+    description: str
+    settings: list[SettingInfo]
+
+
+def known_env_variables() -> set[str]:
+    """Every ``TXSCOUT_*`` name that means something (upper-case; the environment is read case-insensitively)."""
+    return {*PATH_VARIABLES, *(ENV_PREFIX + name.upper() for name in Settings.model_fields)}
+
+
+_warned: set[str] = set()
+
+
+def _warn_unknown_env() -> None:
+    """One stderr line naming ``TXSCOUT_*`` variables that set nothing (a typo silently ignored would
+    leave the user believing a budget or endpoint is in force). Each name is reported once per process."""
+    known = known_env_variables()
+    unknown = sorted(name for name in os.environ if name.upper().startswith(ENV_PREFIX) and name.upper() not in known)
+    fresh = [name for name in unknown if name not in _warned]
+    if fresh:
+        _warned.update(fresh)
+        shown = ", ".join(ascii(name)[1:-1] for name in fresh)
+        sys.stderr.write(f"warning: unknown environment variable ignored: {shown} (see txscout config show)\n")
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings with flag values layered on top; ``None`` means the flag was not given."""
+    _warn_unknown_env()
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**given)
@@ -125,3 +307,31 @@ def load_settings(**overrides: Any) -> Settings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise UserError(f"invalid setting {where}: {first['msg']}") from exc
+
+
+def explain_settings(**overrides: Any) -> list[GroupInfo]:
+    """The effective settings by group: each value (secrets masked), where it came from and what it does."""
+    settings = load_settings(**overrides)
+    flags = {k for k, v in overrides.items() if v is not None}
+    env = set(EnvSettingsSource(Settings)())
+    file = set(read_config_file(config_path(), set(Settings.model_fields), must_exist=_config_named()))
+    shown = settings.masked()
+
+    def source(key: str) -> Source:
+        if key in flags:
+            return "flag"
+        if key in env:
+            return "env"
+        return "file" if key in file else "default"
+
+    return [
+        GroupInfo(
+            name=name,
+            description=" ".join((group.__doc__ or "").split()),
+            settings=[
+                SettingInfo(key=key, value=shown[key], source=source(key), description=field.description or "")
+                for key, field in group.model_fields.items()
+            ],
+        )
+        for name, group in GROUPS.items()
+    ]

@@ -16,6 +16,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("txscout-home")
+    (home / "config.toml").touch()  # a named config file must exist; an empty one sets nothing
     monkeypatch.setenv("TXSCOUT_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("TXSCOUT_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("TXSCOUT_CACHE_DIR", str(home / "cache"))
@@ -33,3 +34,24 @@ def embedder() -> object:
     from txscout.memory.embeddings import get_embedder
 
     return get_embedder()
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2 (a chat format with function calling),
+    started once for every endpoint test and stopped at the end of the session."""
+    from tests.real_servers import start_llama_server
+
+    server = start_llama_server(tmp_path_factory.mktemp("llama"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real ``chroma run`` server on 127.0.0.1, shared by the shared-store tests."""
+    from tests.real_servers import start_chroma_server
+
+    server = start_chroma_server(tmp_path_factory.mktemp("chroma"))
+    yield server
+    server.stop()

@@ -83,7 +83,7 @@ def test_config_precedence_and_masking(isolated_settings: Path, monkeypatch: pyt
     assert load_settings().model == "openai:from-env"
     assert load_settings(model="local:gemma3-270m").model == "local:gemma3-270m"
     result = invoke("config", "show", "--json")
-    data = json.loads(result.stdout)
+    data = {s["key"]: s["value"] for group in json.loads(result.stdout)["groups"] for s in group["settings"]}
     assert data["model"] == "openai:from-env" and data["max_steps"] == 9
     assert data["api_key"] == "********" and "sk-very-secret" not in result.output
 

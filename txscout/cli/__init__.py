@@ -222,23 +222,42 @@ def _probe_endpoint(settings: Settings) -> str:
 
 
 @config_app.command("show")
-def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Print the effective settings with secrets masked, and where they come from."""
-    from txscout.core.settings import config_path
+def config_show(
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    mode: ModeOpt = None,
+    offline: OfflineOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the groups as JSON.")] = False,
+) -> None:
+    """Print the effective settings by group: value (secrets masked), source and meaning.
 
-    settings = _settings()
-    data = settings.masked()
+    The source is flag, env, file or default; flags given here show what `ask` with the same flags uses.
+    """
+    from txscout.core.settings import config_path, explain_settings
+
+    groups = explain_settings(model=model, base_url=base_url, mode=mode, offline=offline)
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        payload = {"config_file": str(config_path()), "groups": [group.model_dump(mode="json") for group in groups]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
     from rich.table import Table
 
-    table = Table("setting", "value", title=f"config file: {config_path()}")
-    for key, value in data.items():
-        table.add_row(key, str(value))
-    out.print(table)
+    out.print(Text(f"config file: {clean_line(str(config_path()))}"))
+    for group in groups:
+        table = Table(title=Text(f"{group.name}: {group.description}", style="bold"), title_justify="left")
+        table.add_column("setting")
+        table.add_column("value", overflow="fold")  # a value is never cut short; descriptions may wrap
+        table.add_column("source")
+        table.add_column("description")
+        for setting in group.settings:
+            value = Text("not set", style="dim") if setting.value is None else Text(clean_line(str(setting.value)))
+            table.add_row(setting.key, value, setting.source, setting.description)
+        out.print(table)
     out.print(
-        "[dim]precedence: flags > environment (TXSCOUT_*, OPENAI_API_KEY, NCBI_API_KEY) > config file > defaults[/]"
+        Text(
+            "precedence: flags > environment (TXSCOUT_*, OPENAI_API_KEY, NCBI_API_KEY) > config file > defaults",
+            style="dim",
+        )
     )
 
 
