@@ -596,14 +596,20 @@ class TxscoutApp(App[None]):
         self.notify(f"mode {self.mode} for the next question")
 
     def action_toggle_network(self) -> None:
-        """Takes effect from the next tool call: runs read ``offline`` from the agent's settings."""
+        """The agent's settings own the network switch: each run hands ``offline`` to every tool call it
+        makes (tools never consult the settings they were built with), so this takes effect, both ways,
+        from the next question."""
         if self.agent is None:
             self.notify("The model is not loaded yet.", severity="warning")
             return
         offline = not self.agent.settings.offline
         self.agent.settings = self.agent.settings.model_copy(update={"offline": offline})
         self.status.offline = offline
-        self.notify("network off: tools use only local data" if offline else "network on")
+        self.notify(
+            "network off from the next question: tools use only local data"
+            if offline
+            else "network on from the next question"
+        )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))
