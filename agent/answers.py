@@ -22,7 +22,9 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from txscout.agent.citations import CITATION
 
 NUMBER_REL_TOL = 0.02
 """Numbers within 2 % of each other are one answer: sampled replies round differently (194.19 vs
@@ -30,7 +32,7 @@ NUMBER_REL_TOL = 0.02
 
 NO_ANSWER = "(no answer)"
 
-_CITATION = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
+_CITATION = re.compile(r"\s*" + CITATION.pattern)
 _ANSWER_LINE = re.compile(r"^\s*(?:\*\*)?(?:final\s+)?answer(?:\*\*)?\s*[:：]\s*(?:\*\*)?(.*?)(?:\*\*)?\s*$", re.I)
 _OPTION_LINE = re.compile(r"^\s*\(?([A-J])[).:]\s+(\S.*)$")
 _OPTION_INLINE = re.compile(r"\(([A-J])\)\s*(.+?)(?=\s*\([A-J]\)|$)")
@@ -128,6 +130,41 @@ class Distribution(BaseModel):
     @property
     def shares(self) -> dict[str, float]:
         return {c.key: len(c.members) / self.total for c in self.clusters} if self.total else {}
+
+
+class Choices(BaseModel):
+    """A closed answer set: the option letters of a multiple-choice question, or labels such as
+    yes/no/maybe; ``several`` when the question allows more than one of them. ``texts`` holds what
+    each option says ("B" -> "Propranolol") when the question lists it.
+
+    The agent settles the set once per question (:meth:`for_question`) and every phase reads it from
+    the run: bare and ReAct answers are constrained to it, uncertainty and critique compare answers by
+    option, so no phase parses options out of the question again.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    answers: list[str] = Field(min_length=1)
+    several: bool = False
+    texts: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def options(self) -> dict[str, str]:
+        """Letter -> option text for a multiple-choice set; empty for labels, which are compared as text."""
+        if not all(len(a) == 1 and "A" <= a <= "Z" for a in self.answers):
+            return {}
+        return {a: self.texts.get(a, "") for a in self.answers}
+
+    @classmethod
+    def for_question(cls, question: str, given: Choices | None = None) -> Choices | None:
+        """``given`` with its option texts filled in from the question, or the options the question
+        lists (:func:`parse_options`), or None for an open question."""
+        listed = parse_options(question)
+        if given is None:
+            return cls(answers=list(listed), texts=listed) if listed else None
+        if given.texts or not set(given.answers) <= set(listed):
+            return given
+        return given.model_copy(update={"texts": {a: listed[a] for a in given.answers}})
 
 
 def strip_citations(text: str) -> str:

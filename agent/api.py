@@ -10,15 +10,18 @@ import asyncio
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
 from txscout.agent import protocol
+from txscout.agent.answers import Choices
+from txscout.agent.backends import Backend
 from txscout.agent.citations import Citation
-from txscout.agent.loop import Draft, ReactPhase, Run
-from txscout.core.errors import Cancelled, FormatError, UserError
+from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
+from txscout.agent.steps import final_answer, strategy_for
+from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
 from txscout.core.evidence import Evidence
 from txscout.core.settings import Mode, Settings, load_settings
@@ -31,16 +34,8 @@ if TYPE_CHECKING:
     from txscout.memory.store import EvidenceStore
 
 Protocol = Literal["auto", "native", "text"]
-
-
-class Choices(BaseModel):
-    """A closed answer set: the option letters of a multiple-choice question, or labels such as
-    yes/no/maybe; ``several`` when the question allows more than one of them."""
-
-    model_config = ConfigDict(frozen=True)
-
-    answers: list[str] = Field(min_length=1)
-    several: bool = False
+MODES: tuple[Mode, ...] = get_args(Mode)
+"""Every run mode, in the order the TUI cycles through them."""
 
 
 class Usage(BaseModel):
@@ -82,7 +77,8 @@ def model_name(model: BaseChatModel) -> str:
 class Agent:
     """A configured research agent; cheap to call repeatedly, the model loads once.
 
-    ``model`` is a spec (``local``, ``openai:MODEL``, ...) or any LangChain chat model; ``tools``
+    ``model`` is a spec (``local``, ``openai:MODEL``, ...), any LangChain chat model, or a ``Backend``
+    (a chat model with capabilities its class does not declare, see ``agent.backends``); ``tools``
     defaults to ``tools.default_tools()``. Retrieved literature is kept in ``store``: the configured
     evidence store when omitted, none with ``store=False``. Other keyword arguments override settings
     (``max_steps=3``, ``offline=True``, ...).
@@ -90,7 +86,7 @@ class Agent:
 
     def __init__(
         self,
-        model: str | BaseChatModel | None = None,
+        model: str | BaseChatModel | Backend | None = None,
         tools: Sequence[BaseTool] | None = None,
         *,
         mode: Mode | None = None,
@@ -106,11 +102,12 @@ class Agent:
             from txscout.agent.models import describe, load_model
 
             spec = model or self.settings.model
-            self.model = load_model(spec, self.settings)
+            self.backend = Backend.of(load_model(spec, self.settings))
             self.model_label = describe(spec)
         else:
-            self.model = model
-            self.model_label = model_name(model)
+            self.backend = Backend.of(model)
+            self.model_label = model_name(self.backend.model)
+        self.model = self.backend.model
         if tools is None:
             from txscout.agent.toolbox import default_tools
 
@@ -127,12 +124,10 @@ class Agent:
     def _bind_native(self) -> Runnable[Any, Any] | None:
         if self.protocol == "text" or not self.tools:
             return None
-        try:
-            return self.model.bind_tools(self.tools)
-        except NotImplementedError:
-            if self.protocol == "native":
-                raise UserError(f"model {self.model_label} does not support native tool calling") from None
-            return None
+        bound = self.backend.bind_tools(self.tools)
+        if bound is None and self.protocol == "native":
+            raise UserError(f"model {self.model_label} does not support native tool calling")
+        return bound
 
     def _persist(self) -> Callable[[Evidence], None] | None:
         """Retrieved literature outlives the run in the evidence store (computed tool output does not)."""
@@ -152,8 +147,9 @@ class Agent:
     ) -> Answer:
         """Answer one question; events go to ``on_event`` as they happen and are kept on the answer.
 
-        ``choices`` closes the answer set (option letters, yes/no/maybe): an embedded model answering
-        ``bare`` may then only answer from it.
+        ``choices`` closes the answer set (option letters, yes/no/maybe); without it, options the
+        question lists ("A. ...") are the set. Every phase reads it: a model that takes a grammar may
+        then only answer from it, and uncertainty and critique compare answers by option.
         """
         question = question.strip()
         if not question:
@@ -161,12 +157,13 @@ class Agent:
         mode = mode or self.settings.mode
         tools = [] if mode == "bare" else self.tools
         run = Run(
-            model=self.model,
+            model=self.backend,
             tools=tools,
             settings=self.settings,
             emit=on_event or (lambda _e: None),
             cancel=cancel,
             store_evidence=self._persist(),
+            choices=Choices.for_question(question, choices),
         )
         run.emit(RunStarted(question=question, model=self.model_label, mode=mode, tools=list(run.tools)))
         confidence: float | None = None
@@ -174,7 +171,7 @@ class Agent:
         status = "completed"
         try:
             if mode == "bare":
-                draft = self._bare(run, question, choices)
+                draft = self._bare(run, question)
             else:
                 draft = self._react(run, question)
                 if mode == "full" and not draft.incomplete:
@@ -245,36 +242,20 @@ class Agent:
             )
         )
 
-    def _bare(self, run: Run, question: str, choices: Choices | None) -> Draft:
-        """One model call, no tools: the ablation baseline."""
-        local = self.model._llm_type == "txscout-llama-cpp"
-        system = protocol.text_system_prompt([]) if local else protocol.SYSTEM_CORE
-        kwargs: dict[str, Any] = {}
-        if local:
-            kwargs["grammar"] = (
-                protocol.closed_answer_grammar(choices.answers, choices.several)
-                if choices
-                else protocol.grammar_for([], allow_actions=False)
-            )
-        reply = run.call_model(
-            [SystemMessage(system), HumanMessage(f"Question: {question}")], purpose="bare", step=1, **kwargs
-        )
-        run.steps = 1
-        text = reply.content if isinstance(reply.content, str) else str(reply.content)
-        try:
-            parsed = protocol.parse_reply(text)
-            if isinstance(parsed, protocol.Final):
-                return Draft(parsed.answer)
-        except FormatError:
-            pass
-        return Draft(text.strip())
+    def _bare(self, run: Run, question: str) -> Draft:
+        """One model call, no tools: the ablation baseline. A question too long for the model's
+        context (or any other budget) ends as an incomplete answer saying so, like the other modes."""
+        with run.limited() as budget:
+            return Draft(_bare_answer(run, question))
+        return Draft(NO_ANSWER, incomplete=True, reason=budget.reason)
 
     def _react(self, run: Run, question: str) -> Draft:
         from txscout.agent.grounding import ground
 
-        phase = ReactPhase(run, native=self._native)
+        phase = ReactPhase(run, strategy_for(run, self._native))
         phase.start(question)
-        ground(run, question, phase)
+        with run.limited():
+            ground(run, question, phase)
         return phase.execute()
 
     def stream(
@@ -320,3 +301,16 @@ class Agent:
         while (event := await events.get()) is not None:
             yield event
         await task
+
+
+def _bare_answer(run: Run, question: str) -> str:
+    """One tool-free reply. A backend that takes a grammar gets the text protocol's prompt, so the
+    grammar can hold the reply to a final answer (from the run's answer set, when it has one); other
+    models get the plain system prompt, and a reply outside the protocol is the answer as it stands."""
+    system = protocol.text_system_prompt([]) if run.backend.grammar else protocol.SYSTEM_CORE
+    grammar = protocol.grammar_for([], allow_actions=False, choices=run.choices)
+    reply = run.call_model(
+        [SystemMessage(system), HumanMessage(f"Question: {question}")], purpose="bare", step=1, grammar=grammar
+    )
+    run.steps = 1
+    return final_answer(reply.text) or reply.text.strip()

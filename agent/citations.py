@@ -11,7 +11,13 @@ from pydantic import BaseModel
 
 from txscout.core.evidence import Evidence
 
-_REF = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+CITATION = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+"""A citation as answers write it: ``[1]``, ``[1, 2]``, ``[1–3]``; group 1 holds the numbers (:func:`cited_numbers`)."""
+
+
+def cited_numbers(group: str) -> list[int]:
+    """The numbers of one citation's group, in the order written."""
+    return [int(n) for n in re.findall(r"\d+", group)]
 
 
 class Citation(BaseModel):
@@ -68,13 +74,13 @@ class EvidenceLedger:
         cited: list[int] = []
 
         def keep(match: re.Match[str]) -> str:
-            refs = [int(n) for n in re.findall(r"\d+", match.group(1))]
+            refs = cited_numbers(match.group(1))
             valid = [r for r in refs if self.get(r) is not None]
             for r in valid:
                 if r not in cited:
                     cited.append(r)
             return "[" + ", ".join(str(r) for r in valid) + "]" if valid else ""
 
-        cleaned = _REF.sub(keep, text)
+        cleaned = CITATION.sub(keep, text)
         cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned).strip()
         return cleaned, [self.citation(r) for r in cited]

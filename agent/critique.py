@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -32,14 +33,13 @@ from txscout.agent.answers import (
     answer_line,
     choice_letter,
     numbers,
-    parse_options,
     question_stem,
     strip_citations,
     tokens,
 )
-from txscout.agent.research import Searcher, embedded, keywords, phase_prompt
-from txscout.core.errors import LimitReached
-from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, ToolResult
+from txscout.agent.citations import CITATION, cited_numbers
+from txscout.agent.research import Searcher, keywords, phase_prompt
+from txscout.core.events import CritiqueFinding, ErrorRaised, Revision
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
@@ -60,6 +60,8 @@ FINDING_MIN_WORDS = 2
 fix; small models emit such lines, and acting on them rewrites a sound answer for no reason."""
 TOXICITY_THRESHOLD = 0.5
 """Predictor outputs for these endpoints are probabilities; 0.5 is where the classifier calls it."""
+POSITIVE_WORDS = frozenset({"high", "positive", "toxic"})
+"""A predictor that states a verdict in words instead of a probability: these count as 1.0."""
 
 CRITIC_INSTRUCTION = (
     "Review the answer above against the evidence. List each problem on its own line as 'KIND: detail', "
@@ -72,16 +74,12 @@ ECHO_SHARE = 0.6
 """A finding whose words come mostly from the critic's own instructions ("the answer is UNSUPPORTED (a
 claim no evidence supports)") is the model parroting its prompt, not a finding about this answer."""
 
-_REF = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'\[])|\n+")
 _LEADING_REFS = re.compile(r"^((?:\[\d[\d,\s–-]*\][\s.;,]*)+)(.*)$", re.DOTALL)
 _NOT_A_CLAIM = re.compile(
     r"^(answer\s*:|final answer\s*:)|\b(no evidence|could not find|not find|not found|unknown|"
     r"consult|i am not sure|insufficient)\b",
     re.IGNORECASE,
-)
-_TOXICITY = re.compile(
-    r"\b(herg|ames|dili|clintox)\b[^\n\d,;{}\[\]]{0,30}?(\d*\.\d+|\d+|high|positive|toxic)", re.IGNORECASE
 )
 _TOXICITY_WORDS: dict[str, tuple[str, ...]] = {
     "herg": ("herg", "qt", "cardiotox", "cardiac", "arrhythm"),
@@ -128,8 +126,8 @@ def sentences(text: str) -> list[str]:
 
 def cited_refs(sentence: str) -> list[int]:
     refs: list[int] = []
-    for group in _REF.findall(sentence):
-        for ref in (int(n) for n in re.findall(r"\d+", group)):
+    for group in CITATION.findall(sentence):
+        for ref in cited_numbers(group):
             if ref not in refs:
                 refs.append(ref)
     return refs
@@ -216,28 +214,54 @@ def repoint_citations(text: str, ledger: EvidenceLedger) -> str:
 
 def _renumber(sentence: str, moves: dict[int, int]) -> str:
     def move(match: re.Match[str]) -> str:
-        found = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        found = cited_numbers(match.group(1))
         return "[" + ", ".join(str(n) for n in dict.fromkeys(moves.get(r, r) for r in found)) + "]"
 
-    return _REF.sub(move, sentence)
+    return CITATION.sub(move, sentence)
+
+
+def endpoint_values(artifact: Any) -> Iterator[tuple[str, Any]]:
+    """``(endpoint, value)`` pairs anywhere in a tool's structured result: ADMET predictions
+    (``{"id": "hERG", "value": 0.83}``), task predictions (``{"task": "ClinTox", "answer": ...}``) and
+    plain mappings (``{"hERG": 0.83}``)."""
+    if isinstance(artifact, dict):
+        if "id" in artifact and "value" in artifact:
+            yield str(artifact["id"]), artifact["value"]
+        if "task" in artifact and "answer" in artifact:
+            yield str(artifact["task"]), artifact["answer"]
+        for key, value in artifact.items():
+            if isinstance(value, dict | list):
+                yield from endpoint_values(value)
+            else:
+                yield str(key), value
+    elif isinstance(artifact, list):
+        for item in artifact:
+            yield from endpoint_values(item)
+
+
+def _probability(value: Any) -> float | None:
+    """A reported value as a probability: numbers as they are (percentages scaled), verdict words as 1.0."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value / 100 if value > 1 else float(value)
+    if isinstance(value, str) and value.strip().lower() in POSITIVE_WORDS:
+        return 1.0
+    return None
 
 
 def toxicity_flags(run: Run) -> dict[str, float]:
-    """Predictor endpoints (hERG, AMES, DILI, ClinTox) that some tool reported as likely positive,
-    with the reported probability (1.0 for a verbal 'high'/'positive')."""
+    """Predictor endpoints (hERG, AMES, DILI, ClinTox) that some tool's structured result reports as
+    likely positive, with the reported probability (1.0 for a verbal 'high'/'positive'). Read from the
+    artifacts, so a prediction the rendered text left out (a batch beyond its display limit) counts."""
     flags: dict[str, float] = {}
-    for event in run.events:
-        if not isinstance(event, ToolResult) or event.is_error:
+    for observation in run.observations:
+        if observation.outcome.is_error:
             continue
-        for match in _TOXICITY.finditer(event.output):
-            name, raw = match.group(1).lower(), match.group(2).lower()
-            try:
-                value = float(raw)
-            except ValueError:
-                value = 1.0
-            if value > 1:
-                value /= 100
-            if value >= TOXICITY_THRESHOLD:
+        for endpoint, raw in endpoint_values(observation.outcome.artifact):
+            name = endpoint.lower()
+            value = _probability(raw) if name in _TOXICITY_WORDS else None
+            if value is not None and value >= TOXICITY_THRESHOLD:
                 flags[name] = max(value, flags.get(name, 0.0))
     return flags
 
@@ -285,9 +309,8 @@ def check_safety(text: str, run: Run) -> list[Problem]:
     return problems
 
 
-def check_coverage(question: str, text: str) -> list[Problem]:
-    """A multiple-choice answer that picks no option; sub-questions whose key terms never appear."""
-    options = parse_options(question)
+def check_coverage(question: str, text: str, options: dict[str, str]) -> list[Problem]:
+    """A multiple-choice answer that picks none of ``options``; sub-questions whose key terms never appear."""
     if options:
         if choice_letter(answer_line(text) or text, options) is None:
             return [Problem(kind="unanswered", detail="the answer does not choose one of the options")]
@@ -371,7 +394,7 @@ def critic_prompt(run: Run, question: str, draft: str) -> list[BaseMessage]:
 
 
 def revision_prompt(run: Run, question: str, draft: str, problems: list[Problem]) -> list[BaseMessage]:
-    tail = " End with a line 'Answer: <option letter>'." if parse_options(question) else ""
+    tail = " End with a line 'Answer: <option letter>'." if run.options else ""
     instruction = (
         "Revise the draft so that every listed problem is fixed: support each claim with a citation [n] to "
         "evidence that states it, or remove the claim; correct citations that do not support their sentence; "
@@ -388,12 +411,11 @@ def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> lis
     problems = [
         *check_support(draft, run.ledger),
         *check_safety(draft, run),
-        *check_coverage(question, draft),
+        *check_coverage(question, draft, run.options),
     ]
-    kwargs: dict[str, Any] = {"grammar": critic_grammar()} if embedded(run) else {}
-    reply = run.call_model(critic_prompt(run, question, draft), purpose="critique", step=round_no, **kwargs)
-    content = reply.content if isinstance(reply.content, str) else str(reply.content)
-    for problem in parse_critic(content):
+    prompt = critic_prompt(run, question, draft)
+    reply = run.call_model(prompt, purpose="critique", step=round_no, grammar=critic_grammar())
+    for problem in parse_critic(reply.text):
         if problem.kind in ("unsupported", "unanswered", "safety"):
             problem.query = " ".join(keywords(problem.detail))
         problems.append(problem)
@@ -411,7 +433,8 @@ def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> lis
 def _checks_failed(run: Run, question: str, text: str) -> int:
     """How many model-free checks ``text`` fails. A revision may not fail more than its draft: the
     model critic of a small model invents problems, and its rewrite can drop every cited value."""
-    return len(check_support(text, run.ledger)) + len(check_safety(text, run)) + len(check_coverage(question, text))
+    checks = (check_support(text, run.ledger), check_safety(text, run), check_coverage(question, text, run.options))
+    return sum(len(found) for found in checks)
 
 
 def _clean_revision(text: str) -> str:
@@ -421,10 +444,9 @@ def _clean_revision(text: str) -> str:
 def critique_and_revise(run: Run, question: str, draft: str) -> str:
     """Critique and revise at most ``settings.critique_rounds`` times; the draft comes back unchanged
     when the critic finds nothing. A budget running out returns the latest text."""
-    options = parse_options(question)
     searcher = Searcher(run)
     text = draft
-    try:
+    with run.limited("critique stopped"):
         for round_no in range(1, run.settings.critique_rounds + 1):
             repointed = repoint_citations(text, run.ledger)
             if repointed != text:
@@ -436,15 +458,11 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
                 break
             queries = list(dict.fromkeys(p.query for p in problems if p.query))[:QUERIES_PER_ROUND]
             if queries and searcher.tools():
-                try:
+                with run.limited("critique search stopped"):
                     searcher.search(queries)
-                except LimitReached as limit:
-                    run.emit(ErrorRaised(kind="limit", message=f"critique search stopped: {limit}"))
-            kwargs: dict[str, Any] = {"grammar": revision_grammar(options)} if embedded(run) else {}
-            reply = run.call_model(
-                revision_prompt(run, question, text, problems), purpose="revision", step=round_no, **kwargs
-            )
-            revised = _clean_revision(reply.content if isinstance(reply.content, str) else str(reply.content))
+            prompt = revision_prompt(run, question, text, problems)
+            grammar = revision_grammar(run.options)
+            revised = _clean_revision(run.call_model(prompt, purpose="revision", step=round_no, grammar=grammar).text)
             if not re.search(r"[A-Za-z]{2,}|[A-Z][a-z]?\d", strip_citations(revised)):
                 run.emit(ErrorRaised(kind="format", message="the revision was empty; kept the previous answer"))
                 break
@@ -459,6 +477,4 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
                 break
             run.emit(Revision(round=round_no, text=revised))
             text = revised
-    except LimitReached as limit:
-        run.emit(ErrorRaised(kind="limit", message=f"critique stopped: {limit}"))
     return text

@@ -4,6 +4,12 @@ Small models rarely name a molecule correctly in a tool call, but they copy valu
 agent links molecules in the question itself (drug-name dictionary, RDKit-parsed SMILES), runs the
 chemistry tools on them, and puts the observations in the transcript as if the model had asked.
 Comparisons are computed too, since small models cannot compare numbers reliably.
+
+Grounding has its own budget and does not spend the model's: ``max_tool_calls`` is what the model
+may ask for, and a question naming three molecules would otherwise leave it none. Grounding makes
+at most ``MAX_CALLS`` calls (each of ``MAX_LINKED`` molecules looked up by both lookup tools, one
+batched ADMET prediction and one comparison); they count in the run's ``tool_calls`` like any other,
+and the time and token limits still apply to them.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ if TYPE_CHECKING:
     from txscout.agent.loop import ReactPhase, Run
 
 MAX_LINKED = 3
+LOOKUP_TOOLS = ("identify_molecule", "molecule_properties")
+MAX_CALLS = MAX_LINKED * len(LOOKUP_TOOLS) + 2
 _ADMET_WORDS = re.compile(
     r"\b(admet|toxic\w*|herg|cardiotox\w*|ames|mutagen\w*|dili|hepatotox\w*|absorption|bioavailab\w*|"
     r"blood[- ]brain|bbb|clearance|half[- ]life|solubility|permeab\w*|cyp\w*)\b",
@@ -76,29 +84,38 @@ def _molecule_args(run: Run, tool: str, molecules: list[str]) -> dict[str, Any] 
     return {field: molecules if takes_list else molecules[0]}
 
 
-def ground(run: Run, question: str, phase: ReactPhase) -> None:
-    wanted = [t for t in ("identify_molecule", "molecule_properties") if t in run.tools]
+def plan(run: Run, question: str) -> list[tuple[str, dict[str, Any]]]:
+    """The grounding calls for ``question``, in order: each linked molecule through the lookup tools,
+    one ADMET prediction for all of them when the question asks about ADMET, one comparison when it
+    compares a property of two or more."""
+    wanted = [t for t in LOOKUP_TOOLS if t in run.tools]
     if not wanted:
-        return
+        return []
     from txscout.tools.chemistry import find_molecules
 
+    calls: list[tuple[str, dict[str, Any]]] = []
     linked = find_molecules(question)[:MAX_LINKED]
     for molecule in linked:
         for tool in wanted:
             value = molecule.name if tool == "identify_molecule" and molecule.name else molecule.smiles
             args = _molecule_args(run, tool, [value])
             if args is not None:
-                phase.record_automatic(tool, args, run.call_tool(tool, args, step=0, automatic=True))
+                calls.append((tool, args))
     if linked and _ADMET_WORDS.search(question) and "predict_admet" in run.tools:
         args = _molecule_args(run, "predict_admet", [m.smiles for m in linked])
         if args is not None:
             endpoints = _asked_endpoints(question)
             if endpoints:
                 args["endpoints"] = endpoints
-            phase.record_automatic("predict_admet", args, run.call_tool("predict_admet", args, step=0, automatic=True))
+            calls.append(("predict_admet", args))
     prop = _compared_property(question)
     if len(linked) >= 2 and prop and "compare_molecules" in run.tools:
-        args = {"molecules": [m.name or m.smiles for m in linked], "property": prop}
-        phase.record_automatic(
-            "compare_molecules", args, run.call_tool("compare_molecules", args, step=0, automatic=True)
-        )
+        calls.append(("compare_molecules", {"molecules": [m.name or m.smiles for m in linked], "property": prop}))
+    return calls
+
+
+def ground(run: Run, question: str, phase: ReactPhase) -> None:
+    """Run the planned grounding calls, within grounding's own budget, and show them to the model."""
+    for tool, args in plan(run, question)[:MAX_CALLS]:
+        outcome = run.call_tool(tool, args, step=0, automatic=True, budgeted=False)
+        phase.record_automatic(tool, args, outcome)

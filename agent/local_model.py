@@ -22,6 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from txscout.agent.backends import Capabilities
 from txscout.core.errors import LimitReached, ModelUnavailable
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
@@ -54,6 +55,11 @@ class LocalChatModel(BaseChatModel):
     max_tokens: int = 320
     temperature: float = 0.0
     seed: int = 0
+
+    capabilities: ClassVar[Capabilities] = Capabilities(grammar=True, serial=True, seeded=True)
+    """What ``Backend`` may ask of this model: a GBNF grammar per call (``grammar=``), a per-call ``seed``
+    (sampling is deterministic per seed, so samples need distinct seeds to differ), and one reply at a
+    time, since one llama.cpp context serves every call (concurrent requests would only queue)."""
 
     _loaded: ClassVar[dict[tuple[str, int], Any]] = {}
     _load_lock: ClassVar[threading.Lock] = threading.Lock()

@@ -1,18 +1,19 @@
 """The ReAct loop: question -> (thought, tool call, observation)* -> draft answer.
 
 ``Run`` holds one question's state and the services every phase uses (model calls with budgets,
-tool calls with validation and timeouts, the evidence ledger, events). Control flow travels by
-exception: ``FormatError`` becomes a correction for the model, ``LimitReached`` ends the phase with
-the best answer so far, ``Cancelled`` stops the run.
+tool calls with validation and timeouts, the evidence ledger, the observations, events). Control flow
+travels by exception: ``FormatError`` becomes a correction for the model, ``LimitReached`` ends the
+phase with the best answer so far (:meth:`Run.limited`), ``Cancelled`` stops the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
-from txscout.agent import protocol
+from txscout.agent.backends import Backend, Grammar, connection_error
 from txscout.agent.citations import EvidenceLedger
-from txscout.core.errors import Cancelled, FormatError, LimitReached, ModelUnavailable
+from txscout.core.errors import Cancelled, LimitReached, ModelUnavailable, validation_problems
 from txscout.core.events import (
     ErrorRaised,
     Event,
@@ -42,44 +43,81 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
+    from txscout.agent.answers import Choices
+    from txscout.agent.steps import StepStrategy
     from txscout.core.evidence import Evidence
     from txscout.core.settings import Settings
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="txscout-tool")
 EVENT_OUTPUT_CAP = 4000
+NO_ANSWER = "No answer could be formed within the budget."
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What a tool call gave back: the text the model reads and, from tools that return one
+    (``response_format="content_and_artifact"``), the structured artifact that code reads instead of
+    parsing the text back."""
+
+    text: str
+    is_error: bool
+    artifact: Any = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A tool call the run executed, with its outcome; ``Run.observations`` keeps them in call order."""
+
+    tool: str
+    args: dict[str, Any]
+    outcome: ToolOutcome
+    step: int = 0
+    automatic: bool = False
 
 
 @dataclass
-class ToolOutcome:
-    text: str
-    is_error: bool
+class LimitGuard:
+    """What :meth:`Run.limited` saw: the budget that ran out inside its block, if one did."""
+
+    limit: LimitReached | None = None
+
+    @property
+    def reason(self) -> str:
+        return str(self.limit) if self.limit else ""
 
 
-def _connection_error(exc: Exception) -> bool:
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return bool(names & {"APIConnectionError", "ConnectError", "ConnectionError", "APITimeoutError"})
+def call_key(name: str, args: dict[str, Any]) -> str:
+    return f"{name}:{json.dumps(args, sort_keys=True, default=str)}"
 
 
 class Run:
-    """One question's state and services, shared by the ReAct, uncertainty and critique phases."""
+    """One question's state and services, shared by the ReAct, uncertainty and critique phases.
+
+    ``model`` is a chat model (wrapped with its declared capabilities) or a :class:`Backend`;
+    ``choices`` is the question's closed answer set, if it has one, for every phase to read.
+    """
 
     def __init__(
         self,
         *,
-        model: BaseChatModel,
+        model: BaseChatModel | Backend,
         tools: list[BaseTool],
         settings: Settings,
         emit: Callable[[Event], None],
         cancel: threading.Event | None = None,
         store_evidence: Callable[[Evidence], None] | None = None,
+        choices: Choices | None = None,
     ) -> None:
         self.run_id = uuid.uuid4().hex[:12]
-        self.model = model
+        self.backend = Backend.of(model)
+        self.model = self.backend.model
         self.tools = {tool.name: tool for tool in tools}
         self.settings = settings
+        self.choices = choices
         self.cancel = cancel or threading.Event()
         self.ledger = EvidenceLedger()
         self.events: list[Event] = []
+        self.observations: list[Observation] = []
         self.safety: list[SafetyFlagged] = []
         self.steps = 0
         self.model_calls = 0
@@ -90,6 +128,7 @@ class Run:
         self._sink = emit
         self._store_evidence = store_evidence
         self._seen: set[str] = set()
+        self._budgeted_calls = 0
         self._lock = threading.Lock()
 
     def emit(self, event: Event) -> None:
@@ -104,6 +143,11 @@ class Run:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    @property
+    def options(self) -> dict[str, str]:
+        """The question's options (letter -> text) when its answer set is lettered; else empty."""
+        return self.choices.options if self.choices else {}
+
     def check(self) -> None:
         """Stop signals checked before every model or tool call."""
         if self.cancel.is_set():
@@ -113,32 +157,55 @@ class Run:
         if self.input_tokens + self.output_tokens >= self.settings.token_limit:
             raise LimitReached(f"token limit of {self.settings.token_limit} reached")
 
+    @contextlib.contextmanager
+    def limited(self, stopped: str | None = None) -> Iterator[LimitGuard]:
+        """Run a phase, or a step of one, until a budget runs out: ``LimitReached`` ends the block, not
+        the run, and the guard says why. With ``stopped`` ("critique stopped") the stop is also
+        reported as an error event, for phases whose early end the reader could not otherwise see."""
+        guard = LimitGuard()
+        try:
+            yield guard
+        except LimitReached as limit:
+            guard.limit = limit
+            if stopped:
+                self.emit(ErrorRaised(kind="limit", message=f"{stopped}: {limit}"))
+
     def call_model(
         self,
         messages: list[BaseMessage],
         *,
         purpose: str,
         step: int = 0,
+        grammar: str | Grammar | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
         runnable: Runnable[Any, Any] | None = None,
-        **kwargs: Any,
     ) -> AIMessage:
+        """One model reply, within the run's budgets. ``grammar`` and ``seed`` reach the model where
+        its backend takes them; ``runnable`` replaces the model (the model with tools bound)."""
         self.check()
+        request = self.backend.request(grammar=grammar, seed=seed, temperature=temperature)
         started = time.perf_counter()
+        reply = self._guarded(lambda: (runnable or self.model).invoke(messages, **request))
+        latency = time.perf_counter() - started
+        usage = getattr(reply, "usage_metadata", None) or {}
+        tokens_in = usage.get("input_tokens") or sum(len(str(m.content)) for m in messages) // 4
+        tokens_out = usage.get("output_tokens") or max(1, len(reply.text) // 4)
+        self._account(purpose, step, tokens_in, tokens_out, latency)
+        return reply
+
+    @staticmethod
+    def _guarded(call: Callable[[], Any]) -> Any:
+        """A model call with its failures turned into the run's errors: an unreachable endpoint or any
+        other failure becomes ``ModelUnavailable``; the run's own stop signals pass through."""
         try:
-            reply = (runnable or self.model).invoke(messages, **kwargs)
+            return call()
         except (ModelUnavailable, LimitReached, Cancelled):
             raise
         except Exception as exc:
-            if _connection_error(exc):
+            if connection_error(exc):
                 raise ModelUnavailable(f"cannot reach the model endpoint: {exc}") from exc
             raise ModelUnavailable(f"the model call failed: {type(exc).__name__}: {exc}") from exc
-        latency = time.perf_counter() - started
-        usage = getattr(reply, "usage_metadata", None) or {}
-        text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
-        tokens_in = usage.get("input_tokens") or sum(len(str(m.content)) for m in messages) // 4
-        tokens_out = usage.get("output_tokens") or max(1, len(text) // 4)
-        self._account(purpose, step, tokens_in, tokens_out, latency)
-        return reply
 
     def _account(self, purpose: str, step: int, tokens_in: int, tokens_out: int, latency: float) -> None:
         with self._lock:
@@ -149,27 +216,38 @@ class Run:
             ModelCall(step=step, purpose=purpose, input_tokens=tokens_in, output_tokens=tokens_out, latency_s=latency)
         )
 
-    def sample(self, messages: list[BaseMessage], *, n: int, purpose: str, **kwargs: Any) -> list[AIMessage]:
+    def sample(
+        self,
+        messages: list[BaseMessage],
+        *,
+        n: int,
+        purpose: str,
+        grammar: str | Grammar | None = None,
+        temperature: float | None = None,
+    ) -> list[AIMessage]:
         """``n`` replies to one prompt: one batched request where the backend takes ``n``, otherwise
-        concurrent requests (the embedded model serialises them itself and reuses its prompt cache)."""
-        if n > 1 and "n" in type(self.model).model_fields:
+        separate requests, each with its own seed where the backend is seeded, and concurrent unless
+        the backend generates serially (the embedded model, which also reuses its prompt cache)."""
+        replies: list[AIMessage] = []
+        if n > 1 and self.backend.native_n:
             self.check()
+            request = self.backend.request(grammar=grammar, temperature=temperature, n=n)
             started = time.perf_counter()
-            result = self.model.generate([messages], n=n, **kwargs)
-            replies = [g.message for g in result.generations[0] if isinstance(g.message, AIMessage)]
+            result = self._guarded(lambda: self.model.generate([messages], **request))
+            replies = [g.message for g in result.generations[0] if isinstance(g.message, AIMessage)][:n]
             tokens_in = sum((r.usage_metadata or {}).get("input_tokens", 0) for r in replies[:1])
             tokens_out = sum((r.usage_metadata or {}).get("output_tokens", 0) for r in replies)
             self._account(purpose, 0, tokens_in, tokens_out, time.perf_counter() - started)
-            return replies
-        workers = 1 if self.model._llm_type == "txscout-llama-cpp" else min(n, 8)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A server that ignores ``n`` returns one reply: the rest are asked for one by one.
+        seeds = range(len(replies), n)
+        with ThreadPoolExecutor(max_workers=self.backend.sample_workers(len(seeds))) as pool:
             futures = [
-                pool.submit(self.call_model, messages, purpose=purpose, seed=i, **kwargs)
-                if self.model._llm_type == "txscout-llama-cpp"
-                else pool.submit(self.call_model, messages, purpose=purpose, **kwargs)
-                for i in range(n)
+                pool.submit(
+                    self.call_model, messages, purpose=purpose, grammar=grammar, seed=seed, temperature=temperature
+                )
+                for seed in seeds
             ]
-            return [f.result() for f in futures]
+            return replies + [f.result() for f in futures]
 
     def add_evidence(self, item: Evidence) -> int:
         ref, new = self.ledger.add(item)
@@ -190,16 +268,34 @@ class Run:
                     self.emit(ErrorRaised(kind="memory", message=f"evidence not persisted: {exc}"))
         return ref
 
-    def call_tool(self, name: str, args: dict[str, Any], *, step: int, automatic: bool = False) -> ToolOutcome:
-        """Run a tool with every failure turned into an observation the model can recover from."""
+    def has_called(self, name: str, args: dict[str, Any]) -> bool:
+        """Whether this run already executed ``name`` with exactly these arguments."""
+        return call_key(name, args) in self._seen
+
+    def call_tool(
+        self, name: str, args: dict[str, Any], *, step: int, automatic: bool = False, budgeted: bool = True
+    ) -> ToolOutcome:
+        """Run a tool with every failure turned into an observation the model can recover from.
+
+        A ``budgeted`` call spends the run's ``max_tool_calls``; grounding's calls are not (it budgets
+        its own). Every executed call counts in ``tool_calls`` and is kept in ``observations``.
+        """
         self.check()
-        key = f"{name}:{json.dumps(args, sort_keys=True, default=str)}"
-        if key not in self._seen and name in self.tools and self.tool_calls >= self.settings.max_tool_calls:
+        key = call_key(name, args)
+        over = self._budgeted_calls >= self.settings.max_tool_calls
+        if budgeted and over and key not in self._seen and name in self.tools:
             raise LimitReached(f"tool-call limit of {self.settings.max_tool_calls} reached")
         call_id = f"{self.run_id}-{len(self.events)}"
         self.emit(ToolCalled(step=step, call_id=call_id, tool=name, args=args, automatic=automatic))
         started = time.perf_counter()
-        outcome = self._execute(name, args, key)
+        outcome = self._refusal(name, args, key)
+        if outcome is None:
+            self._seen.add(key)
+            with self._lock:
+                self.tool_calls += 1
+                self._budgeted_calls += int(budgeted)
+            outcome = self._execute(self.tools[name], args, key)
+            self.observations.append(Observation(name, args, outcome, step, automatic))
         self.emit(
             ToolResult(
                 step=step,
@@ -212,7 +308,8 @@ class Run:
         )
         return outcome
 
-    def _execute(self, name: str, args: dict[str, Any], key: str) -> ToolOutcome:
+    def _refusal(self, name: str, args: dict[str, Any], key: str) -> ToolOutcome | None:
+        """Why a call is not run (unknown tool, a repeat, invalid arguments), or None to run it."""
         tool = self.tools.get(name)
         if tool is None:
             return ToolOutcome(f"Unknown tool '{name}'. Available tools: {', '.join(self.tools)}.", True)
@@ -226,34 +323,36 @@ class Run:
             try:
                 tool.args_schema.model_validate(args)
             except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}" for err in exc.errors()
-                )
                 expected = json.dumps(tool.tool_call_schema.model_json_schema().get("properties", {}))
+                problems = validation_problems(exc, "arguments")
                 return ToolOutcome(f"Invalid arguments for {name}: {problems}. Expected: {expected}", True)
-        self._seen.add(key)
-        with self._lock:
-            self.tool_calls += 1
+        return None
+
+    def _execute(self, tool: BaseTool, args: dict[str, Any], key: str) -> ToolOutcome:
         context = ToolContext(
             emit=self.emit, add_evidence=self.add_evidence, offline=self.settings.offline, run_id=self.run_id
         )
 
         def invoke() -> Any:
             with tool_context(context):
-                return tool.invoke({"name": name, "args": args, "id": key[:64], "type": "tool_call"})
+                return tool.invoke({"name": tool.name, "args": args, "id": key[:64], "type": "tool_call"})
 
         future = _EXECUTOR.submit(invoke)
         try:
             message = future.result(timeout=self.settings.tool_timeout_s)
         except FutureTimeout:
-            return ToolOutcome(f"{name} did not finish within {self.settings.tool_timeout_s:g} s.", True)
+            return ToolOutcome(f"{tool.name} did not finish within {self.settings.tool_timeout_s:g} s.", True)
         except ToolException as exc:
             return ToolOutcome(str(exc), True)
         except Exception as exc:
-            return ToolOutcome(f"{name} failed: {type(exc).__name__}: {exc}", True)
-        content = message.content if isinstance(message, ToolMessage) else message
-        text = content if isinstance(content, str) else json.dumps(content, default=str)
-        return ToolOutcome(text, getattr(message, "status", "success") == "error")
+            return ToolOutcome(f"{tool.name} failed: {type(exc).__name__}: {exc}", True)
+        if not isinstance(message, ToolMessage):
+            return ToolOutcome(_as_text(message), False)
+        return ToolOutcome(_as_text(message.content), message.status == "error", message.artifact)
+
+
+def _as_text(content: Any) -> str:
+    return content if isinstance(content, str) else json.dumps(content, default=str)
 
 
 @dataclass
@@ -264,111 +363,45 @@ class Draft:
 
 
 class ReactPhase:
-    """Drives the model through tool use until it answers or a budget ends the phase."""
+    """Drives the model through tool use until it answers or a budget ends the phase.
 
-    def __init__(self, run: Run, *, native: Runnable[Any, Any] | None) -> None:
+    How a step asks for tools and reads the answer is the ``steps`` strategy's business (the text
+    protocol or native tool calling, ``agent.steps``); the phase owns the transcript and the budgets.
+    """
+
+    def __init__(self, run: Run, steps: StepStrategy) -> None:
         self.run = run
-        self.native = native
-        tools = list(run.tools.values())
-        self.grammar = protocol.grammar_for(tools) if run.model._llm_type == "txscout-llama-cpp" else None
-        system = protocol.native_system_prompt() if native else protocol.text_system_prompt(tools)
-        self.messages: list[BaseMessage] = [SystemMessage(system)]
+        self.steps = steps
+        self.messages: list[BaseMessage] = [SystemMessage(steps.system_prompt())]
 
     def start(self, question: str) -> None:
-        self.messages.append(HumanMessage(f"Question: {question}" if not self.native else question))
-        self._question_at = len(self.messages) - 1
-        self._question = question
-        self._grounded: list[str] = []
+        self.steps.open(self.messages, question)
 
     def record_automatic(self, name: str, args: dict[str, Any], outcome: ToolOutcome) -> None:
-        """Show the model a call the agent made itself (grounding) before its first step.
-
-        Native models see an ordinary tool-call turn. Text-protocol models see the observations under
-        the question instead: small models shown a scripted "Action:" turn imitate it and call the
-        same tool again rather than answer.
-        """
-        observation = protocol.frame_observation(name, outcome.text)
-        if self.native:
-            call_id = f"auto-{len(self.messages)}"
-            self.messages.append(AIMessage("", tool_calls=[{"name": name, "args": args, "id": call_id}]))
-            self.messages.append(ToolMessage(observation, tool_call_id=call_id))
-            return
-        if not outcome.is_error:
-            self._grounded.append(outcome.text)
-        question = self.messages[self._question_at]
-        self.messages[self._question_at] = HumanMessage(f"{question.content}\n\nObservation: {observation}")
+        """Show the model a call the agent made itself (grounding) before its first step."""
+        self.steps.record_automatic(self.messages, name, args, outcome)
 
     def execute(self) -> Draft:
-        try:
+        with self.run.limited() as budget:
             while True:
                 self.run.steps += 1
                 if self.run.steps > self.run.settings.max_steps:
                     raise LimitReached(f"step limit of {self.run.settings.max_steps} reached")
-                answer = self._native_step() if self.native else self._text_step()
+                answer = self.steps.step(self.messages, self.run.steps)
                 if answer is not None:
                     return Draft(answer)
-        except LimitReached as limit:
-            return self._best_effort(str(limit))
-
-    def _native_step(self) -> str | None:
-        step = self.run.steps
-        reply = self.run.call_model(self.messages, purpose="react", step=step, runnable=self.native)
-        content = reply.content if isinstance(reply.content, str) else ""
-        if not reply.tool_calls:
-            return content.strip() or "(the model returned an empty answer)"
-        if content.strip():
-            self.run.emit(Thought(step=step, text=content.strip()))
-        self.messages.append(reply)
-        for call in reply.tool_calls:
-            outcome = self.run.call_tool(call["name"], call["args"], step=step)
-            self.messages.append(
-                ToolMessage(protocol.frame_observation(call["name"], outcome.text), tool_call_id=call["id"])
-            )
-        return None
-
-    def _text_step(self) -> str | None:
-        step = self.run.steps
-        grammar = self.grammar
-        if grammar and step == 1 and self._grounded:
-            grammar = protocol.copying_grammar(self._grounded, self._question)
-        kwargs = {"grammar": grammar} if grammar else {}
-        reply = self.run.call_model(self.messages, purpose="react", step=step, **kwargs)
-        text = reply.content if isinstance(reply.content, str) else str(reply.content)
-        self.messages.append(AIMessage(text))
-        try:
-            parsed = protocol.parse_reply(text)
-        except FormatError as exc:
-            self.run.emit(ErrorRaised(kind="format", message=str(exc)))
-            self.messages.append(HumanMessage(f"Format error: {exc}"))
-            return None
-        if parsed.thought:
-            self.run.emit(Thought(step=step, text=parsed.thought))
-        if isinstance(parsed, protocol.Final):
-            return parsed.answer
-        outcome = self.run.call_tool(parsed.tool, parsed.args, step=step)
-        self.messages.append(HumanMessage(f"Observation: {protocol.frame_observation(parsed.tool, outcome.text)}"))
-        return None
+        return self._best_effort(budget.reason)
 
     def _best_effort(self, reason: str) -> Draft:
         """Out of budget: one last tool-free call for an answer when time and tokens allow."""
-        try:
+        with self.run.limited():
             self.run.check()
             prompt = [*self.messages, HumanMessage(f"{reason}. No more tools. Give your Final Answer now.")]
-            grammar = protocol.grammar_for([], allow_actions=False) if self.grammar else None
             reply = self.run.call_model(
-                prompt, purpose="finalize", step=self.run.steps, **({"grammar": grammar} if grammar else {})
+                prompt, purpose="finalize", step=self.run.steps, grammar=self.steps.final_grammar()
             )
-            text = reply.content if isinstance(reply.content, str) else ""
-            if not self.native:
-                try:
-                    parsed = protocol.parse_reply(text)
-                    text = parsed.answer if isinstance(parsed, protocol.Final) else ""
-                except FormatError:
-                    text = ""
-            if text.strip():
-                return Draft(text.strip(), incomplete=True, reason=reason)
-        except LimitReached:
-            pass
+            text = self.steps.read_final(reply.text)
+            if text:
+                return Draft(text, incomplete=True, reason=reason)
         thoughts = [e.text for e in self.run.events if isinstance(e, Thought)]
-        fallback = thoughts[-1] if thoughts else "No answer could be formed within the budget."
-        return Draft(fallback, incomplete=True, reason=reason)
+        return Draft(thoughts[-1] if thoughts else NO_ANSWER, incomplete=True, reason=reason)

@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool
 
+from txscout.agent.answers import Choices
 from txscout.core.errors import FormatError
 
 OBSERVATION_CAP = 2500
@@ -177,11 +178,23 @@ def _args_rule(tool: BaseTool, index: int) -> tuple[str, str]:
     return name, f'{name} ::= "{{" {pairs} "}}"'
 
 
-def grammar_for(tools: list[BaseTool], allow_actions: bool = True) -> str:
-    """GBNF for one reply: a thought, then either a call of a known tool or a final answer."""
-    final = '"Final Answer: " answer'
+def _final_answer(choices: Choices | None) -> tuple[str, str]:
+    """The final-answer branch of a grammar and the rules it needs: free text, or one of ``choices``
+    (several of them, comma-separated, when the set allows several)."""
+    if choices is None:
+        return '"Final Answer: " answer', ""
+    answers = list(dict.fromkeys(choices.answers))
+    options = " | ".join(_gbnf_literal(a) for a in answers)
+    repeat = f' ( ", " option ){{0,{len(answers) - 1}}}' if choices.several and len(answers) > 1 else ""
+    return f'"Final Answer: " option{repeat}', f"option ::= {options}\n"
+
+
+def grammar_for(tools: list[BaseTool], allow_actions: bool = True, choices: Choices | None = None) -> str:
+    """GBNF for one reply: a thought, then either a call of a known tool or a final answer (one of
+    ``choices`` when the answer set is closed)."""
+    final, final_rules = _final_answer(choices)
     if not tools or not allow_actions:
-        return f'root ::= "Thought: " line "\\n" {final}\n{_JSON_RULES}'
+        return f'root ::= "Thought: " line "\\n" {final}\n{final_rules}{_JSON_RULES}'
     rules = []
     branches = []
     for i, tool in enumerate(tools):
@@ -189,7 +202,7 @@ def grammar_for(tools: list[BaseTool], allow_actions: bool = True) -> str:
         rules.append(rule)
         branches.append(f'"Action: " {_gbnf_literal(tool.name)} "\\nAction Input: " {rule_name}')
     choice = " | ".join([*branches, final])
-    return f'root ::= "Thought: " line "\\n" ( {choice} )\n' + "\n".join(rules) + _JSON_RULES
+    return f'root ::= "Thought: " line "\\n" ( {choice} )\n{final_rules}' + "\n".join(rules) + _JSON_RULES
 
 
 _LABELS = {
@@ -235,9 +248,7 @@ def closed_answer_grammar(answers: Sequence[str], several: bool = False) -> str:
     """
     if not answers:
         raise ValueError("a closed answer set needs at least one answer")
-    options = " | ".join(_gbnf_literal(a) for a in dict.fromkeys(answers))
-    repeat = f' ( ", " option ){{0,{len(answers) - 1}}}' if several and len(answers) > 1 else ""
-    return f'root ::= "Thought: " line "\\nFinal Answer: " option{repeat}\noption ::= {options}\n' + _JSON_RULES
+    return grammar_for([], allow_actions=False, choices=Choices(answers=list(answers), several=several))
 
 
 def copying_grammar(observations: list[str], question: str = "") -> str:

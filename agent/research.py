@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 
 from txscout.agent import protocol
 from txscout.agent.answers import tokens
-from txscout.core.events import ToolCalled
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -58,11 +57,6 @@ def query_field(tool: BaseTool) -> str | None:
         if name in names:
             return name
     return strings[0] if strings else None
-
-
-def embedded(run: Run) -> bool:
-    """Whether the run uses the embedded llama.cpp model, which takes a GBNF grammar per call."""
-    return run.model._llm_type == "txscout-llama-cpp"
 
 
 def phase_prompt(question: str, evidence: str, sections: list[str], instruction: str) -> list[BaseMessage]:
@@ -124,9 +118,6 @@ class Searcher:
                 found.append((name, field))
         return found
 
-    def _already_called(self, name: str, args: dict[str, str]) -> bool:
-        return any(isinstance(e, ToolCalled) and e.tool == name and e.args == args for e in self.run.events)
-
     def search(self, queries: Iterable[str]) -> SearchReport:
         """Run each query through the available retrieval tools within ``MAX_CALLS_PER_SEARCH`` calls.
 
@@ -141,7 +132,7 @@ class Searcher:
                 continue
             for name, field in self.tools():
                 args = {field: query}
-                if self._already_called(name, args):
+                if self.run.has_called(name, args):
                     continue
                 if calls >= MAX_CALLS_PER_SEARCH:
                     return report

@@ -25,7 +25,7 @@ is the majority share of the last round; every round's entropy is reported.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -38,17 +38,16 @@ from txscout.agent.answers import (
     measure,
     mentions,
     normalise,
-    parse_options,
     question_stem,
     reasoning,
     strip_citations,
 )
-from txscout.agent.research import Searcher, SearchReport, embedded, keywords, phase_prompt
-from txscout.core.errors import LimitReached
-from txscout.core.events import ErrorRaised, UncertaintyRound
+from txscout.agent.backends import Grammar
+from txscout.agent.research import Searcher, SearchReport, keywords, phase_prompt
+from txscout.core.events import UncertaintyRound
 
 if TYPE_CHECKING:
-    from langchain_core.messages import AIMessage, BaseMessage
+    from langchain_core.messages import BaseMessage
 
     from txscout.agent.loop import Run
 
@@ -119,10 +118,6 @@ def disagreement_queries(
     return queries or [terms]
 
 
-def _text(reply: AIMessage) -> str:
-    return reply.content if isinstance(reply.content, str) else str(reply.content)
-
-
 def _majority(
     distribution: Distribution, answers: list[Normalised], draft: str, options: dict[str, str]
 ) -> Cluster | None:
@@ -150,26 +145,28 @@ def _present(text: str, key: str, options: dict[str, str]) -> str:
     return f"{reasoning(text)}\n\nAnswer: {answer}".strip()
 
 
-def _sample_kwargs(run: Run, options: dict[str, str]) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"temperature": run.settings.sample_temperature}
-    if embedded(run):
-        kwargs |= {"grammar": sample_grammar(options), "max_tokens": SAMPLE_MAX_TOKENS}
-    return kwargs
-
-
 def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutcome:
     """Measure agreement among sampled answers, search where they disagree, and return the majority
-    answer with its confidence. A budget running out ends the phase with the best answer so far."""
+    answer with its confidence. A budget running out ends the phase with the best answer so far.
+
+    A multiple-choice question (``run.choices``) is sampled and compared by option letter."""
     settings = run.settings
-    options = parse_options(question)
+    options = run.options
+    grammar = Grammar(sample_grammar(options), max_tokens=SAMPLE_MAX_TOKENS)
     searcher = Searcher(run)
     outcome = UncertaintyOutcome(answer=draft, confidence=0.0)
     searched: list[str] = []
-    try:
+    with run.limited("uncertainty phase stopped"):
         for round_no in range(1, settings.search_rounds + 2):
             prompt = sampling_prompt(question, run.ledger.digest(), options)
-            replies = run.sample(prompt, n=settings.samples, purpose="uncertainty", **_sample_kwargs(run, options))
-            texts = [_text(r) for r in replies]
+            replies = run.sample(
+                prompt,
+                n=settings.samples,
+                purpose="uncertainty",
+                grammar=grammar,
+                temperature=settings.sample_temperature,
+            )
+            texts = [r.text for r in replies]
             short = [extract_answer(t) for t in texts]
             answers = [normalise(s, options) for s in short]
             distribution = measure(answers)
@@ -201,8 +198,6 @@ def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutco
             )
             if decision != "searched":
                 break
-    except LimitReached as limit:
-        run.emit(ErrorRaised(kind="limit", message=f"uncertainty phase stopped: {limit}"))
     return outcome
 
 
@@ -222,10 +217,11 @@ def _next_step(
         return SearchReport(), "round cap reached"
     if not searcher.tools():
         return SearchReport(), "no retrieval tool available"
-    try:
+    report = SearchReport()
+    with run.limited() as budget:
         report = searcher.search(disagreement_queries(question, options, distribution, short, round_no))
-    except LimitReached as limit:
-        return SearchReport(), f"budget exhausted: {limit}"
+    if budget.limit:
+        return report, f"budget exhausted: {budget.reason}"
     if report.new_evidence:
         return report, "searched"
     return report, "no new evidence"

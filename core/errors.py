@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class UserError(Exception):
     """Bad input from the person at the keyboard: printed as one line, exit code 2, no traceback."""
@@ -21,3 +26,10 @@ class LimitReached(Exception):
 
 class Cancelled(Exception):
     """The caller asked the run to stop."""
+
+
+def validation_problems(exc: ValidationError, whole: str = "input") -> str:
+    """Every problem of a pydantic validation error on one line, ``field: message; other.field: message``,
+    so that a person (an invalid setting) or a model (invalid tool arguments) can fix them all at once.
+    ``whole`` names the value itself when an error has no field."""
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or whole}: {err['msg']}" for err in exc.errors())

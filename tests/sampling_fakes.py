@@ -1,5 +1,8 @@
 """Fake chat models for sampling tests: thread-safe scripts, an embedded-model stand-in, a batched backend.
 
+The stand-ins declare capabilities the way real models do (``capabilities`` class attribute), so
+the code under test takes the grammar-and-seed or the batched path by asking the backend.
+
 ``Run.sample`` sends concurrent requests to remote-style models, and the reply counter of langchain's
 fake chat model is not thread-safe, so a script shared by concurrent samples must hand replies out
 under a lock or two samples can receive the same reply.
@@ -8,7 +11,7 @@ under a lock or two samples can receive the same reply.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -16,6 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
 from tests.scripted import ScriptedChatModel
+from txscout.agent.backends import Capabilities
 
 
 class LockedScript(ScriptedChatModel):
@@ -33,17 +37,15 @@ class LockedScript(ScriptedChatModel):
 
 
 class EmbeddedLike(LockedScript):
-    """Claims to be the embedded model, so callers take the grammar-and-seed path."""
+    """Declares what the embedded model declares: a grammar and a seed per call, one reply at a time."""
 
-    @property
-    def _llm_type(self) -> str:
-        return "txscout-llama-cpp"
+    capabilities: ClassVar[Capabilities] = Capabilities(grammar=True, serial=True, seeded=True)
 
 
 class Batched(BaseChatModel):
     """A backend that takes ``n`` and returns n generations from one request."""
 
-    n: int = 1
+    capabilities: ClassVar[Capabilities] = Capabilities(native_n=True)
     batches: list[list[str]]
     requests: int = 0
 

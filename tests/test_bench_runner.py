@@ -101,13 +101,33 @@ def test_runner_hands_the_agent_each_items_answer_letters(tmp_path: Path) -> Non
     assert all(a == list("ABCDE"[: len(a)]) for a in sets.values())
 
 
+class CrashesOn(Agent):
+    """The real agent, except that it fails (as a bug would) on questions containing ``word``."""
+
+    word: str
+
+    def run(self, question: str, **kwargs: Any) -> Answer:
+        if self.word in question:
+            raise RuntimeError("agent bug on this item")
+        return super().run(question, **kwargs)
+
+
 def test_item_errors_are_recorded_not_fatal(tmp_path: Path) -> None:
-    model = KeyedChatModel(answers=MEDQA_REPLIES, context_full_on="scurvy")
-    summary = run_benchmark(medqa_options(tmp_path / "run"), agent=agent_for(model))
+    agent = CrashesOn(model=KeyedChatModel(answers=MEDQA_REPLIES), tools=[], mode="bare")
+    agent.word = "scurvy"
+    summary = run_benchmark(medqa_options(tmp_path / "run"), agent=agent)
     failed = [r for r in read_records(tmp_path / "run" / "records.jsonl") if r.error]
     assert [r.item_id for r in failed] == ["medqa-2"]
-    assert "context window" in (failed[0].error or "") and not failed[0].correct
+    assert "agent bug" in (failed[0].error or "") and not failed[0].correct
     assert summary.errors == 1 and summary.n == 5
+
+
+def test_full_context_window_is_an_incomplete_answer_scored_wrong(tmp_path: Path) -> None:
+    model = KeyedChatModel(answers=MEDQA_REPLIES, context_full_on="scurvy")
+    summary = run_benchmark(medqa_options(tmp_path / "run"), agent=agent_for(model))
+    by_id = {r.item_id: r for r in read_records(tmp_path / "run" / "records.jsonl")}
+    assert by_id["medqa-2"].status == "incomplete" and not by_id["medqa-2"].correct
+    assert summary.errors == 0 and summary.n == 5
 
 
 def test_unavailable_model_stops_the_run_and_keeps_scored_items(tmp_path: Path) -> None:

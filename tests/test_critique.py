@@ -11,6 +11,7 @@ from langchain_core.tools import BaseTool, tool
 
 from tests.sampling_fakes import locked
 from tests.scripted import ScriptedChatModel, script
+from txscout.agent.answers import parse_options
 from txscout.agent.api import Agent
 from txscout.agent.critique import (
     Problem,
@@ -29,10 +30,10 @@ from txscout.agent.critique import (
 )
 from txscout.agent.loop import Run
 from txscout.agent.uncertainty import sampling_prompt
-from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, SafetyFlagged, ToolCalled, ToolResult
+from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, SafetyFlagged, ToolCalled
 from txscout.core.evidence import Evidence
 from txscout.core.settings import load_settings
-from txscout.core.toolkit import current_context
+from txscout.core.toolkit import ToolError, artifact, current_context
 
 QUESTION = "Which EGFR inhibitor is active against the T790M resistance mutation in NSCLC?"
 OSI = "Osimertinib is a third-generation EGFR inhibitor active against the T790M resistance mutation."
@@ -58,6 +59,27 @@ def pubmed(queries: list[str], texts: dict[str, str]) -> BaseTool:
         return "No results."
 
     return pubmed_search
+
+
+def predictor(result: Any) -> BaseTool:
+    """A predict_admet stand-in whose structured result (the artifact) is ``result``; its text says nothing."""
+
+    @tool("predict_admet", response_format="content_and_artifact")
+    def predict_admet(smiles: str) -> tuple[str, Any]:
+        """Predict ADMET endpoints."""
+        return "predicted", result
+
+    return predict_admet
+
+
+def failing_predictor(message: str) -> BaseTool:
+    @tool("predict_tox")
+    def predict_tox(smiles: str) -> str:
+        """Predict toxicity."""
+        raise ToolError(message)
+
+    predict_tox.handle_tool_error = True
+    return predict_tox
 
 
 def make_run(model: ScriptedChatModel, tools: list[BaseTool], events: list[Any], **settings: Any) -> Run:
@@ -266,14 +288,36 @@ def test_safety_gate_flags_must_be_mentioned() -> None:
 
 def test_predictor_toxicity_flags_must_be_mentioned() -> None:
     events: list[Any] = []
-    run = make_run(script("NONE"), [], events)
-    output = '{"hERG": 0.83, "hERG_drugbank_approved_percentile": 97.1, "AMES": 0.12, "DILI": "high"}'
-    run.emit(ToolResult(step=1, call_id="c1", tool="predict_admet", output=output))
+    artifact = {"hERG": 0.83, "hERG_drugbank_approved_percentile": 97.1, "AMES": 0.12, "DILI": "high"}
+    run = make_run(script("NONE"), [predictor(artifact)], events)
+    run.call_tool("predict_admet", {"smiles": "CCO"}, step=1)
 
     assert toxicity_flags(run) == {"herg": 0.83, "dili": 1.0}
     problems = check_safety("The molecule is orally bioavailable.", run)
     assert sorted(p.detail.split()[3] for p in problems) == ["DILI", "hERG"]
     assert check_safety("Predicted QT risk (hERG) and liver injury risk should be monitored.", run) == []
+
+
+def test_toxicity_is_read_from_the_structured_result_not_the_rendered_text() -> None:
+    """The rendered text of a batch shows the first ten molecules; the eleventh's hERG flag is only in
+    the artifact, and an error's text naming hERG flags nothing."""
+    from txscout.tools.chemistry.admet import EndpointValue
+    from txscout.tools.chemistry.results import AdmetResult, MoleculePrediction
+
+    def herg(p: float) -> EndpointValue:
+        return EndpointValue(
+            id="hERG", name="hERG blocking", category="Toxicity", value=p, unit="probability", meaning=""
+        )
+
+    result = AdmetResult(predictions=[MoleculePrediction(input=f"m{i}", endpoints=[herg(0.1)]) for i in range(10)])
+    result.predictions.append(MoleculePrediction(input="m10", endpoints=[herg(0.92)]))
+    assert "0.92" not in result.render()
+    events: list[Any] = []
+    run = make_run(script("NONE"), [predictor(artifact(result)), failing_predictor("hERG 0.99")], events)
+    run.call_tool("predict_admet", {"smiles": "CCO"}, step=1)
+    run.call_tool("predict_tox", {"smiles": "CCO"}, step=1)
+
+    assert toxicity_flags(run) == {"herg": 0.92}
 
 
 def test_contraindication_in_cited_evidence_must_be_mentioned() -> None:
@@ -287,18 +331,19 @@ def test_contraindication_in_cited_evidence_must_be_mentioned() -> None:
 
 
 def test_coverage_of_options_and_sub_questions() -> None:
-    assert [p.kind for p in check_coverage(MCQ, "Beta blockers are risky.")] == ["unanswered"]
-    assert check_coverage(MCQ, "Propranolol worsens asthma.\nAnswer: B") == []
+    options = parse_options(MCQ)
+    assert [p.kind for p in check_coverage(MCQ, "Beta blockers are risky.", options)] == ["unanswered"]
+    assert check_coverage(MCQ, "Propranolol worsens asthma.\nAnswer: B", options) == []
     two_part = "What is the mechanism of osimertinib? What is its main toxicity?"
-    missing = check_coverage(two_part, "Osimertinib irreversibly binds mutant EGFR.")
+    missing = check_coverage(two_part, "Osimertinib irreversibly binds mutant EGFR.", {})
     assert len(missing) == 1 and "toxicity" in missing[0].detail
 
 
 def test_safety_problem_reaches_the_revision_prompt() -> None:
     events: list[Any] = []
     model = script("NONE", "Drug X is active, but the predictor flags hERG liability (QT risk).")
-    run = make_run(model, [], events)
-    run.emit(ToolResult(step=1, call_id="c1", tool="predict_admet", output='{"hERG": 0.91}'))
+    run = make_run(model, [predictor({"hERG": 0.91})], events)
+    run.call_tool("predict_admet", {"smiles": "CCO"}, step=1)
 
     text = critique_and_revise(run, QUESTION, "Drug X is active.")
 

@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.tools import BaseTool, tool
 
 from tests.sampling_fakes import Batched, EmbeddedLike, locked
-from txscout.agent.answers import entropy_bits
+from txscout.agent.answers import Choices, entropy_bits
 from txscout.agent.api import Agent
 from txscout.agent.loop import Run
 from txscout.agent.uncertainty import resolve_uncertainty, sample_grammar
@@ -27,6 +27,7 @@ A. Lisinopril
 B. Propranolol
 C. Amlodipine
 D. Hydrochlorothiazide"""
+MCQ_CHOICES = Choices.for_question(MCQ)
 DRAFT = "Osimertinib is active against EGFR T790M [1]."
 
 
@@ -61,8 +62,10 @@ def offline_web(calls: list[str]) -> BaseTool:
     return web_search
 
 
-def make_run(model: BaseChatModel, tools: list[BaseTool], events: list[Any], **settings: Any) -> Run:
-    run = Run(model=model, tools=tools, settings=load_settings(**settings), emit=events.append)
+def make_run(
+    model: BaseChatModel, tools: list[BaseTool], events: list[Any], choices: Choices | None = None, **settings: Any
+) -> Run:
+    run = Run(model=model, tools=tools, settings=load_settings(**settings), emit=events.append, choices=choices)
     run.add_evidence(Evidence(text="Osimertinib inhibits EGFR T790M in NSCLC.", source_kind="pubmed", pmid="1"))
     return run
 
@@ -202,7 +205,7 @@ def test_failing_tool_is_skipped_and_no_new_evidence_stops_resampling() -> None:
 def test_majority_that_differs_from_draft_replaces_it() -> None:
     events: list[Any] = []
     model = locked(*samples("B", "B", "C", "B", "B"))
-    run = make_run(model, [], events)
+    run = make_run(model, [], events, MCQ_CHOICES)
 
     outcome = resolve_uncertainty(run, MCQ, "Amlodipine should be avoided.\nAnswer: C")
 
@@ -213,7 +216,7 @@ def test_majority_that_differs_from_draft_replaces_it() -> None:
 def test_tie_goes_to_the_draft_cluster() -> None:
     events: list[Any] = []
     model = locked(*samples("A", "C", "C", "A", "D"))
-    run = make_run(model, [], events, entropy_threshold=5.0)
+    run = make_run(model, [], events, MCQ_CHOICES, entropy_threshold=5.0)
 
     outcome = resolve_uncertainty(run, MCQ, "Answer: C")
     assert outcome.answer == "Answer: C"
@@ -223,7 +226,7 @@ def test_tie_goes_to_the_draft_cluster() -> None:
 def test_garbage_samples_keep_the_draft_with_zero_confidence() -> None:
     events: list[Any] = []
     model = locked("", "???", "I cannot say", "blah blah", "\n\n")
-    run = make_run(model, [], events)
+    run = make_run(model, [], events, MCQ_CHOICES)
 
     outcome = resolve_uncertainty(run, MCQ, "Answer: B")
     assert outcome.answer == "Answer: B"
@@ -247,7 +250,7 @@ def test_budget_exhausted_returns_best_so_far() -> None:
 def test_embedded_model_gets_grammar_temperature_and_distinct_seeds() -> None:
     events: list[Any] = []
     model = EmbeddedLike(responses=[AIMessage(r) for r in samples(*["B"] * 5)])
-    run = make_run(model, [], events, sample_temperature=0.7)
+    run = make_run(model, [], events, MCQ_CHOICES, sample_temperature=0.7)
 
     resolve_uncertainty(run, MCQ, "Answer: B")
 
@@ -259,7 +262,7 @@ def test_embedded_model_gets_grammar_temperature_and_distinct_seeds() -> None:
 def test_batched_backend_samples_in_one_request() -> None:
     events: list[Any] = []
     model = Batched(batches=[samples("B", "B", "B", "B", "A")])
-    run = make_run(model, [], events)
+    run = make_run(model, [], events, MCQ_CHOICES)
 
     outcome = resolve_uncertainty(run, MCQ, "Answer: B")
 

@@ -1,0 +1,183 @@
+"""The two ways a model takes a ReAct step: the text protocol and native tool calling.
+
+Both satisfy :class:`StepStrategy`, so ``ReactPhase`` drives either without knowing which: the
+strategy writes the opening turn, shows grounding calls, takes one step (a tool call or the answer)
+and reads a last tool-free answer when a budget runs out.
+
+* :class:`TextSteps` (Thought / Action / Action Input / Final Answer, parsed by ``protocol``) works
+  with any chat model. Where the backend takes a grammar, every reply is constrained so it parses;
+  the first step after grounding must then open its answer with a value the observations state, and
+  a closed answer set (``run.choices``) constrains the final answer to it.
+* :class:`NativeSteps` uses the model's own tool-calling API (``bind_tools``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from txscout.agent import protocol
+from txscout.core.errors import FormatError
+from txscout.core.events import ErrorRaised, Thought
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
+    from txscout.agent.loop import Run, ToolOutcome
+
+EMPTY_ANSWER = "(the model returned an empty answer)"
+
+
+class StepStrategy(Protocol):
+    """How the model asks for tools and gives its answer."""
+
+    def system_prompt(self) -> str:
+        """The system message that explains the format to the model."""
+        ...
+
+    def open(self, messages: list[BaseMessage], question: str) -> None:
+        """Append the question's turn to the transcript."""
+        ...
+
+    def record_automatic(
+        self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
+    ) -> None:
+        """Show the model a tool call the agent made itself, before the model's first step."""
+        ...
+
+    def step(self, messages: list[BaseMessage], step: int) -> str | None:
+        """One model call and, if it asked for one, its tool call; the answer when it gave one."""
+        ...
+
+    def final_grammar(self) -> str | None:
+        """The grammar of a tool-free last reply (for backends that take one)."""
+        ...
+
+    def read_final(self, reply: str) -> str:
+        """The answer in a tool-free last reply; empty when it holds none."""
+        ...
+
+
+def final_answer(reply: str) -> str:
+    """The Final Answer of a text-protocol reply; empty when the reply has none or does not parse."""
+    try:
+        parsed = protocol.parse_reply(reply)
+    except FormatError:
+        return ""
+    return parsed.answer.strip() if isinstance(parsed, protocol.Final) else ""
+
+
+def strategy_for(run: Run, tool_calling: Runnable[Any, Any] | None) -> StepStrategy:
+    """Native tool calling when the model has tools bound (``tool_calling``), else the text protocol."""
+    return NativeSteps(run, tool_calling) if tool_calling is not None else TextSteps(run)
+
+
+class TextSteps:
+    """The text protocol: replies parsed by ``protocol.parse_reply``, corrected when they do not parse."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.tools = list(run.tools.values())
+        self.grammar = protocol.grammar_for(self.tools, choices=run.choices)
+        self._question = ""
+        self._question_at = -1
+        self._grounded: list[str] = []
+
+    def system_prompt(self) -> str:
+        return protocol.text_system_prompt(self.tools)
+
+    def open(self, messages: list[BaseMessage], question: str) -> None:
+        messages.append(HumanMessage(f"Question: {question}"))
+        self._question_at = len(messages) - 1
+        self._question = question
+
+    def record_automatic(
+        self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
+    ) -> None:
+        """The observation goes under the question, not into a scripted "Action:" turn: small models
+        shown one imitate it and call the same tool again rather than answer."""
+        if not outcome.is_error:
+            self._grounded.append(outcome.text)
+        observation = protocol.frame_observation(name, outcome.text)
+        question = messages[self._question_at]
+        messages[self._question_at] = HumanMessage(f"{question.content}\n\nObservation: {observation}")
+
+    def _grammar(self, step: int) -> str:
+        """The step's grammar. The first step after grounding must open its answer with a value the
+        observations state (``protocol.copying_grammar``): tiny models pick the right fact far more often
+        than they transcribe it. A closed answer set takes precedence, since the answer must be in it.
+
+        The grammar copies spans of the text the model was shown, not values from the artifacts: the
+        point is that the answer quotes the observation verbatim."""
+        if step == 1 and self._grounded and self.run.choices is None:
+            return protocol.copying_grammar(self._grounded, self._question)
+        return self.grammar
+
+    def step(self, messages: list[BaseMessage], step: int) -> str | None:
+        reply = self.run.call_model(messages, purpose="react", step=step, grammar=self._grammar(step))
+        text = reply.text
+        messages.append(AIMessage(text))
+        try:
+            parsed = protocol.parse_reply(text)
+        except FormatError as exc:
+            self.run.emit(ErrorRaised(kind="format", message=str(exc)))
+            messages.append(HumanMessage(f"Format error: {exc}"))
+            return None
+        if parsed.thought:
+            self.run.emit(Thought(step=step, text=parsed.thought))
+        if isinstance(parsed, protocol.Final):
+            return parsed.answer
+        outcome = self.run.call_tool(parsed.tool, parsed.args, step=step)
+        messages.append(HumanMessage(f"Observation: {protocol.frame_observation(parsed.tool, outcome.text)}"))
+        return None
+
+    def final_grammar(self) -> str:
+        return protocol.grammar_for([], allow_actions=False, choices=self.run.choices)
+
+    def read_final(self, reply: str) -> str:
+        return final_answer(reply)
+
+
+class NativeSteps:
+    """Native tool calling: the model's tool calls arrive structured, its answer is a reply without any."""
+
+    def __init__(self, run: Run, tool_calling: Runnable[Any, Any]) -> None:
+        self.run = run
+        self.tool_calling = tool_calling
+
+    def system_prompt(self) -> str:
+        return protocol.native_system_prompt()
+
+    def open(self, messages: list[BaseMessage], question: str) -> None:
+        messages.append(HumanMessage(question))
+
+    def record_automatic(
+        self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
+    ) -> None:
+        """An ordinary tool-call turn. Its content is an empty string, never None: OpenAI-compatible
+        servers (llama.cpp's among them) reject an assistant message whose content is null."""
+        call_id = f"auto-{len(messages)}"
+        messages.append(AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}]))
+        messages.append(ToolMessage(protocol.frame_observation(name, outcome.text), tool_call_id=call_id))
+
+    def step(self, messages: list[BaseMessage], step: int) -> str | None:
+        reply = self.run.call_model(messages, purpose="react", step=step, runnable=self.tool_calling)
+        content = reply.text.strip()
+        if not reply.tool_calls:
+            return content or EMPTY_ANSWER
+        if content:
+            self.run.emit(Thought(step=step, text=content))
+        messages.append(reply)
+        for call in reply.tool_calls:
+            outcome = self.run.call_tool(call["name"], call["args"], step=step)
+            messages.append(
+                ToolMessage(protocol.frame_observation(call["name"], outcome.text), tool_call_id=call["id"])
+            )
+        return None
+
+    def final_grammar(self) -> None:
+        return None
+
+    def read_final(self, reply: str) -> str:
+        return reply.strip()
