@@ -110,8 +110,7 @@ class Judge:
                     return result if isinstance(result, schema) else schema.model_validate(result)
                 keys = ", ".join(schema.model_fields)
                 reply = self.model.invoke(prompt + _JSON_SUFFIX.format(keys=keys))
-                content = reply.content if isinstance(reply.content, str) else str(reply.content)
-                return _parse_json(content, schema)
+                return _parse_json(reply.text, schema)
             except (ValueError, ValidationError) as exc:
                 last_error = str(exc).splitlines()[0]
             except Exception as exc:
