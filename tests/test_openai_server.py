@@ -1,0 +1,203 @@
+"""``openai:MODEL`` against real servers on 127.0.0.1: llama-cpp-python's own OpenAI-compatible server with
+the embedded SmolLM2 GGUF, one that is killed mid-run, one that stalls, and one that answers 429 or 503.
+
+The llama server is shared by the session (``llama_server`` in conftest); runs are kept short with
+small step and reply-token limits, because one thread generates every reply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.fake_servers import FakeServer, Reply
+from tests.real_servers import StallServer, start_llama_server
+from txscout.agent.api import Agent
+from txscout.cli import app
+from txscout.core.errors import ModelUnavailable
+from txscout.core.events import ErrorRaised, RunFinished, UncertaintyRound
+
+QUESTION = "What is the molecular formula of aspirin?"
+runner = CliRunner()
+
+
+def _text_agent(base_url: str, **overrides: object) -> Agent:
+    """The text protocol with the server's grammar, as the embedded model runs."""
+    settings = {"offline": True, "max_steps": 2, "max_reply_tokens": 160, "endpoint_grammar": True, **overrides}
+    return Agent(model="openai:smollm2", base_url=base_url, store=False, protocol="text", **settings)
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+def test_cli_native_tool_calling_sends_tool_turns_every_server_accepts(llama_server, tmp_path: Path) -> None:
+    """The reported failure: grounding's tool-call turns went out with null content and the server
+    answered 500. Now the server takes them and the run reaches an answer."""
+    trace = tmp_path / "run.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            *("--offline", "--mode", "react", "--model", "openai:smollm2", "--max-steps", "1", "--json"),
+            *("--base-url", f"{llama_server.origin}/v1", "--trace", str(trace)),
+            QUESTION,
+        ],
+        env={"TXSCOUT_MAX_REPLY_TOKENS": "64"},
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["status"] == "completed" and answer["text"].strip()
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    automatic = [e["tool"] for e in events if e["type"] == "tool_call" and e["automatic"]]
+    assert automatic[:2] == ["identify_molecule", "molecule_properties"]
+    assert [e for e in events if e["type"] == "model_call" and e["purpose"] == "react"]
+    assert not [e for e in events if e["type"] == "error"]
+
+
+def test_text_protocol_with_server_grammar_answers_with_citations(llama_server) -> None:
+    """With ``endpoint_grammar`` the llama.cpp server constrains replies as the embedded model is
+    constrained, so the tiny model copies the grounded value and cites it."""
+    answer = _text_agent(f"{llama_server.origin}/v1", mode="react").run(QUESTION)
+    assert answer.status == "completed"
+    assert "C9H8O4" in answer.text
+    assert answer.citations, answer.text
+    assert {c.locator for c in answer.citations} <= {
+        "computed by identify_molecule",
+        "computed by molecule_properties",
+    }
+    assert f"[{answer.citations[0].ref}]" in answer.text
+
+
+def test_full_mode_gets_every_sample_from_a_server_that_ignores_n(llama_server) -> None:
+    """llama-cpp-python answers one choice whatever ``n`` says; the samples still number ``samples``."""
+    answer = _text_agent(
+        f"{llama_server.origin}/v1",
+        mode="full",
+        samples=3,
+        search_rounds=0,
+        critique_rounds=0,
+    ).run(QUESTION)
+    rounds = [e for e in answer.events if isinstance(e, UncertaintyRound)]
+    assert answer.status == "completed", answer.reason
+    assert rounds and len(rounds[0].samples) == 3
+    assert answer.confidence is not None
+
+
+def test_server_killed_mid_run_fails_the_run_with_one_line(tmp_path: Path) -> None:
+    server = start_llama_server(tmp_path)
+    trace = tmp_path / "killed.jsonl"
+    txscout = Path(sys.executable).with_name("txscout")
+    proc = subprocess.Popen(
+        [
+            str(txscout),
+            "ask",
+            *("--offline", "--mode", "react", "--model", "openai:smollm2", "--max-steps", "2"),
+            *("--base-url", f"{server.origin}/v1", "--trace", str(trace)),
+            QUESTION,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TXSCOUT_REQUEST_RETRIES": "1", "TXSCOUT_MAX_REPLY_TOKENS": "64"},
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and '"tool_result"' not in (trace.read_text() if trace.exists() else ""):
+            time.sleep(0.05)
+        server.kill()
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        server.stop()
+    assert proc.returncode == 2, stderr
+    lines = _error_lines(stderr)
+    assert len(lines) == 1 and lines[0].startswith("error:"), stderr
+    assert f"127.0.0.1:{server.port}" in lines[0]
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert events[-1]["type"] == "run_finished" and events[-1]["status"] == "failed"
+    assert any(e["type"] == "error" and e["kind"] == "model" for e in events)
+
+
+def test_stalled_server_times_out_after_the_configured_timeout() -> None:
+    """Each attempt waits ``request_timeout_s`` and no longer; the retry waits as long again."""
+    with StallServer() as stall:
+        agent = Agent(
+            model="openai:stalled",
+            base_url=stall.url,
+            tools=[],
+            store=False,
+            mode="bare",
+            request_timeout_s=1,
+            request_retries=1,
+        )
+        events: list[object] = []
+        started = time.monotonic()
+        with pytest.raises(ModelUnavailable) as failure:
+            agent.run("hello?", on_event=events.append)
+        elapsed = time.monotonic() - started
+    assert 2.0 <= elapsed < 8.0
+    assert len(stall.accepted) == 2
+    assert "did not answer within 1 s (2 attempts)" in str(failure.value)
+    assert any(isinstance(e, ErrorRaised) and e.kind == "model" for e in events)
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "failed"
+
+
+def _completion(text: str) -> bytes:
+    return json.dumps(
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "scripted",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+        }
+    ).encode()
+
+
+def _error(status: int, message: str) -> Reply:
+    body = json.dumps({"error": {"message": message, "type": "server_error"}}).encode()
+    return Reply(status=status, body=body, content_type="application/json", headers={"retry-after-ms": "20"})
+
+
+def test_rate_limited_requests_are_retried_until_they_succeed() -> None:
+    with FakeServer(lambda _seen: Reply(status=200, body=_completion("Final Answer: 42"))) as server:
+        server.script("/v1/chat/completions", _error(429, "slow down"), _error(429, "slow down"))
+        agent = Agent(
+            model="openai:scripted", base_url=f"{server.url}/v1", tools=[], store=False, mode="bare", request_retries=2
+        )
+        answer = agent.run("What is six times seven?")
+    assert answer.status == "completed" and "42" in answer.text
+    assert len(server.requests_to("/v1/chat/completions")) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "said"), [(429, "rate limiting requests (HTTP 429, 3 attempts)"), (503, "HTTP 503")]
+)
+def test_persistent_429_or_5xx_ends_in_one_clear_line_after_bounded_retries(status: int, said: str) -> None:
+    problem = "backend overloaded\nTraceback (most recent call last): ..."
+    body = json.dumps({"error": {"message": problem}}).encode()
+    server_error = Reply(status=status, body=body, content_type="application/json")
+    with FakeServer(lambda _seen: server_error) as server:
+        started = time.monotonic()
+        result = runner.invoke(
+            app,
+            ["ask", "--mode", "bare", "--model", "openai:scripted", "--base-url", f"{server.url}/v1", "hello?"],
+            env={"TXSCOUT_REQUEST_RETRIES": "2", "TXSCOUT_OFFLINE": "true"},
+        )
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 2, result.output
+    lines = _error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert said in lines[0] and "backend overloaded" in lines[0] and "Traceback" not in lines[0]
+    assert len(server.requests_to("/v1/chat/completions")) == 3
+    assert elapsed >= 1.0  # two backoffs: 0.5 s and 1 s, less at most a quarter of jitter
