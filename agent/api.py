@@ -20,6 +20,7 @@ from txscout.agent.answers import Choices
 from txscout.agent.backends import Backend
 from txscout.agent.citations import Citation
 from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
+from txscout.agent.safety import screen_question
 from txscout.agent.steps import final_answer, strategy_for
 from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
@@ -170,7 +171,9 @@ class Agent:
         entropies: list[float] = []
         status = "completed"
         try:
-            if mode == "bare":
+            if screen_question(question, run.emit):
+                draft = Draft("")  # refused before any model call; the refusal replaces it below
+            elif mode == "bare":
                 draft = self._bare(run, question)
             else:
                 draft = self._react(run, question)

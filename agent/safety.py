@@ -1,21 +1,303 @@
-"""The final-answer side of the chemical safety gate.
+"""The chemical safety gate: the question screen before any model call, and the refusal that replaces a draft.
 
-The gate acts on structures seen by tools, not on wording: once any tool flags a controlled or
-high-risk chemical, the model's draft is replaced by a refusal of synthesis, acquisition and
-weaponisation guidance that keeps the public safety information (toxicity, treatment of exposure).
-Rephrasing the question cannot reach the draft, because the draft is discarded.
+Two lines of defence, both deterministic:
+
+1. ``screen_question`` runs at the start of every run, in every mode, before the model is called. It links
+   the molecules the question mentions (drug names, SMILES, InChI, and every name, IUPAC name, code and
+   InChIKey of the listed controlled agents, plus class terms such as "nerve agent"), puts each through
+   the structure gate (exact match or close analogue of a listed agent), and reads what the question asks
+   for. A request to synthesise, acquire, enhance (weaponise) or disseminate a flagged agent is refused
+   without calling the model. Asking about hazards, mechanism, detection or treatment is not refused.
+2. Tools still check every structure they see; once any tool flags one, the model's draft is replaced by
+   the refusal. That catches what the question never names (a structure the model looks up itself).
+
+The refusal keeps the public safety information (hazard, first aid and antidotes) of each flagged agent.
+
+How intent is read (``intent_patterns``): every flagged mention in the lower-cased question becomes the
+token ``AGENT``; a request is a pattern over that text. Verb patterns need the agent (or a pronoun standing
+for it) as the object, with only determiners and quantity words between ("make 5 g of pure AGENT"), or as
+the subject of a passive ("how is AGENT made", "can AGENT be weaponised"). Noun patterns need it as their
+complement ("synthesis of AGENT", "AGENT precursors"). A handful of phrases count wherever they stand
+("synthetic route", "precursors", "weaponise", "aerosolise", "mass casualties", "evade detection"). An
+agent followed by a protective noun ("AGENT antidote", "AGENT detection", "AGENT poisoning") is not an
+object, so "how do I prepare a sarin antidote kit" is answered. "What makes sarin toxic" is a question
+about hazard: "makes" and "made" after "what", "which" or "that" are not requests.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 
-if TYPE_CHECKING:
-    from txscout.core.events import SafetyFlagged
+from txscout.core.events import SafetyFlagged
+
+SCREEN_TOOL = "question_screen"
+"""The ``tool`` named by a flag the question screen raises (tools name themselves)."""
+
+_AGENT = "AGENT"
+
+# Words that may stand between a verb and its object without changing what is asked for.
+_FILLER = (
+    r"(?:a|an|the|some|any|more|enough|much|pure|purer|crude|home-?made|small|large|big|bulk|amounts?|"
+    r"quantit(?:y|ies)|batch(?:es)?|samples?|of|\d+(?:[.,]\d+)?|mg|g|kg|grams?|kilo(?:gram)?s?|lbs?|pounds?|"
+    r"tons?|tonnes?|ounces?|oz|ml|l|lit(?:er|re)s?|gallons?|drums?|barrels?|my|own|our|your|their|his|her|"
+    r"me|us|myself|ourselves|yourself|stable|stabili[sz]ed|usable|working|functional|real|actual|genuine|"
+    r"lethal|deadly|toxic|potent|effective|military-grade|weapons?-grade|weaponi[sz]ed|nerve|agents?|gas|"
+    r"gases|toxins?|chemicals?|compounds?|substances?|liquids?|vapou?r|forms?|versions?|analog(?:ue)?s?|"
+    r"derivatives?|homologues?|binary|such|as|like|this|that|these|those|new|novel|cheap|little|bit|lots?|"
+    r"few|doses?|kind|type|sort|highly|very|concentrated|high-purity)"
+)
+# Nouns that make a mention of the agent protective rather than the thing asked for.
+_PROTECTIVE = (
+    r"(?:antidotes?|treatments?|therap\w*|chemotherapy|infusions?|ointment|gel|regimen|drugs?|medications?|"
+    r"poisoning|exposures?|intoxication|toxicity|casualt\w*|victims?|patients?|survivors?|symptoms?|signs?|"
+    r"detection|detectors?|sensors?|tests?|testing|assays?|kits?|monitor\w*|alarms?|decontamina\w*|"
+    r"protection|protective|defen[cs]es?|countermeasures?|vaccines?|scavengers?|pretreatment|prophylaxis|"
+    r"antagonists?|research|hydrolysis|degradation|destruction|disposal|neutrali[sz]ation|simulants?|"
+    r"surrogates?|resistan\w*|proof|attacks?|incidents?|emergenc\w*|events?|preparedness|readiness|response)"
+)
+_OBJ_AGENT = (
+    rf"{_AGENT}(?!(?:\s*-?\s*(?:gas|gases|nerve|agents?|vapou?r|liquid|chemical|weapons?))*\s*-?\s*{_PROTECTIVE}\b)"
+)
+_ADVERB = (
+    r"(?:still|actually|really|typically|usually|first|originally|easily|best|ever|industrially|commercially|"
+    r"legally|illegally|safely|stably|effectively|readily|normally|generally|currently|secretly|historically|"
+    r"then|now|also|even|most|more|not|never|be|been|being)"
+)
+_GAP = rf"(?:(?:{_FILLER}|{_ADVERB}|can|could|would|should|might|may|must|will)\s+){{0,3}}"
+_PRONOUN = (
+    r"(?:it|them|this|these|those|some|one)"
+    r"(?=\s*(?:[?.!,;:]|$)|\s+(?:at|from|using|with|in|out|myself|yourself|ourselves|step|quickly|cheaply|"
+    r"safely|without|for\s+(?:me|us|an?\s+attack)))"
+)
+_OBJECT = rf"(?:{_FILLER}\s+){{0,5}}(?:{_OBJ_AGENT}|{_PRONOUN})"
+_NOT_WHAT = r"(?<!what )(?<!which )(?<!that )"
+
+_VERBS = {
+    "synthesis": (
+        rf"make|making|{_NOT_WHAT}makes|synthesi[sz]e|synthesi[sz]ing|synthesi[sz]ed|prepare|preparing|produce|"
+        rf"producing|{_NOT_WHAT}produces|manufactur(?:e|es|ed|ing)|brew(?:ing)?|cook(?:ing)?|create|creating|"
+        r"generate|generating|concoct(?:ing)?|distil(?:l|ling|ing)?|purify(?:ing)?|isolate|isolating|"
+        r"extract(?:ing)?|mass-produce|scale\s+up|whip\s+up|cook\s+up|put\s+together"
+    ),
+    "acquisition": (
+        r"buy(?:ing)?|purchas(?:e|ing)|acquir(?:e|ing)|obtain(?:ing)?|procur(?:e|ing)|order(?:ing)?|sourcing|"
+        r"smuggl(?:e|ing)|steal(?:ing)?|import(?:ing)?|get\s+hold\s+of|get\s+(?:my|our|their)\s+hands\s+on"
+    ),
+    "enhancement": (
+        r"weaponi[sz](?:e|ing)|stabili[sz](?:e|ing)|enhanc(?:e|ing)|boost(?:ing)?|strengthen(?:ing)?|"
+        r"optimi[sz](?:e|ing)|thicken(?:ing)?|encapsulat(?:e|ing)|concentrat(?:e|ing)|stockpil(?:e|ing)|"
+        r"formulat(?:e|ing)"
+    ),
+    "dissemination": (
+        r"dispers(?:e|ing)|disseminat(?:e|ing)|aerosoli[sz](?:e|ing)|spray(?:ing)?|releas(?:e|ing)|"
+        r"deploy(?:ing)?|deliver(?:ing)?|spread(?:ing)?|vapori[sz](?:e|ing)|atomi[sz](?:e|ing)|"
+        r"pour(?:ing)?|dump(?:ing)?|inject(?:ing)?|plant(?:ing)?|conceal(?:ing)?|hid(?:e|ing)|transport(?:ing)?"
+    ),
+}
+_PARTICIPLES = {
+    "synthesis": (
+        r"made|synthesi[sz]ed|prepared|produced|manufactured|brewed|cooked|generated|created|extracted|"
+        r"purified|isolated|distill?ed|mass-produced|scaled\s+up"
+    ),
+    "acquisition": r"obtained|bought|purchased|acquired|procured|ordered|smuggled|stolen|sourced",
+    "enhancement": r"weaponi[sz]ed|stabili[sz]ed|enhanced|concentrated|stockpiled|formulated",
+    "dissemination": r"aerosoli[sz]ed|disseminated|dispersed|deployed|delivered|sprayed|vapori[sz]ed",
+}
+_NOUNS = {
+    "synthesis": (
+        r"synthes[ie]s|production|manufactur(?:e|ing)|preparation|recipes?|route|procedure|protocol|"
+        r"instructions|directions|method|steps|precursors?|reagents?|ingredients|starting\s+materials?|"
+        r"purification|extraction"
+    ),
+    "acquisition": r"purchase|acquisition|suppliers?|vendors?|sellers?",
+    "enhancement": r"weaponi[sz]ation|formulation|stabili[sz]ation|stockpiles?",
+    "dissemination": r"dissemination|dispersal|delivery|deployment",
+}
+_COMPOUND_NOUN = r"process|route|steps|method|procedure|plant|facility|line|instructions|conditions"
+_AUX = r"(?:be|is|are|was|were|been|being|get|gets|got|gotten)"
+_MODAL = r"(?:is|are|was|were|can|could|would|should|might|may|must|will|do|does|did)"
+_FRONTED = r"(?:is|are|was|were|can|could|would|should|might|may|must|will)"
+_WHO = r"(?:i|we|you|one|someone|somebody|people|they|he|she|a\s+person|terrorists?|a\s+chemist|a\s+character)"
+_ANYWHERE = {
+    "synthesis": (
+        r"\b(?:synthetic|synthesis)\s+(?:route|pathway|method|procedure|scheme|steps?|protocol|recipe|conditions)|"
+        r"\broute\s+of\s+synthesis\b|\bstep[- ]by[- ]step\s+(?:synthesis|recipe|production|instructions)\b|"
+        r"\brecipes?\b|\bprecursors?\b|\bstarting\s+materials?\b|"
+        r"\breagents?\s+(?:\w+\s+){0,2}(?:convert|give|yield|form|make|produce|needed|required|to\s+make|"
+        r"to\s+prepare|to\s+synthesi[sz]e)"
+    ),
+    "acquisition": r"\bdark\s?(?:web|net)\b|\bblack\s+market\b",
+    "enhancement": (
+        r"\bweaponi[sz]\w*|\bweapons?[- ]grade\b|\bmilitary[- ]grade\b|\bmunitions?\b|\bwarheads?\b|"
+        r"\bbinary\s+(?:weapon|munition|agent|system|precursor)s?\b|"
+        rf"\bhow\s+(?:{_MODAL}\s+)?(?:{_WHO}\s+)?(?:to\s+)?(?:increase|improve|enhance|boost|maximi[sz]e|raise|"
+        r"extend|prolong)\s+(?:\w+\s+){0,2}(?:potency|toxicity|lethality|yield|stability|persistence|"
+        r"volatility|shelf[- ]life|purity|effectiveness|range)\b"
+    ),
+    "dissemination": (
+        r"\baerosoli[sz]\w*|\bdisseminat\w*|\bdispersal\b|"
+        r"\bdelivery\s+(?:system|device|mechanism|vehicle|method)s?\b|"
+        r"\b(?:mass|maximum|max)\s+casualt\w*|"
+        r"\bmaximi[sz]e\s+(?:the\s+)?(?:casualties|deaths|damage|harm|exposure|effect|lethality)\b|"
+        r"\b(?:without|avoid|avoiding|evade|evading)\s+(?:getting\s+|being\s+)?(?:caught|detect\w*|notic\w*|"
+        r"suspicion|customs|police|authorities|border)|\bundetect\w*|"
+        r"\binto\s+(?:a|an|the)\s+(?:\w+\s+)?(?:ventilation|hvac|air[- ]conditioning|water\s+supply|"
+        r"water\s+system|subway|crowd|building|room|stadium)\b"
+    ),
+}
+
+
+@cache
+def intent_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """(intent, pattern) pairs over the lower-cased question with each flagged mention replaced by ``AGENT``.
+
+    Compiled on first use (a fifth of a second), not on import.
+    """
+    patterns: list[tuple[str, str]] = []
+    for intent, verbs in _VERBS.items():
+        patterns.append((intent, rf"\b(?:{verbs})\s+{_OBJECT}"))
+        patterns.append((intent, rf"\bhow\s+(?:{_MODAL}\s+)?(?:{_WHO}\s+)?(?:to\s+)?(?:{verbs})\s*(?:[?.!]|$)"))
+    for intent, participles in _PARTICIPLES.items():
+        # AGENT as the subject of a passive: "AGENT is made", "can AGENT be made", "how is AGENT weaponised"
+        patterns.append((intent, rf"{_OBJ_AGENT}\s+{_GAP}{_AUX}\s+{_GAP}(?:{participles})\b"))
+        patterns.append((intent, rf"\b{_FRONTED}\s+(?:{_FILLER}\s+){{0,5}}{_OBJ_AGENT}\s+{_GAP}(?:{participles})\b"))
+    for intent, nouns in _NOUNS.items():
+        patterns.append((intent, rf"\b(?:{nouns})(?:\s+(?:{_COMPOUND_NOUN}))?\s+(?:of|for|to|towards)\s+{_OBJECT}"))
+        patterns.append((intent, rf"{_OBJ_AGENT}\s+(?:{_FILLER}\s+)?(?:{nouns})\b"))
+    for intent, anywhere in _ANYWHERE.items():
+        patterns.append((intent, anywhere))
+    # acquisition and harmful use, phrased around the agent rather than with a single verb
+    patterns += [
+        ("acquisition", rf"\bwhere\s+(?:{_MODAL}|to)\s+(?:{_WHO}\s+)?(?:get|find|buy|obtain|order)\b"),
+        ("synthesis", rf"\b(?:convert|turn|transform)\w*\s+(?:\w+\s+){{0,4}}(?:into|to)\s+{_OBJECT}"),
+        ("synthesis", rf"\bto\s+(?:get|give|form|yield|obtain|make|produce)\s+{_OBJECT}"),
+        (
+            "dissemination",
+            rf"\b(?:use|using|employ|employing)\s+(?:{_FILLER}\s+){{0,5}}{_OBJ_AGENT}\s+"
+            r"(?:to|against|on|as\s+a\s+weapon|in\s+an?\s+attack)\b",
+        ),
+        (
+            "dissemination",
+            r"\b(?:kill|murder|assassinat|poison|harm|hurt|incapacitat|attack|target)\w*\s+(?:\w+\s+){0,4}"
+            rf"(?:with|using)\s+{_OBJECT}",
+        ),
+        (
+            "dissemination",
+            r"\b(?:lace|spike|contaminat|taint|poison)\w*\s+(?:\w+\s+){0,4}with\s+" + _OBJECT,
+        ),
+        ("dissemination", rf"\b(?:put|add|slip|mix)\w*\s+{_OBJECT}\s+(?:in|into|to)\b"),
+        (
+            "dissemination",
+            r"\b(?:plan|prepar|carry\s+out|carrying\s+out|execut|launch|stag|conduct|commit)\w*\s+"
+            rf"(?:{_FILLER}\s+){{0,5}}{_AGENT}\s+attacks?\b",
+        ),
+    ]
+    return [(intent, re.compile(p)) for intent, p in patterns]
+
+
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+
+
+_SPELLED_OUT = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-]){3,}[A-Za-z](?![A-Za-z])")
+_WRAPPERS = re.compile(r"[()\[\]{}\"`*_]|(?<!\w)'|'(?!\w)")
+
+
+def normalise_question(question: str) -> str:
+    """Read text as it looks: NFKC (full-width letters), no invisible format characters ("s\u200barin") and
+    no letters spelled out one by one ("s a r i n")."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", question))
+    return _SPELLED_OUT.sub(lambda m: re.sub(r"[ .\-]", "", m.group()), text)
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What the screen found: the flagged mentions, and the request it read, if any."""
+
+    flags: list[SafetyFlagged]
+    intent: str | None
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.flags) and self.intent is not None
+
+
+def requested_intent(question: str, mentions: list[str]) -> str | None:
+    """The first harmful request ("synthesis", "acquisition", "enhancement", "dissemination") about the mentions."""
+    if not mentions:
+        return None
+    spans = sorted(
+        {
+            (m.start(), m.end())
+            for mention in mentions
+            for m in re.finditer(
+                r"(?<![A-Za-z0-9])" + re.escape(mention) + r"(?![A-Za-z0-9])", question, flags=re.IGNORECASE
+            )
+        }
+    )
+    parts, last = [], 0
+    for start, end in spans:
+        if start < last:
+            continue
+        parts += [question[last:start].lower(), f" {_AGENT} "]
+        last = end
+    parts.append(question[last:].lower())
+    text = " ".join(_WRAPPERS.sub(" ", "".join(parts)).split())
+    return next((intent for intent, pattern in intent_patterns() if pattern.search(text)), None)
+
+
+def screen(question: str) -> Screening:
+    """Link the question's molecules, gate their structures, and read whether it asks for a harmful request."""
+    from txscout.tools.chemistry.linking import find_molecules
+    from txscout.tools.chemistry.safety import CLASS_CATEGORY, check_class, check_name, check_structure
+
+    text = normalise_question(question)
+    flags: list[SafetyFlagged] = []
+    mentions: list[str] = []
+    for linked in find_molecules(text, controlled=True, every_mention=True):
+        match = (
+            (check_structure(linked.smiles) if linked.smiles else None)
+            or check_name(linked.name or linked.mention)
+            or check_class(linked.name or "")
+        )
+        if match is None:
+            continue
+        mentions.append(linked.mention)
+        if all(f.matched != match.matched for f in flags):
+            flags.append(
+                SafetyFlagged(
+                    tool=SCREEN_TOOL,
+                    molecule=linked.smiles or linked.mention,
+                    matched=match.matched,
+                    similarity=match.similarity,
+                    category=match.category,
+                )
+            )
+    flags.sort(key=lambda f: f.category == CLASS_CATEGORY)  # the named agents first, generic classes after
+    return Screening(flags=flags, intent=requested_intent(text, mentions))
+
+
+def screen_question(question: str, emit: Callable[[SafetyFlagged], None]) -> bool:
+    """True when the question must be refused without calling the model; its flags are emitted first.
+
+    A question that only mentions a flagged agent emits nothing: it is answered, and the tools' own
+    structure checks still apply to whatever the model looks up.
+    """
+    result = screen(question)
+    if not result.refused:
+        return False
+    for flag in result.flags:
+        emit(flag)
+    return True
 
 
 def guarded_answer(flags: list[SafetyFlagged]) -> str:
-    from txscout.tools.chemistry.safety import check_name, check_structure
+    from txscout.tools.chemistry.safety import check_class, check_name, check_structure
 
     seen: set[str] = set()
     sections = [
@@ -26,8 +308,9 @@ def guarded_answer(flags: list[SafetyFlagged]) -> str:
         if flag.matched in seen:
             continue
         seen.add(flag.matched)
-        match = check_structure(flag.molecule) or check_name(flag.matched)
-        heading = f"**{flag.matched}** ({flag.category}; structural similarity {flag.similarity:.2f})"
+        match = check_structure(flag.molecule) or check_name(flag.matched) or check_class(flag.matched)
+        similar = f"; structural similarity {flag.similarity:.2f}" if flag.similarity < 1 else ""
+        heading = f"**{flag.matched}** ({flag.category}{similar})"
         if match is None:
             sections.append(heading)
             continue

@@ -31,6 +31,7 @@ from txscout.core.toolkit import ToolError
 from txscout.tools.chemistry.molecules import fragments
 
 SIMILARITY_THRESHOLD = 0.35
+CLASS_CATEGORY = "chemical-weapon class"
 _DATA = Path(__file__).with_name("data") / "controlled_chemicals.json"
 _FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
@@ -247,15 +248,6 @@ def controlled_terms() -> tuple[Term, ...]:
     return tuple(terms)
 
 
-def check_term(term: Term) -> SafetyMatch:
-    """The safety facts for a linked term: its agent's, or its class's for a generic term."""
-    if term.agent is not None:
-        return _match(next(a for a in agents() if a.name == term.agent), 1.0, "name")
-    match = check_class(term.label)
-    assert match is not None, term  # every term comes from a labelled class
-    return match
-
-
 def check_class(label: str) -> SafetyMatch | None:
     """The safety facts of a generic class ("Nerve agents") by its label."""
     cls = next((c for c in _data()["classes"].values() if c.get("label") == label), None)
@@ -263,7 +255,7 @@ def check_class(label: str) -> SafetyMatch | None:
         return None
     return SafetyMatch(
         matched=label,
-        category="chemical-weapon class",
+        category=CLASS_CATEGORY,
         similarity=1.0,
         basis="name",
         hazard=cls["hazard"],
