@@ -95,8 +95,3 @@ def mask_value(name: str, value: Any) -> Any:
     if isinstance(value, str):
         return MASK if value and is_secret_name(name) else mask_text(value)
     return value
-
-
-def mask_mapping(data: dict[str, Any]) -> dict[str, Any]:
-    """A flat mapping (a bench manifest, a settings dump) with every value masked as :func:`mask_value` does."""
-    return {key: mask_value(key, value) for key, value in data.items()}
