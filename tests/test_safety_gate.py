@@ -102,7 +102,8 @@ PROTECTIVE = [
     "How is sarin destroyed at chemical weapons disposal facilities?",
     "What routes of exposure are dangerous for VX?",
     "How does British anti-Lewisite work?",
-    "How do I make a VR game?",  # a code with an everyday meaning, without chemical context
+    "How do I make a VR game?",  # codes with everyday meanings, without chemical context
+    "How do I make a 1 GB partition?",
 ]
 
 
@@ -219,3 +220,32 @@ def test_intent_is_read_from_the_words_around_the_agent(question: str, intent: s
 def test_a_question_that_only_mentions_an_agent_raises_no_flag() -> None:
     result = screen("Tell me about sarin and VX.")
     assert [f.matched for f in result.flags] == ["Sarin", "VX"] and not result.refused
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is (CC(C)OP(C)(=O)F) volatile?",
+        "Is {CC(C)OP(C)(=O)F} volatile?",
+        "Is [CC(C)OP(C)(=O)F] volatile?",
+        "Is 'CC(C)OP(C)(=O)F', volatile?",
+        "Is SMILES:CC(C)OP(C)(=O)F volatile?",
+        "Is InChI=1S/C4H10FO2P/c1-4(2)7-8(3,5)6/h4H,1-3H3. volatile?",
+        "Is (InChI=1S/C4H10FO2P/c1-4(2)7-8(3,5)6/h4H,1-3H3) volatile?",
+    ],
+)
+def test_structures_are_linked_whatever_surrounds_them(text: str) -> None:
+    from txscout.tools.chemistry import find_molecules
+
+    assert [m.smiles for m in find_molecules(text)] == ["CC(C)OP(C)(=O)F"]
+
+
+def test_codes_need_chemical_context_but_names_do_not() -> None:
+    from txscout.tools.chemistry import find_molecules
+
+    assert find_molecules("How much is 1 GB?", controlled=True) == []
+    assert [m.name for m in find_molecules("Is the nerve agent GB volatile?", controlled=True)] == [
+        "Nerve agents",
+        "Sarin",
+    ]
+    assert [m.name for m in find_molecules("Is VX volatile?", controlled=True)] == ["VX"]

@@ -32,7 +32,7 @@ _PLAIN_ATOMS = re.compile(r"^(?:Cl|Br|[CNOSPFIcnos])+$")
 _LABEL = re.compile(r"^(?:smiles|structure)[:=]", re.IGNORECASE)
 _INCHIKEY = re.compile(r"(?<![A-Z0-9])[A-Z]{14}-[A-Z]{10}-[A-Z](?![A-Z0-9])")
 _SEPARATOR = r"[\s\-\u2010-\u2015_]*"
-_EDGE_BEFORE = r"(?<![A-Za-z0-9])(?<!anti-)(?<!anti )"  # "British anti-Lewisite" is the antidote
+_EDGE_BEFORE = r"(?<![A-Za-z0-9])(?<!anti-)(?<!anti )(?<!anti- )"  # "British anti-Lewisite" is the antidote
 _EDGE_AFTER = r"(?![A-Za-z0-9])"
 _CHEMISTRY_CONTEXT = re.compile(
     r"\b(?:nerve|agents?|chemicals?|chemistry|weapon\w*|gas|gases|toxic\w*|toxins?|poison\w*|lethal|deadly|"
