@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from txscout.core.errors import ModelUnavailable, UserError
+from txscout.core.files import atomic_writer
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -53,11 +54,9 @@ def _gemma_path() -> Path:
     if missing:
         raise ModelUnavailable(f"Gemma model chunks missing: {', '.join(missing)}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with partial.open("wb") as out:
+    with atomic_writer(target, binary=True) as out:
         for chunk in chunks:
             out.write(chunk.read_bytes())
-    partial.replace(target)
     return target
 
 

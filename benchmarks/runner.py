@@ -25,6 +25,7 @@ from txscout.benchmarks.adapters.base import check_subsets
 from txscout.benchmarks.grading import auroc, expected_calibration_error, wilson_interval
 from txscout.benchmarks.items import Interval, Item, LoadResult, Record, SubsetFigures, Summary
 from txscout.core.errors import UserError
+from txscout.core.files import atomic_write_text, atomic_writer
 from txscout.core.settings import Mode, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -156,19 +157,13 @@ def read_records(path: Path) -> list[Record]:
 
 def _rewrite(path: Path, records: Sequence[Record]) -> None:
     """Atomically replace ``records.jsonl`` with only whole, valid lines before appending to it."""
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_writer(path, durable=True) as fh:
         for record in records:
             fh.write(record.model_dump_json() + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
 
 
 def _write_json(path: Path, data: BaseModel) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(data.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, data.model_dump_json(indent=2) + "\n")
 
 
 def _settings(options: RunOptions) -> Settings:

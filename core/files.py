@@ -4,14 +4,21 @@ Traces, sessions and the evidence store hold a person's questions and what they 
 they are nobody else's business, so the directories txscout creates are 0700 and its files 0600,
 whatever the umask. Files a user hands in are sniffed before they are trusted to be text: a binary
 renamed ``.md`` is refused with one line rather than stored as garbage.
+
+Files txscout rewrites (sessions, benchmark records and summaries, caches, indexes, exports) are
+written whole or not at all (:func:`atomic_writer`): into a temporary file beside the target, renamed
+over it when complete, so a crash or a full disk never leaves half a file where a whole one was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from txscout.core.errors import UserError
 
@@ -68,6 +75,47 @@ def refuse_binary(data: bytes, source: str) -> bytes:
     if b"\x00" in data:
         raise NotText(f"{source} is binary (it contains NUL bytes), not text")
     return data
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: Path, *, binary: bool = False, private: bool = False, durable: bool = False
+) -> Iterator[IO[Any]]:
+    """A file handle whose content replaces ``path`` only once the block completes.
+
+    The temporary file sits in the same directory (a rename is only atomic within one file system)
+    and is removed if the block fails. ``private`` creates it 0600 in a private directory (made if
+    missing); otherwise the umask decides, as for any new file. ``durable`` flushes it to disk before
+    the rename, for files whose loss after a power cut would cost work (benchmark records). Text is
+    UTF-8.
+    """
+    path = Path(path)
+    if private:
+        private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE if private else 0o666)
+    try:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yield fh
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str, *, private: bool = False, durable: bool = False) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) all at once (:func:`atomic_writer`)."""
+    with atomic_writer(path, private=private, durable=durable) as fh:
+        fh.write(text)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False, durable: bool = False) -> None:
+    """Replace ``path`` with ``data`` all at once (:func:`atomic_writer`)."""
+    with atomic_writer(path, binary=True, private=private, durable=durable) as fh:
+        fh.write(data)
 
 
 def sniff_text(data: bytes, source: str) -> str:

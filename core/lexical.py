@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from txscout.core.files import atomic_write_text
+
 _TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _stemmer: Any = None
 
@@ -74,9 +76,7 @@ class LexicalIndex:
         if self.ids:
             self._retriever.save(str(directory), show_progress=False)
         meta = {"generation": self.generation, "ids": self.ids}
-        tmp = directory / "ids.json.tmp"
-        tmp.write_text(json.dumps(meta), encoding="utf-8")
-        tmp.replace(directory / "ids.json")
+        atomic_write_text(directory / "ids.json", json.dumps(meta))
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex | None:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from txscout.core.chunking import DEFAULT_MAX_CHARS, chunk_text
 from txscout.core.errors import UserError
 from txscout.core.evidence import Evidence
-from txscout.core.files import check_text, private_dir, sniff_text
+from txscout.core.files import atomic_writer, check_text, private_dir, sniff_text
 from txscout.memory.embeddings import embedder_name
 
 if TYPE_CHECKING:
@@ -561,18 +561,15 @@ class EvidenceStore:
         aside and renamed so a failed export never leaves half a file; :meth:`import_jsonl` reads it
         back."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         count = 0
         try:
-            with tmp.open("w", encoding="utf-8") as fh:
+            with atomic_writer(path) as fh:
                 for _, text, meta, _ in self.iter_all():
                     record = _evidence(text, meta).model_dump(mode="json", exclude_none=True)
                     record |= {"parent": meta.get("parent"), "chunk": meta.get("chunk")}
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                     count += 1
-            tmp.replace(path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise StoreError(f"cannot write {path}: {exc}") from exc
         return count
 

@@ -14,7 +14,6 @@ Sessions hold what a person asked and read, so every directory here is created 0
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from datetime import datetime
@@ -24,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from txscout.agent.api import Usage
 from txscout.agent.citations import Citation
-from txscout.core.files import open_private, private_dir, write_private
+from txscout.core.files import atomic_write_text, open_private, private_dir, write_private
 from txscout.tui.words import plural
 
 HISTORY_LIMIT = 500
@@ -119,9 +118,7 @@ class SessionStore:
     def save(self, session: Session) -> None:
         session.updated_at = time.time()
         path = self.directory(session) / "session.json"
-        partial = path.with_suffix(".json.partial")
-        write_private(partial, session.model_dump_json(indent=1))
-        os.replace(partial, path)
+        atomic_write_text(path, session.model_dump_json(indent=1), private=True)
 
     def load(self, session_id: str) -> Session:
         path = self.directory(session_id) / "session.json"

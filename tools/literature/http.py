@@ -12,9 +12,7 @@ import base64
 import hashlib
 import ipaddress
 import json
-import os
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from txscout.core.files import atomic_write_text
 from txscout.tools.literature.ratelimit import RateLimiter
 
 CacheMode = Literal["off", "read-write", "replay-only"]
@@ -122,14 +121,7 @@ class HttpCache:
             return
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, json.dumps(entry), private=True)
 
     def get_json(self, key: str) -> Any | None:
         """A recorded value for calls that do not go through httpx (the ddgs search library)."""
