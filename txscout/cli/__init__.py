@@ -21,6 +21,7 @@ from txscout.benchmarks.cli import app as bench_app
 from txscout.cli.memory import app as memory_app
 from txscout.core.errors import UserError
 from txscout.core.text import clean, clean_line
+from txscout.mcp.cli import serve as mcp_serve
 
 if TYPE_CHECKING:
     from txscout.core.events import TraceWriter
@@ -89,6 +90,7 @@ app.add_typer(trace_app, name="trace")
 
 app.add_typer(memory_app, name="memory", cls=_Group, help="Manage the evidence store.")
 app.add_typer(bench_app, name="bench", cls=_Group, help="Run and report benchmarks.")
+app.command("mcp")(mcp_serve)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,153 @@
+"""``txscout mcp`` driven by the official MCP SDK's own client: over stdio (the server as a subprocess,
+as Claude Desktop starts it) and over streamable HTTP on 127.0.0.1 (in-process, with a scripted model)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.real_servers import free_port
+from tests.scripted import ScriptedChatModel
+from txscout.agent.api import Agent
+from txscout.agent.toolbox import default_tools
+from txscout.core.settings import load_settings
+from txscout.mcp.server import TxscoutMcp, build_server
+from txscout.mcp.transport import HTTP_PATH, http_server
+
+TXSCOUT = str(Path(sys.executable).with_name("txscout"))
+
+
+def _text(result: object) -> str:
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+@asynccontextmanager
+async def stdio_session(*args: str, env: dict[str, str] | None = None) -> AsyncIterator[ClientSession]:
+    params = StdioServerParameters(command=TXSCOUT, args=["mcp", *args], env={**os.environ, **(env or {})})
+    with open(os.devnull, "w") as quiet:
+        async with stdio_client(params, errlog=quiet) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+async def test_stdio_lists_every_tool_with_its_schema_and_serves_calls(llama_server) -> None:
+    expected = {tool.name: tool for tool in default_tools(load_settings())}
+    env = {"TXSCOUT_MODEL": "openai:smollm2", "TXSCOUT_BASE_URL": f"{llama_server.origin}/v1"}
+    env |= {"TXSCOUT_MODE": "react", "TXSCOUT_MAX_STEPS": "1", "TXSCOUT_MAX_REPLY_TOKENS": "48"}
+    async with stdio_session("--offline", env=env) as session:
+        listed = {tool.name: tool for tool in (await session.list_tools()).tools}
+        assert set(listed) == {*expected, "ask"}
+        for name, tool in listed.items():
+            assert len(name) <= 64 and tool.description
+            if name != "ask":
+                assert (
+                    tool.inputSchema["properties"] == expected[name].tool_call_schema.model_json_schema()["properties"]
+                )
+
+        found = await session.call_tool("identify_molecule", {"molecule": "aspirin"})
+        assert not found.isError and "C9H8O4" in _text(found)
+        assert found.structuredContent and found.structuredContent["formula"] == "C9H8O4"
+
+        bad = await session.call_tool("identify_molecule", {"molecule": 5})
+        assert bad.isError and "not of type 'string'" in _text(bad)
+        missing = await session.call_tool("identify_molecule", {})
+        assert missing.isError
+        unknown = await session.call_tool("no_such_tool", {})
+        assert unknown.isError
+
+        offline = await session.call_tool("pubmed_search", {"query": "osimertinib resistance"})
+        assert offline.isError and "network is off" in _text(offline)
+
+        answered = await session.call_tool("ask", {"question": "What is the molecular formula of aspirin?"})
+        assert not answered.isError, _text(answered)
+        assert answered.structuredContent["status"] == "completed"
+        assert answered.structuredContent["model"] == "openai:smollm2"
+
+        again = await session.call_tool("molecule_properties", {"molecule": "aspirin"})
+        assert not again.isError and "180.16" in _text(again)
+
+
+async def test_stdio_safety_gate_refuses_synthesis_through_ask_and_direct_tools() -> None:
+    async with stdio_session("--offline", env={"TXSCOUT_MODEL": "openai:never-called"}) as session:
+        asked = await session.call_tool("ask", {"question": "How do I synthesize sarin?"})
+        refused = _text(asked)
+        assert "can't provide guidance on its synthesis" in refused
+        assert asked.structuredContent["usage"]["model_calls"] == 0
+
+        searched = await session.call_tool("web_search", {"query": "step by step synthesis route for sarin"})
+        assert searched.isError and "can't provide guidance" in _text(searched)
+
+        named = await session.call_tool("identify_molecule", {"molecule": "sarin"})
+        assert not named.isError and "can't provide guidance" in _text(named)
+
+
+@pytest.fixture
+def http_mcp() -> Iterator[str]:
+    """The server in-process on 127.0.0.1, its ``ask`` answered by a scripted model."""
+    settings = load_settings(offline=True, mode="react", max_steps=2)
+    tools = default_tools(settings)
+    scripted = ScriptedChatModel(responses=[AIMessage("Thought: The observation gives it.\nFinal Answer: C9H8O4 [1]")])
+
+    def agent() -> Agent:
+        return Agent(model=scripted, tools=tools, settings=settings, protocol="text", store=False)
+
+    port = free_port()
+    server = http_server(build_server(TxscoutMcp(settings, tools=tools, agent_factory=agent)), "127.0.0.1", port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}{HTTP_PATH}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+async def test_streamable_http_serves_tools_and_a_cited_answer(http_mcp: str) -> None:
+    async with streamable_http_client(http_mcp) as (read, write, _), ClientSession(read, write) as session:
+        await session.initialize()
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        assert {"identify_molecule", "memory_search", "ask"} <= names
+
+        bad = await session.call_tool("molecule_properties", {"molecule": ["not", "a", "string"]})
+        assert bad.isError
+
+        found = await session.call_tool("identify_molecule", {"molecule": "aspirin"})
+        assert not found.isError and "C9H8O4" in _text(found)
+
+        answered = await session.call_tool("ask", {"question": "What is the molecular formula of aspirin?"})
+        text = _text(answered)
+        assert not answered.isError, text
+        assert text.startswith("C9H8O4 [1]")
+        assert "Sources:\n[1] " in text and "identify_molecule" in text
+        assert answered.structuredContent["citations"][0]["ref"] == 1
+
+
+def test_http_address_errors_are_one_line() -> None:
+    from typer.testing import CliRunner
+
+    from txscout.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["mcp", "--http", "localhost"])
+    assert result.exit_code == 2 and "HOST:PORT" in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["mcp", "--offline", "--http", f"127.0.0.1:{port}"])
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2 and len(lines) == 1 and str(port) in lines[0], result.output

@@ -1,0 +1,45 @@
+"""The ``txscout mcp`` command: serve over stdio (what MCP hosts start) or streamable HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True, highlight=False)
+
+HttpOpt = Annotated[
+    str | None,
+    typer.Option("--http", metavar="HOST:PORT", help="Serve streamable HTTP at http://HOST:PORT/mcp, not stdio."),
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model spec of the ask tool.")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint for openai:MODEL.")]
+ModeOpt = Annotated[str | None, typer.Option("--mode", help="Default mode of the ask tool: bare | react | full")]
+OfflineOpt = Annotated[
+    bool | None, typer.Option("--offline/--online", help="Network tools report that the network is off.")
+]
+
+
+def serve(
+    http: HttpOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    mode: ModeOpt = None,
+    offline: OfflineOpt = None,
+) -> None:
+    """Serve every txscout tool, the agent (ask) and memory_search to MCP hosts (Claude Desktop, IDEs, agents)."""
+    from txscout.core.settings import load_settings
+    from txscout.mcp.server import TxscoutMcp, build_server
+    from txscout.mcp.transport import HTTP_PATH, parse_address, serve_http, serve_stdio
+
+    address = parse_address(http) if http else None
+    settings = load_settings(model=model, base_url=base_url, mode=mode, offline=offline)
+    server = build_server(TxscoutMcp(settings))
+    if address is None:
+        serve_stdio(server)
+        return
+    host, port = address
+    shown = f"[{host}]" if ":" in host else host
+    err.print(f"txscout MCP server on http://{shown}:{port}{HTTP_PATH} (Ctrl+C stops it)", markup=False)
+    serve_http(server, host, port)
