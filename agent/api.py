@@ -10,7 +10,7 @@ import asyncio
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from txscout.memory.store import EvidenceStore
 
 Protocol = Literal["auto", "native", "text"]
-MODES: tuple[Mode, ...] = get_args(Mode)
-"""Every run mode, in the order the TUI cycles through them."""
 
 
 class Usage(BaseModel):
@@ -109,10 +107,18 @@ class Agent:
             self.backend = Backend.of(model)
             self.model_label = model_name(self.backend.model)
         self.model = self.backend.model
+        # Problems found while building the agent (an MCP server left out), reported once by the next run.
+        self._unreported: list[str] = []
         if tools is None:
             from txscout.agent.toolbox import default_tools
 
             tools = default_tools(self.settings)
+            if self.settings.mcp_config is not None:
+                from txscout.agent.mcp_tools import McpServers
+
+                servers = McpServers(self.settings.mcp_config, call_timeout_s=self.settings.tool_timeout_s)
+                tools = [*tools, *servers.tools]
+                self._unreported = list(servers.problems)
         self.tools = list(tools)
         self.protocol = protocol
         if store is None:
@@ -167,6 +173,8 @@ class Agent:
             choices=Choices.for_question(question, choices),
         )
         run.emit(RunStarted(question=question, model=self.model_label, mode=mode, tools=list(run.tools)))
+        while self._unreported:
+            run.emit(ErrorRaised(kind="mcp", message=self._unreported.pop(0)))
         confidence: float | None = None
         entropies: list[float] = []
         status = "completed"

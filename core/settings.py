@@ -17,16 +17,17 @@ import os
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from txscout.core.errors import UserError
+from txscout.core.errors import UserError, validation_problems
 from txscout.core.secrets import mask_value
 
 Mode = Literal["bare", "react", "full"]
+MODES: tuple[Mode, ...] = get_args(Mode)
 Source = Literal["flag", "env", "file", "default"]
 
 ENV_PREFIX = "TXSCOUT_"
@@ -304,9 +305,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise UserError(f"invalid setting {where}: {first['msg']}") from exc
+        raise UserError(f"invalid setting {validation_problems(exc, 'settings')}") from exc
 
 
 def explain_settings(**overrides: Any) -> list[GroupInfo]:

@@ -31,7 +31,7 @@ from textual.widgets import Footer, Input
 
 from txscout.core.errors import UserError
 from txscout.core.events import ErrorRaised, Event, ModelCall, RunFinished, TraceFormatError, TraceWriter, read_trace
-from txscout.core.settings import Mode, Settings, load_settings
+from txscout.core.settings import MODES, Mode, Settings, load_settings
 from txscout.core.text import clean, clean_line
 from txscout.tui.live import LiveRun
 from txscout.tui.screens.evidence import EvidenceScreen
@@ -47,7 +47,6 @@ from txscout.tui.widgets.timeline import Timeline
 if TYPE_CHECKING:
     from txscout.agent.api import Answer
 
-MODES: tuple[Mode, ...] = ("bare", "react", "full")
 
 
 class Runner(Protocol):
