@@ -3,6 +3,7 @@ as Claude Desktop starts it) and over streamable HTTP on 127.0.0.1 (in-process, 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -22,6 +23,7 @@ from tests.real_servers import free_port
 from tests.scripted import ScriptedChatModel
 from txscout.agent.api import Agent
 from txscout.agent.toolbox import default_tools
+from txscout.core.events import ErrorRaised, ToolResult
 from txscout.core.settings import load_settings
 from txscout.mcp.server import TxscoutMcp, build_server
 from txscout.mcp.transport import HTTP_PATH, http_server
@@ -151,3 +153,60 @@ def test_http_address_errors_are_one_line() -> None:
         result = runner.invoke(app, ["mcp", "--offline", "--http", f"127.0.0.1:{port}"])
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.exit_code == 2 and len(lines) == 1 and str(port) in lines[0], result.output
+
+
+def _isolated_env() -> dict[str, str]:
+    """What a server started from a config file needs to see the test's settings, not the developer's."""
+    names = ("TXSCOUT_CONFIG", "TXSCOUT_DATA_DIR", "TXSCOUT_CACHE_DIR", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
+def test_agent_uses_an_external_servers_tools_and_reports_a_broken_one_once(tmp_path: Path) -> None:
+    config = tmp_path / "mcp.json"
+    servers = {
+        "txscout": {"command": TXSCOUT, "args": ["mcp", "--offline"], "env": _isolated_env()},
+        "broken": {"command": str(tmp_path / "no-such-server")},
+    }
+    config.write_text(json.dumps({"mcpServers": servers}))
+    caffeine = "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"
+    scripted = ScriptedChatModel(
+        responses=[
+            AIMessage(
+                "Thought: The external server computes it.\nAction: txscout_molecule_properties\n"
+                f'Action Input: {{"molecule": "{caffeine}"}}'
+            ),
+            AIMessage("Thought: The observation gives it.\nFinal Answer: 194.19"),
+            AIMessage("Thought: Nothing to look up.\nFinal Answer: done"),
+        ]
+    )
+    agent = Agent(
+        model=scripted, protocol="text", store=False, offline=True, mode="react", max_steps=3, mcp_config=config
+    )
+    assert {"txscout_molecule_properties", "txscout_ask", "identify_molecule"} <= {tool.name for tool in agent.tools}
+
+    first = agent.run("What is the molecular weight of the compound I am thinking of?")
+    results = [e for e in first.events if isinstance(e, ToolResult) and e.tool == "txscout_molecule_properties"]
+    assert results and not results[0].is_error and "194.19" in results[0].output
+    assert "194.19" in str(scripted.prompts[1][-1].content)
+    problems = [e for e in first.events if isinstance(e, ErrorRaised) and e.kind == "mcp"]
+    assert len(problems) == 1 and "'broken'" in problems[0].message
+    assert first.status == "completed" and first.text == "194.19"
+
+    second = agent.run("Anything else?")
+    assert not [e for e in second.events if isinstance(e, ErrorRaised)]
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [("{not json", "is not JSON"), ('{"servers": {}}', '"mcpServers"'), ('{"mcpServers": {"x": {}}}', "needs a url")],
+)
+def test_unusable_mcp_config_is_one_line(tmp_path: Path, content: str, said: str) -> None:
+    from typer.testing import CliRunner
+
+    from txscout.cli import app
+
+    config = tmp_path / "mcp.json"
+    config.write_text(content)
+    result = CliRunner().invoke(app, ["ask", "--offline", "--mode", "bare", "--mcp-config", str(config), "hi"])
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and said in lines[0], result.output

@@ -117,6 +117,10 @@ ModeOpt = Annotated[str | None, typer.Option("--mode", help="bare | react | full
 OfflineOpt = Annotated[
     bool | None, typer.Option("--offline/--online", help="Network tools report that the network is off.")
 ]
+McpConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--mcp-config", help='Give the agent the tools of the MCP servers in this {"mcpServers": ...} file.'),
+]
 
 
 def _settings(**flags: Any) -> Settings:
@@ -135,11 +139,14 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")] = False,
     trace: Annotated[Path | None, typer.Option("--trace", help="Write every event to this JSONL file.")] = None,
     offline: OfflineOpt = None,
+    mcp_config: McpConfigOpt = None,
 ) -> None:
     """Answer a question with live steps and a cited answer."""
     if not question.strip():
         raise UserError("the question is empty")
-    settings = _settings(model=model, base_url=base_url, mode=mode, max_steps=max_steps, offline=offline)
+    settings = _settings(
+        model=model, base_url=base_url, mode=mode, max_steps=max_steps, offline=offline, mcp_config=mcp_config
+    )
     from txscout.agent.api import Agent
     from txscout.agent.render import ConsoleRenderer
 
