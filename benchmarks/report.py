@@ -1,7 +1,10 @@
 """``txscout bench report``: compare finished (or partial) runs and draw accuracy and calibration plots.
 
 Figures are recomputed from ``records.jsonl`` rather than trusted from ``summary.json`` so that a
-report over a run that was killed before writing its summary is still right.
+report over a run that was killed before writing its summary is still right. Each run's manifest is
+shown beside its figures (model and file hash, data hash, mode, selection, version), and every manifest
+key whose value differs between the runs is listed, so two runs are never compared without seeing what
+else differed.
 """
 
 from __future__ import annotations
@@ -10,17 +13,21 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from txscout.benchmarks.grading import auroc, calibration_curve, expected_calibration_error, wilson_interval
 from txscout.benchmarks.items import Interval, Record, SubsetFigures
-from txscout.benchmarks.runner import MANIFEST, RECORDS, Manifest, read_records
+from txscout.benchmarks.manifest import MANIFEST, read_manifest
+from txscout.benchmarks.runner import RECORDS, read_records
 from txscout.core.errors import UserError
+from txscout.core.text import clean
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 
 class RunFigures(BaseModel):
@@ -37,11 +44,28 @@ class RunFigures(BaseModel):
     ece: float | None = None
     auroc: float | None = None
     calibration: list[tuple[float, float, int]] = Field(default_factory=list)
+    setup: dict[str, Any] = Field(default_factory=dict)  # the manifest, flattened (settings.KEY), sessions left out
 
 
 class Report(BaseModel):
     runs: list[RunFigures]
     plots: list[str]
+    differences: dict[str, list[Any]] = Field(default_factory=dict)  # manifest key -> each run's value
+
+
+# Manifest keys that differ between any two runs without saying anything about the setup.
+_INCIDENTAL = frozenset({"created_at", "sessions", "format"})
+FACTS = (
+    ("model", "model"),
+    ("model file", "model_sha256"),
+    ("data", "data_sha256"),
+    ("items", "selected"),
+    ("seed", "seed"),
+    ("limit", "limit"),
+    ("subsets", "subsets"),
+    ("txscout", "txscout_version"),
+    ("commit", "git_commit"),
+)
 
 
 def _figures(records: Sequence[Record]) -> tuple[int, float, Interval]:
@@ -50,11 +74,21 @@ def _figures(records: Sequence[Record]) -> tuple[int, float, Interval]:
     return k, (k / len(records) if records else 0.0), Interval(low=lo, high=hi)
 
 
+def _flatten(manifest: BaseModel) -> dict[str, Any]:
+    data = manifest.model_dump(mode="json", exclude={"sessions"})
+    settings = data.pop("settings", None) or {}
+    packages = data.pop("packages", None) or {}
+    data.update({f"settings.{k}": v for k, v in settings.items()})
+    data.update({f"packages.{k}": v for k, v in packages.items()})
+    return data
+
+
 def load_run(path: Path) -> RunFigures:
-    manifest_path = path / MANIFEST
-    if not manifest_path.exists():
+    if not path.is_dir():
+        raise UserError(f"{path} is not a benchmark run folder")
+    manifest = read_manifest(path)
+    if manifest is None:
         raise UserError(f"{path} is not a benchmark run folder (no {MANIFEST})")
-    manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
     records = read_records(path / RECORDS)
     _, accuracy, ci = _figures(records)
     per_subset = {}
@@ -79,7 +113,20 @@ def load_run(path: Path) -> RunFigures:
         ece=expected_calibration_error(conf, ok) if confident else None,
         auroc=auroc(conf, ok) if confident else None,
         calibration=calibration_curve(conf, ok) if confident else [],
+        setup=_flatten(manifest),
     )
+
+
+def setup_differences(runs: Sequence[RunFigures]) -> dict[str, list[Any]]:
+    """Manifest keys whose values are not the same in every run (a key a run lacks counts as differing)."""
+    keys = sorted({k for r in runs for k in r.setup} - _INCIDENTAL)
+    missing = object()
+    differing = {}
+    for key in keys:
+        values = [r.setup.get(key, missing) for r in runs]
+        if any(v != values[0] for v in values[1:]):
+            differing[key] = [None if v is missing else v for v in values]
+    return differing
 
 
 def _plot_accuracy(runs: Sequence[RunFigures], path: Path) -> None:
@@ -145,6 +192,8 @@ def build_report(paths: Sequence[Path], out: Path) -> Report:
     if not paths:
         raise UserError("give at least one run folder")
     runs = [load_run(p) for p in paths]
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder for the report")
     out.mkdir(parents=True, exist_ok=True)
     plots = [out / "accuracy.png"]
     _plot_accuracy(runs, plots[0])
@@ -152,12 +201,29 @@ def build_report(paths: Sequence[Path], out: Path) -> Report:
     if calibrated:
         plots.append(out / "calibration.png")
         _plot_calibration(calibrated, plots[-1])
-    report = Report(runs=runs, plots=[str(p) for p in plots])
+    report = Report(runs=runs, plots=[str(p) for p in plots], differences=setup_differences(runs))
     (out / "report.json").write_text(json.dumps(report.model_dump(), indent=2) + "\n", encoding="utf-8")
     return report
 
 
-def print_report(report: Report, console: Console) -> None:
+def _text(value: str) -> Text:
+    """Text from run folders and data files, shown as itself: never markup, never terminal control."""
+    from rich.text import Text
+
+    return Text(clean(value))
+
+
+def _cell(value: Any) -> str:
+    """A manifest value as table text: hashes shortened, lists joined, absent values as a dash."""
+    if value is None or value == []:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    text = str(value)
+    return text[:12] if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text
+
+
+def _runs_table(report: Report) -> Table:
     from rich.table import Table
 
     table = Table(title="runs")
@@ -165,27 +231,53 @@ def print_report(report: Report, console: Console) -> None:
         table.add_column(column)
     for run in report.runs:
         table.add_row(
-            run.label,
-            run.suite,
-            run.model,
-            run.mode,
+            *map(_text, (run.label, run.suite, run.model, run.mode)),
             str(run.n),
             f"{run.accuracy:.1%} [{run.ci95.low:.1%}, {run.ci95.high:.1%}]",
             "-" if run.ece is None else f"{run.ece:.3f}",
             "-" if run.auroc is None else f"{run.auroc:.3f}",
         )
-    console.print(table)
+    return table
+
+
+def _setup_table(report: Report) -> Table:
+    """One row per key manifest fact, then every other key whose value is not the same in all runs;
+    differing rows are starred. Runs are columns, so a narrow terminal still shows whole values."""
+    from rich.table import Table
+
+    table = Table(title="setup (from each run's manifest)", caption="* differs between the runs")
+    table.add_column("key")
+    for run in report.runs:
+        table.add_column(_text(run.label))
+    keys = [key for _, key in FACTS] + [k for k in report.differences if k not in {key for _, key in FACTS}]
+    names = {key: label for label, key in FACTS}
+    for key in keys:
+        star = "* " if key in report.differences else ""
+        cells = [_text(_cell(run.setup.get(key))) for run in report.runs]
+        table.add_row(_text(star + names.get(key, key)), *cells)
+    return table
+
+
+def print_report(report: Report, console: Console) -> None:
+    from rich.table import Table
+
+    console.print(_runs_table(report))
+    console.print(_setup_table(report))
+    if len(report.runs) > 1 and not report.differences:
+        console.print("the runs share the same setup (every manifest key is equal)")
     subsets = sorted({s for r in report.runs for s in r.per_subset})
     if len(subsets) > 1:
-        by_subject = Table("subset", *[r.label for r in report.runs], title="accuracy per subset")
+        by_subject = Table("subset", title="accuracy per subset")
+        for run in report.runs:
+            by_subject.add_column(_text(run.label))
         for name in subsets:
             cells = [
                 f"{r.per_subset[name].accuracy:.1%} (n={r.per_subset[name].n})" if name in r.per_subset else "-"
                 for r in report.runs
             ]
-            by_subject.add_row(name, *cells)
+            by_subject.add_row(_text(name), *cells)
         console.print(by_subject)
     for run in report.runs:
-        console.print(f"{run.label}: grader {run.grader}", soft_wrap=True)
+        console.print(_text(f"{run.label}: grader {run.grader}"), soft_wrap=True)
     for plot in report.plots:
-        console.print(f"wrote {plot}")
+        console.print(_text(f"wrote {plot}"))

@@ -32,7 +32,7 @@ class ValidationReport(BaseModel):
 
 def validate(suite: str, data: Path, seed: int = 0) -> ValidationReport:
     adapter = get_adapter(suite)
-    loaded = adapter.load(data, seed=seed)
+    loaded = adapter.read(data, seed=seed)
     ids = Counter(i.id for i in loaded.items)
     reasons = Counter(s.reason for s in loaded.skipped)
     return ValidationReport(

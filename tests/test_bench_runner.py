@@ -64,7 +64,7 @@ def test_run_writes_one_record_per_item_and_a_summary(tmp_path: Path) -> None:
     assert len(summary.data_sha256) == 64 and summary.seed == 0
     on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert on_disk["accuracy"] == pytest.approx(0.4)
-    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["http_cache"] == "read-write"
 
 
@@ -149,7 +149,7 @@ def test_resume_after_interrupt_neither_loses_nor_redoes_items(tmp_path: Path) -
     assert [r.item_id for r in read_records(out / "records.jsonl")] == ["medqa-1", "medqa-2"]
     partial = json.loads((out / "summary.json").read_text())
     assert partial["complete"] is False and partial["n"] == 2
-    assert json.loads((out / "run.json").read_text())["sessions"][0]["scored"] == 2
+    assert json.loads((out / "manifest.json").read_text())["sessions"][0]["scored"] == 2
 
     with pytest.raises(UserError, match="--resume"):
         run_benchmark(medqa_options(out), agent=agent_for(KeyedChatModel(answers=MEDQA_REPLIES)))

@@ -3,6 +3,7 @@ line-numbered skips, seeded option shuffling and letter-graded multiple choice."
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from abc import ABC, abstractmethod
@@ -29,6 +30,20 @@ class Adapter(ABC):
     @abstractmethod
     def load(self, path: Path, *, seed: int = 0, shots: int | None = None) -> LoadResult:
         """Parse the whole dataset; malformed rows become ``Skipped`` entries, never exceptions."""
+
+    def read(self, path: Path, *, seed: int = 0, shots: int | None = None) -> LoadResult:
+        """:meth:`load`, with data that cannot be read at all (a binary or non-UTF-8 file, a file where
+        a folder belongs, no permission) reported as one-line user errors instead of tracebacks."""
+        try:
+            return self.load(path, seed=seed, shots=shots)
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"{self.name} data at {path} is not UTF-8 text (undecodable byte at offset {exc.start:,})"
+            ) from None
+        except csv.Error as exc:
+            raise UserError(f"{self.name} data at {path} is not readable CSV: {exc}") from None
+        except OSError as exc:
+            raise UserError(f"cannot read {self.name} data at {path}: {exc.strerror or exc}") from None
 
     @abstractmethod
     def grade(self, item: Item, response: str, judge: Judge | None) -> Grade:

@@ -24,6 +24,7 @@ from txscout.benchmarks.grading import (
 )
 from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
 from txscout.benchmarks.judge import Judge
+from txscout.core.errors import UserError
 
 ANSWER_TYPES = ("multipleChoice", "exactMatch")
 FORMAT = (
@@ -44,9 +45,13 @@ def count_choices(question: str) -> int:
 
 def _rows(path: Path, skipped: list[Skipped]) -> list[tuple[str, dict[str, Any]]]:
     if path.suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except pa.ArrowException as exc:
+            raise UserError(f"{path} is not a readable parquet file: {exc}") from None
         return [(f"{path}:row {i + 1}", row) for i, row in enumerate(table.to_pylist())]
     return [(f"{path}:{lineno}", row) for lineno, row in read_jsonl(path, skipped)]
 
