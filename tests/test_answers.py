@@ -138,3 +138,18 @@ def test_draft_mentions_answer() -> None:
     assert mentions("The half-life is about 48 hours [2].", normalise("2 days"))
     assert not mentions("The half-life is about 36 hours [2].", normalise("2 days"))
     assert mentions("Osimertinib is preferred for T790M [1].", normalise("osimertinib"))
+
+
+def test_choices_for_a_question_come_from_the_caller_or_the_listed_options() -> None:
+    from txscout.agent.answers import Choices
+
+    listed = Choices.for_question(MCQ)
+    assert listed is not None and listed.options == parse_options(MCQ)
+    given = Choices.for_question(MCQ, Choices(answers=list("ABCD"), several=True))
+    assert given is not None and given.several and given.options == parse_options(MCQ)
+    labels = Choices.for_question("Is aspirin an NSAID?", Choices(answers=["yes", "no", "maybe"]))
+    assert labels is not None and labels.answers == ["yes", "no", "maybe"] and labels.options == {}
+    assert Choices.for_question("What is the half-life of osimertinib?") is None
+    unlisted = Choices(answers=list("ABC"))
+    assert Choices.for_question("Pick the right one.", unlisted) == unlisted
+    assert unlisted.options == {"A": "", "B": "", "C": ""}

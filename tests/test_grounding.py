@@ -39,6 +39,7 @@ def test_native_protocol_gets_tool_call_turns() -> None:
     results = [m for m in prompt if isinstance(m, ToolMessage)]
     assert [c.tool_calls[0]["name"] for c in calls][-1] == "compare_molecules"
     assert len(calls) == len(results) == 5
+    assert all(c.content == "" for c in calls), "content beside tool calls is an empty string, never None"
     assert "Highest: Ibuprofen" in results[-1].content
 
 

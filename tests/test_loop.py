@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
 from pydantic import BaseModel, Field
 
@@ -308,3 +308,90 @@ def test_embedded_model_context_overflow_ends_with_incomplete_answer() -> None:
     model = LocalChatModel(model_path=str(local_model_path("smollm2")), n_ctx=512)
     answer = Agent(model=model, tools=[lookup], mode="react", store=False).run("Summarise this. " + "word " * 600)
     assert answer.incomplete and "context window (512 tokens) is full" in answer.reason
+
+
+def test_bare_mode_limit_ends_as_an_incomplete_answer() -> None:
+    from txscout.core.errors import LimitReached
+
+    class ContextFull(ScriptedChatModel):
+        def _generate(self, *args: object, **kwargs: object) -> object:
+            raise LimitReached("the model's context window (512 tokens) is full")
+
+    events: list[object] = []
+    answer = Agent(model=ContextFull(responses=[]), tools=[], mode="bare", store=False).run("q", on_event=events.append)
+    assert answer.incomplete and answer.status == "incomplete"
+    assert "context window (512 tokens) is full" in answer.reason
+    assert answer.text and validate_sequence(answer.events) == []
+    assert events[-1].type == "run_finished" and events[-1].status == "incomplete"
+
+
+def test_embedded_model_in_bare_mode_answers_a_question_longer_than_its_context() -> None:
+    answer = Agent(model="local:smollm2", tools=[], mode="bare", store=False).run("Why? " + "x" * 100_000)
+    assert answer.incomplete and "context window" in answer.reason and answer.status == "incomplete"
+
+
+def test_tool_artifacts_are_kept_as_observations() -> None:
+    from txscout.agent.loop import Run
+    from txscout.core.settings import load_settings
+
+    class Entry(BaseModel):
+        term: str
+        score: float
+
+        def render(self) -> str:
+            return f"{self.term} scores high"
+
+    @txtool("score", LookupArgs, "Score a term.")
+    def score(args: LookupArgs) -> Entry:
+        return Entry(term=args.term, score=0.87)
+
+    run = Run(model=script(), tools=[score, explode], settings=load_settings(), emit=lambda _e: None)
+    assert run.call_tool("score", {"term": "x"}, step=1).text == "x scores high"
+    run.call_tool("explode", {"text": "a"}, step=1)
+    run.call_tool("score", {"term": "x"}, step=2)
+    run.call_tool("teleport", {}, step=2)
+
+    first, second = run.observations
+    assert (first.tool, first.args, first.outcome.artifact) == ("score", {"term": "x"}, {"term": "x", "score": 0.87})
+    assert second.tool == "explode" and second.outcome.is_error and second.outcome.artifact is None
+    assert run.has_called("score", {"term": "x"}) and not run.has_called("score", {"term": "y"})
+
+
+def test_grounding_does_not_spend_the_models_tool_budget() -> None:
+    from txscout.core.settings import load_settings
+    from txscout.tools.chemistry import chemistry_tools
+
+    model = script(act("lookup", {"term": "caffeine"}), final("Caffeine [1]."))
+    tools = [*chemistry_tools(load_settings(offline=True)), lookup]
+    agent = Agent(model=model, tools=tools, mode="react", protocol="text", store=False, max_tool_calls=1)
+    answer = agent.run("Which has the higher logP, caffeine or ibuprofen?")
+    automatic = [e for e in answer.events if e.type == "tool_call" and e.automatic]
+    assert len(automatic) == 5
+    assert CALLS == ["caffeine"] and not answer.incomplete
+    assert answer.usage.tool_calls == 6
+
+
+def test_unreachable_endpoint_is_classified_by_type() -> None:
+    import httpx
+
+    from txscout.core.errors import ModelUnavailable
+
+    class Unreachable(ScriptedChatModel):
+        def _generate(self, *args: object, **kwargs: object) -> object:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    with pytest.raises(ModelUnavailable, match="cannot reach the model endpoint"):
+        Agent(model=Unreachable(responses=[]), tools=[], mode="react", store=False).run("q")
+
+
+def test_a_closed_answer_set_constrains_the_react_answer_of_a_grammar_backend() -> None:
+    from tests.sampling_fakes import EmbeddedLike
+    from txscout.agent import protocol
+    from txscout.agent.answers import Choices
+
+    question = "Which is a kinase inhibitor?\nA. Imatinib\nB. Aspirin"
+    model = EmbeddedLike(responses=[AIMessage(act("lookup", {"term": "imatinib"})), AIMessage(final("A"))])
+    answer = Agent(model=model, tools=[lookup], mode="react", store=False).run(question)
+    closed = protocol.grammar_for([lookup], choices=Choices(answers=["A", "B"]))
+    assert [kw["grammar"] for kw in model.kwargs_seen] == [closed, closed]
+    assert 'option ::= "A" | "B"' in closed and answer.text == "A"

@@ -98,3 +98,13 @@ def test_closed_answer_set_limits_embedded_model_to_offered_answers() -> None:
 def test_closed_answer_grammar_rejects_an_empty_set() -> None:
     with pytest.raises(ValueError, match="at least one"):
         protocol.closed_answer_grammar([])
+
+
+def test_grammar_with_a_closed_answer_set_compiles_and_offers_only_the_set() -> None:
+    import llama_cpp
+
+    from txscout.agent.answers import Choices
+
+    grammar = protocol.grammar_for([lookup_drug, compare], choices=Choices(answers=list("ABC"), several=True))
+    assert llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) is not None
+    assert 'option ::= "A" | "B" | "C"' in grammar and '( ", " option ){0,2}' in grammar

@@ -315,3 +315,15 @@ def test_no_two_samples_agreeing_keeps_the_draft() -> None:
     answer = Agent(model=model, tools=[], mode="full", store=False, samples=5, critique_rounds=0).run("Colour?")
     assert answer.text == "magenta"
     assert answer.confidence == 0.2
+
+
+def test_choices_on_the_run_decide_how_samples_compare_even_when_the_question_lists_none() -> None:
+    """A benchmark can hand the run its option letters; the samples are then compared by letter."""
+    events: list[Any] = []
+    model = locked(*samples("B", "option B", "(B) the second drug", "B.", "A"))
+    run = make_run(model, [], events, Choices(answers=list("ABCD")))
+
+    outcome = resolve_uncertainty(run, "Which drug should be avoided? Answer with a letter.", "Answer: B")
+
+    assert outcome.distribution == {"B": 0.8, "A": 0.2}
+    assert outcome.answer == "Answer: B" and outcome.confidence == 0.8
