@@ -13,6 +13,8 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from txscout.core.errors import ModelUnavailable, UserError
 from txscout.core.files import atomic_writer
 
@@ -151,3 +153,60 @@ def _provider_model(spec: str, settings: Settings) -> BaseChatModel:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class ModelProbe(BaseModel):
+    """Whether a configured model can be used, as ``txscout models`` reports it."""
+
+    spec: str
+    configured: bool
+    ok: bool
+    status: str
+    detail: str = ""
+
+
+def probe(spec: str, settings: Settings, *, configured: bool = False) -> ModelProbe:
+    """Check a model without running it: an embedded GGUF is present and readable, an endpoint answers
+    ``/models`` and lists the model, a provider's package is installed."""
+    spec = describe(spec)
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind == "local":
+            path = local_model_path(rest)
+            detail = f"{path} ({path.stat().st_size / 1e6:.0f} MB)"
+            return ModelProbe(spec=spec, configured=configured, ok=True, status="loads", detail=detail)
+        if kind == "openai":
+            return _probe_endpoint(spec, rest, settings, configured)
+        model = load_model(spec, settings)
+    except UserError as exc:
+        return ModelProbe(spec=spec, configured=configured, ok=False, status=f"error: {exc}")
+    return ModelProbe(spec=spec, configured=configured, ok=True, status="loads", detail=type(model).__name__)
+
+
+def _probe_endpoint(spec: str, name: str, settings: Settings, configured: bool) -> ModelProbe:
+    import httpx
+
+    from txscout.agent.endpoint import endpoint_label
+
+    base = (settings.base_url or "https://api.openai.com/v1").rstrip("/")
+    shown = endpoint_label(base)
+    headers = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"} if settings.api_key else {}
+    result = {"spec": spec, "configured": configured, "detail": shown}
+    try:
+        response = httpx.get(f"{base}/models", headers=headers, timeout=min(settings.request_timeout_s, 10))
+    except httpx.HTTPError as exc:
+        return ModelProbe(**result, ok=False, status=f"unreachable: {type(exc).__name__}: {exc}")
+    if response.status_code in (401, 403):
+        return ModelProbe(
+            **result, ok=False, status=f"reachable, but the API key was refused (HTTP {response.status_code})"
+        )
+    if response.status_code != 200:
+        return ModelProbe(**result, ok=False, status=f"reachable, but /models answered HTTP {response.status_code}")
+    try:
+        served = [str(m.get("id")) for m in response.json().get("data", []) if isinstance(m, dict)]
+    except (ValueError, AttributeError):
+        return ModelProbe(**result, ok=False, status="reachable, but /models is not an OpenAI model list")
+    if name in served:
+        return ModelProbe(**result, ok=True, status=f"reachable; serves {name}")
+    listed = ", ".join(served[:8]) + (", ..." if len(served) > 8 else "") or "nothing"
+    return ModelProbe(**result, ok=False, status=f"reachable, but it does not list {name!r}; it serves {listed}")

@@ -201,3 +201,32 @@ def test_persistent_429_or_5xx_ends_in_one_clear_line_after_bounded_retries(stat
     assert said in lines[0] and "backend overloaded" in lines[0] and "Traceback" not in lines[0]
     assert len(server.requests_to("/v1/chat/completions")) == 3
     assert elapsed >= 1.0  # two backoffs: 0.5 s and 1 s, less at most a quarter of jitter
+
+
+def test_models_lists_what_the_endpoint_serves(llama_server) -> None:
+    url = f"{llama_server.origin}/v1"
+    served = runner.invoke(app, ["models", "--json", "--model", "openai:smollm2", "--base-url", url])
+    rows = {row["spec"]: row for row in json.loads(served.stdout)}
+    assert rows["openai:smollm2"]["configured"] and rows["openai:smollm2"]["ok"]
+    assert rows["openai:smollm2"]["status"] == "reachable; serves smollm2"
+    assert rows["local:smollm2"]["ok"] and rows["local:smollm2"]["detail"].endswith("MB)")
+
+    missing = runner.invoke(app, ["models", "--json", "--model", "openai:gpt-9", "--base-url", url])
+    row = next(r for r in json.loads(missing.stdout) if r["configured"])
+    assert not row["ok"] and "does not list 'gpt-9'; it serves smollm2" in row["status"]
+
+
+def test_a_provider_whose_package_is_missing_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "langchain_ollama", None)  # as if never installed
+    result = runner.invoke(app, ["ask", "--offline", "--model", "ollama:qwen2.5:7b", "hello?"])
+    assert result.exit_code == 2
+    lines = _error_lines(result.stderr)
+    assert len(lines) == 1 and "pip install langchain-ollama" in lines[0], result.stderr
+    listed = runner.invoke(app, ["models", "--json", "--model", "ollama:qwen2.5:7b"])
+    row = next(r for r in json.loads(listed.stdout) if r["configured"])
+    assert not row["ok"] and "pip install langchain-ollama" in row["status"]
+
+
+def test_an_unknown_provider_is_a_user_error() -> None:
+    result = runner.invoke(app, ["ask", "--offline", "--model", "nosuchprovider:model-1", "hello?"])
+    assert result.exit_code == 2 and "unknown model provider" in result.stderr
