@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from txscout.core.errors import UserError
 
@@ -29,6 +30,22 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 class NotText(UserError):
     """A file given as text is binary or not UTF-8."""
+
+
+def path_kind(path: Path) -> Literal["file", "directory", "missing", "other"]:
+    """What a path a user typed names. A name the system cannot take at all (too long, an embedded NUL,
+    no permission to look) is a user error here, rather than an OSError from the first ``is_file``."""
+    try:
+        mode = Path(path).stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
+    except OSError as exc:
+        raise UserError(f"cannot use the path {str(path)[:200]}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise UserError(f"cannot use the path {str(path)[:200]}: it contains a NUL byte") from None
+    if stat.S_ISREG(mode):
+        return "file"
+    return "directory" if stat.S_ISDIR(mode) else "other"
 
 
 def private_dir(path: Path) -> Path:

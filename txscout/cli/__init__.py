@@ -20,6 +20,7 @@ from txscout import __version__
 from txscout.benchmarks.cli import app as bench_app
 from txscout.cli.memory import app as memory_app
 from txscout.core.errors import UserError
+from txscout.core.files import check_text, path_kind
 from txscout.core.text import clean, clean_line
 from txscout.mcp.cli import serve as mcp_serve
 
@@ -110,7 +111,7 @@ def _root(
 
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="local, local:NAME, local:/path.gguf, openai:MODEL or provider:model"),
+    typer.Option("--model", "-m", help="local, local:smollm2, local:gemma3-270m, local:/path.gguf or openai:MODEL"),
 ]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (or TXSCOUT_BASE_URL).")]
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="bare | react | full")]
@@ -144,6 +145,7 @@ def ask(
     """Answer a question with live steps and a cited answer."""
     if not question.strip():
         raise UserError("the question is empty")
+    check_text(question, "the question")  # undecodable bytes on the command line arrive as surrogates
     settings = _settings(
         model=model, base_url=base_url, mode=mode, max_steps=max_steps, offline=offline, mcp_config=mcp_config
     )
@@ -151,7 +153,7 @@ def ask(
     from txscout.agent.render import ConsoleRenderer
 
     console = err if as_json else out
-    new_trace = trace is not None and not trace.exists()
+    new_trace = trace is not None and path_kind(trace) == "missing"
     writer = _trace_writer(trace) if trace else None  # a bad path fails now, not after the model loads
     try:
         with console.status("loading model and tools…"):
@@ -177,7 +179,7 @@ def ask(
 def _trace_writer(path: Path) -> TraceWriter:
     from txscout.core.events import TraceWriter
 
-    if path.is_dir():
+    if path_kind(path) == "directory":
         raise UserError(f"--trace {path} is a directory; give a file name such as {path / 'run.jsonl'}")
     try:
         return TraceWriter(path)
@@ -191,24 +193,43 @@ def models(
     base_url: BaseUrlOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show the configured model and the embedded ones, and whether each can be used: an embedded GGUF is
-    present, an endpoint answers /models and lists the model, a provider's package is installed."""
-    from txscout.agent.models import LOCAL_MODELS, describe, probe
+    """Show the configured model and the embedded ones, and whether each loads."""
+    from txscout.agent.models import LOCAL_MODELS, describe, load_model
 
     settings = _settings(model=model, base_url=base_url)
-    configured = describe(settings.model)
-    specs = dict.fromkeys([configured, *(f"local:{name}" for name in LOCAL_MODELS)])
-    rows = [probe(spec, settings, configured=spec == configured) for spec in specs]
+    specs = [settings.model, *[f"local:{name}" for name in LOCAL_MODELS]]
+    rows = []
+    for spec in dict.fromkeys(describe(s) for s in specs):
+        try:
+            if spec.startswith("openai:"):
+                status = _probe_endpoint(settings)
+            else:
+                load_model(spec, settings)
+                status = "loads"
+        except UserError as exc:
+            status = f"error: {exc}"
+        rows.append({"spec": spec, "configured": spec == describe(settings.model), "status": status})
     if as_json:
-        sys.stdout.write(json.dumps([row.model_dump() for row in rows], indent=2) + "\n")
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     from rich.table import Table
 
-    table = Table("model", "configured", "status", "where")
+    table = Table("model", "configured", "status")
     for row in rows:
-        status = Text(clean(row.status), style="green" if row.ok else "red")
-        table.add_row(Text(clean(row.spec)), "✓" if row.configured else "", status, Text(clean(row.detail)))
+        table.add_row(Text(clean(row["spec"])), "✓" if row["configured"] else "", Text(clean(row["status"])))
     out.print(table)
+
+
+def _probe_endpoint(settings: Settings) -> str:
+    import httpx
+
+    if not settings.base_url:
+        return "uses the OpenAI default endpoint (set --base-url for another server)"
+    try:
+        response = httpx.get(settings.base_url.rstrip("/") + "/models", timeout=5)
+    except httpx.HTTPError as exc:
+        return f"unreachable: {exc}"
+    return f"reachable (HTTP {response.status_code})"
 
 
 @config_app.command("show")
@@ -326,9 +347,10 @@ def trace_show(path: Annotated[Path, typer.Argument(help="A JSONL trace written 
     from txscout.agent.render import ConsoleRenderer
     from txscout.core.events import TraceFormatError, read_trace, validate_sequence
 
-    if path.is_dir():
+    kind = path_kind(path)
+    if kind == "directory":
         raise UserError(f"{path} is a directory, not a trace file")
-    if not path.is_file():
+    if kind != "file":
         raise UserError(f"trace file not found: {path}")
     try:
         events = list(read_trace(path))

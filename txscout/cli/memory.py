@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from txscout.core.errors import UserError
+from txscout.core.files import check_text, path_kind
 from txscout.core.text import clean, clean_line
 
 if TYPE_CHECKING:
@@ -61,9 +62,10 @@ def _file_evidence(path: Path) -> list[Evidence]:
     from txscout.core.files import read_bytes, read_text, refuse_binary
     from txscout.memory.store import EvidenceStore
 
-    if path.is_dir():
+    kind = path_kind(path)
+    if kind == "directory":
         raise UserError(f"{path} is a directory; add the files in it one by one")
-    if not path.is_file():
+    if kind != "file":
         raise UserError(f"no such file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
@@ -196,6 +198,7 @@ def search(
         raise UserError(f"--mode must be hybrid, dense or lexical, not {mode!r}")
     if not query.strip():
         raise UserError("the query is empty")
+    check_text(query, "the query")
     store = _store(_settings(memory_path, memory_url))
     hits = store.search(query, k=k, mode=mode)  # type: ignore[arg-type]
     if as_json:
@@ -257,7 +260,7 @@ def export(
     memory_url: UrlOpt = None,
 ) -> None:
     """Write every stored chunk with its provenance to a JSONL file (`memory add FILE.jsonl` reads it)."""
-    if file.is_dir():
+    if path_kind(file) == "directory":
         raise UserError(f"{file} is a directory")
     if not file.parent.exists():
         raise UserError(f"directory {file.parent} does not exist")
