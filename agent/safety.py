@@ -21,7 +21,9 @@ complement ("synthesis of AGENT", "AGENT precursors"). A handful of phrases coun
 ("synthetic route", "precursors", "weaponise", "aerosolise", "mass casualties", "evade detection"). An
 agent followed by a protective noun ("AGENT antidote", "AGENT detection", "AGENT poisoning") is not an
 object, so "how do I prepare a sarin antidote kit" is answered. "What makes sarin toxic" is a question
-about hazard: "makes" and "made" after "what", "which" or "that" are not requests.
+about hazard: "makes" counts only when the agent ends the clause or a place or means follows ("he makes
+sarin at home"). A CWC precursor that the question
+would react, mix or combine is a synthesis request too.
 """
 
 from __future__ import annotations
@@ -74,18 +76,18 @@ _PRONOUN = (
     r"safely|without|for\s+(?:me|us|an?\s+attack)))"
 )
 _OBJECT = rf"(?:{_FILLER}\s+){{0,5}}(?:{_OBJ_AGENT}|{_PRONOUN})"
-_NOT_WHAT = r"(?<!what )(?<!which )(?<!that )"
 
 _VERBS = {
     "synthesis": (
-        rf"make|making|{_NOT_WHAT}makes|synthesi[sz]e|synthesi[sz]ing|synthesi[sz]ed|prepare|preparing|produce|"
-        rf"producing|{_NOT_WHAT}produces|manufactur(?:e|es|ed|ing)|brew(?:ing)?|cook(?:ing)?|create|creating|"
+        r"make|making|synthesi[sz]e|synthesi[sz]ing|synthesi[sz]ed|prepare|preparing|produce|"
+        r"producing|manufactur(?:e|es|ed|ing)|brew(?:ing)?|cook(?:ing)?|create|creating|"
         r"generate|generating|concoct(?:ing)?|distil(?:l|ling|ing)?|purify(?:ing)?|isolate|isolating|"
         r"extract(?:ing)?|mass-produce|scale\s+up|whip\s+up|cook\s+up|put\s+together"
     ),
     "acquisition": (
         r"buy(?:ing)?|purchas(?:e|ing)|acquir(?:e|ing)|obtain(?:ing)?|procur(?:e|ing)|order(?:ing)?|sourcing|"
-        r"smuggl(?:e|ing)|steal(?:ing)?|import(?:ing)?|get\s+hold\s+of|get\s+(?:my|our|their)\s+hands\s+on"
+        r"smuggl(?:e|ing)|steal(?:ing)?|import(?:ing)?|sell(?:s|ing)?|get\s+hold\s+of|"
+        r"get\s+(?:my|our|their)\s+hands\s+on"
     ),
     "enhancement": (
         r"weaponi[sz](?:e|ing)|stabili[sz](?:e|ing)|enhanc(?:e|ing)|boost(?:ing)?|strengthen(?:ing)?|"
@@ -103,7 +105,7 @@ _PARTICIPLES = {
         r"made|synthesi[sz]ed|prepared|produced|manufactured|brewed|cooked|generated|created|extracted|"
         r"purified|isolated|distill?ed|mass-produced|scaled\s+up"
     ),
-    "acquisition": r"obtained|bought|purchased|acquired|procured|ordered|smuggled|stolen|sourced",
+    "acquisition": r"obtained|bought|purchased|acquired|procured|ordered|smuggled|stolen|sourced|sold",
     "enhancement": r"weaponi[sz]ed|stabili[sz]ed|enhanced|concentrated|stockpiled|formulated",
     "dissemination": r"aerosoli[sz]ed|disseminated|dispersed|deployed|delivered|sprayed|vapori[sz]ed",
 }
@@ -111,10 +113,10 @@ _NOUNS = {
     "synthesis": (
         r"synthes[ie]s|production|manufactur(?:e|ing)|preparation|recipes?|route|procedure|protocol|"
         r"instructions|directions|method|steps|precursors?|reagents?|ingredients|starting\s+materials?|"
-        r"purification|extraction"
+        r"purification|extraction|components|chemicals\s+(?:needed|required)"
     ),
     "acquisition": r"purchase|acquisition|suppliers?|vendors?|sellers?",
-    "enhancement": r"weaponi[sz]ation|formulation|stabili[sz]ation|stockpiles?",
+    "enhancement": r"weaponi[sz]ation|formulation|stabili[sz]ation|stabili[sz]ers?|additives?|stockpiles?",
     "dissemination": r"dissemination|dispersal|delivery|deployment",
 }
 _COMPOUND_NOUN = r"process|route|steps|method|procedure|plant|facility|line|instructions|conditions"
@@ -134,6 +136,8 @@ _ANYWHERE = {
     "enhancement": (
         r"\bweaponi[sz]\w*|\bweapons?[- ]grade\b|\bmilitary[- ]grade\b|\bmunitions?\b|\bwarheads?\b|"
         r"\bbinary\s+(?:weapon|munition|agent|system|precursor)s?\b|"
+        r"\b(?:potency|toxicity|lethality|persistence|volatility|shelf[- ]life|purity)\s+(?:\w+\s+){0,2}"
+        r"(?:be\s+)?(?:increased|improved|enhanced|boosted|maximi[sz]ed|raised|extended|prolonged)\b|"
         rf"\bhow\s+(?:{_MODAL}\s+)?(?:{_WHO}\s+)?(?:to\s+)?(?:increase|improve|enhance|boost|maximi[sz]e|raise|"
         r"extend|prolong)\s+(?:\w+\s+){0,2}(?:potency|toxicity|lethality|yield|stability|persistence|"
         r"volatility|shelf[- ]life|purity|effectiveness|range)\b"
@@ -144,8 +148,9 @@ _ANYWHERE = {
         r"\b(?:mass|maximum|max)\s+casualt\w*|"
         r"\bmaximi[sz]e\s+(?:the\s+)?(?:casualties|deaths|damage|harm|exposure|effect|lethality)\b|"
         r"\b(?:without|avoid|avoiding|evade|evading)\s+(?:getting\s+|being\s+)?(?:caught|detect\w*|notic\w*|"
-        r"suspicion|customs|police|authorities|border)|\bundetect\w*|"
-        r"\binto\s+(?:a|an|the)\s+(?:\w+\s+)?(?:ventilation|hvac|air[- ]conditioning|water\s+supply|"
+        r"suspicion|customs|police|authorities|border)|"
+        r"\b(?:releas|put|pour|spray|pump|introduc|inject|dump|vent|blow|get|deliver|dispers|add|slip)\w*\s+"
+        r"(?:\w+\s+){0,4}into\s+(?:a|an|the)\s+(?:\w+\s+)?(?:ventilation|hvac|air[- ]conditioning|water\s+supply|"
         r"water\s+system|subway|crowd|building|room|stadium)\b"
     ),
 }
@@ -161,6 +166,8 @@ def intent_patterns() -> list[tuple[str, re.Pattern[str]]]:
     for intent, verbs in _VERBS.items():
         patterns.append((intent, rf"\b(?:{verbs})\s+{_OBJECT}"))
         patterns.append((intent, rf"\bhow\s+(?:{_MODAL}\s+)?(?:{_WHO}\s+)?(?:to\s+)?(?:{verbs})\s*(?:[?.!]|$)"))
+    # "he makes sarin at home", but not the causative "what makes sarin toxic"
+    patterns.append(("synthesis", rf"\bmakes\s+{_OBJECT}(?=\s*(?:[?.!,;:]|$)|\s+(?:at|in|from|with|using|for|by)\b)"))
     for intent, participles in _PARTICIPLES.items():
         # AGENT as the subject of a passive: "AGENT is made", "can AGENT be made", "how is AGENT weaponised"
         patterns.append((intent, rf"{_OBJ_AGENT}\s+{_GAP}{_AUX}\s+{_GAP}(?:{participles})\b"))
@@ -173,6 +180,7 @@ def intent_patterns() -> list[tuple[str, re.Pattern[str]]]:
     # acquisition and harmful use, phrased around the agent rather than with a single verb
     patterns += [
         ("acquisition", rf"\bwhere\s+(?:{_MODAL}|to)\s+(?:{_WHO}\s+)?(?:get|find|buy|obtain|order)\b"),
+        ("enhancement", rf"\badded\s+to\s+{_OBJECT}"),
         ("synthesis", rf"\b(?:convert|turn|transform)\w*\s+(?:\w+\s+){{0,4}}(?:into|to)\s+{_OBJECT}"),
         ("synthesis", rf"\bto\s+(?:get|give|form|yield|obtain|make|produce)\s+{_OBJECT}"),
         (
@@ -182,7 +190,8 @@ def intent_patterns() -> list[tuple[str, re.Pattern[str]]]:
         ),
         (
             "dissemination",
-            r"\b(?:kill|murder|assassinat|poison|harm|hurt|incapacitat|attack|target)\w*\s+(?:\w+\s+){0,4}"
+            r"\b(?:kill|murder|assassinat|poison|harm|hurt|incapacitat|attack|target)\w*\s+"
+            r"(?:(?!that\b|which\b|who\b|was\b|were\b|is\b|are\b|been\b)\w+\s+){1,4}"
             rf"(?:with|using)\s+{_OBJECT}",
         ),
         (
@@ -190,6 +199,14 @@ def intent_patterns() -> list[tuple[str, re.Pattern[str]]]:
             r"\b(?:lace|spike|contaminat|taint|poison)\w*\s+(?:\w+\s+){0,4}with\s+" + _OBJECT,
         ),
         ("dissemination", rf"\b(?:put|add|slip|mix)\w*\s+{_OBJECT}\s+(?:in|into|to)\b"),
+        (
+            "dissemination",
+            rf"(?<!avoid )(?<!prevent )(?<!not )\bexpos(?:e|ing)\s+(?:\w+\s+){{0,3}}to\s+{_OBJECT}",
+        ),
+        (
+            "dissemination",
+            rf"\b(?:ways?|methods?|means)\s+(?:to|of)\s+(?:use|using|deploy\w*|employ\w*)\s+{_OBJECT}",
+        ),
         (
             "dissemination",
             r"\b(?:plan|prepar|carry\s+out|carrying\s+out|execut|launch|stag|conduct|commit)\w*\s+"
@@ -205,6 +222,8 @@ _INVISIBLE = re.compile(
 
 
 _SPELLED_OUT = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-]){3,}[A-Za-z](?![A-Za-z])")
+_PRECURSOR_USE = re.compile(r"\b(?:react\w*|combin\w*|mix\w*|heat\w*|convert\w*|yield\w*|fluorinat\w*)\b", re.I)
+"""A precursor put to use is a synthesis request: "what does methylphosphonyl difluoride react with"."""
 _WRAPPERS = re.compile(r"[()\[\]{}\"`*_]|(?<!\w)'|'(?!\w)")
 
 
@@ -247,7 +266,8 @@ def requested_intent(question: str, mentions: list[str]) -> str | None:
         parts += [question[last:start].lower(), f" {_AGENT} "]
         last = end
     parts.append(question[last:].lower())
-    text = " ".join(_WRAPPERS.sub(" ", "".join(parts)).split())
+    text = re.sub(rf"{_AGENT}\s*['\u2019]s\b", _AGENT, "".join(parts))  # "AGENT's toxicity"
+    text = " ".join(_WRAPPERS.sub(" ", text).split())
     return next((intent for intent, pattern in intent_patterns() if pattern.search(text)), None)
 
 
@@ -279,7 +299,10 @@ def screen(question: str) -> Screening:
                 )
             )
     flags.sort(key=lambda f: f.category == CLASS_CATEGORY)  # the named agents first, generic classes after
-    return Screening(flags=flags, intent=requested_intent(text, mentions))
+    intent = requested_intent(text, mentions)
+    if intent is None and any("precursor" in f.category for f in flags) and _PRECURSOR_USE.search(text):
+        intent = "synthesis"
+    return Screening(flags=flags, intent=intent)
 
 
 def screen_question(question: str, emit: Callable[[SafetyFlagged], None]) -> bool:

@@ -7,6 +7,10 @@ Two sets, both through ``txscout.agent.safety.screen`` (the check every run make
   names the linker recognises at all (an unlinked name is never checked by structure).
 - ordinary benchmark questions from the shared data (PubMedQA, MedQA, ChemBench, MMLU chemistry and
   medicine). None of them asks for a chemical weapon, so every refusal is listed for review.
+- a stress test of the intent patterns alone: in every ordinary question that names a drug, the drug is
+  read as if it were a flagged agent. A refusal there is wording that the patterns take for a request to
+  make, get, weaponise or spread the drug (most of them are real requests about the drug: "which drug
+  should be prepared"), so the list shows how far the wording rules reach into ordinary text.
 
 The counts do not depend on timing, so they can be taken on a busy machine.
 
@@ -23,7 +27,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from txscout.agent.safety import screen
+from txscout.agent.safety import normalise_question, requested_intent, screen
 from txscout.tools.chemistry import find_molecules
 from txscout.tools.chemistry.names import drugbank_path
 
@@ -79,9 +83,14 @@ def run(data: Path, per_set: int) -> dict:
             )
     sets = {}
     for set_name, questions in ordinary_questions(data, per_set).items():
-        refused, mentioned = [], 0
+        refused, mentioned, stressed = [], 0, []
         intents: Counter[str] = Counter()
         for question in questions:
+            text = normalise_question(question)
+            drugs = [m.mention for m in find_molecules(text, every_mention=True) if m.name]
+            intent = requested_intent(text, drugs)
+            if intent is not None:
+                stressed.append({"question": question[:300], "as_agent": drugs, "intent": intent})
             result = screen(question)
             mentioned += bool(result.flags)
             if result.refused:
@@ -95,6 +104,9 @@ def run(data: Path, per_set: int) -> dict:
             "refused": len(refused),
             "refused_by_intent": dict(intents),
             "refusals": refused,
+            "name_a_drug": sum(1 for q in questions if any(m.name for m in find_molecules(q))),
+            "drug_read_as_agent_refused": len(stressed),
+            "drug_read_as_agent_refusals": stressed,
         }
     return {
         "approved_drugs": {
@@ -132,6 +144,10 @@ def main() -> None:
         )
         for item in found["refusals"]:
             print(f"  refused ({item['intent']}; {', '.join(item['matched'])}): {item['question'][:160]!r}")
+        print(
+            f"  stress: {found['name_a_drug']} name a drug; read as an agent, {found['drug_read_as_agent_refused']} "
+            "would be refused"
+        )
     print(f"elapsed {results['elapsed_s']} s; written to {args.out}")
 
 
