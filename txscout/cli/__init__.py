@@ -111,7 +111,7 @@ def _root(
 
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="local, local:smollm2, local:gemma3-270m, local:/path.gguf or openai:MODEL"),
+    typer.Option("--model", "-m", help="local, local:NAME, local:/path.gguf, openai:MODEL or provider:model"),
 ]
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint (or TXSCOUT_BASE_URL).")]
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="bare | react | full")]
@@ -193,43 +193,24 @@ def models(
     base_url: BaseUrlOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show the configured model and the embedded ones, and whether each loads."""
-    from txscout.agent.models import LOCAL_MODELS, describe, load_model
+    """Show the configured model and the embedded ones, and whether each can be used: an embedded GGUF is
+    present, an endpoint answers /models and lists the model, a provider's package is installed."""
+    from txscout.agent.models import LOCAL_MODELS, describe, probe
 
     settings = _settings(model=model, base_url=base_url)
-    specs = [settings.model, *[f"local:{name}" for name in LOCAL_MODELS]]
-    rows = []
-    for spec in dict.fromkeys(describe(s) for s in specs):
-        try:
-            if spec.startswith("openai:"):
-                status = _probe_endpoint(settings)
-            else:
-                load_model(spec, settings)
-                status = "loads"
-        except UserError as exc:
-            status = f"error: {exc}"
-        rows.append({"spec": spec, "configured": spec == describe(settings.model), "status": status})
+    configured = describe(settings.model)
+    specs = dict.fromkeys([configured, *(f"local:{name}" for name in LOCAL_MODELS)])
+    rows = [probe(spec, settings, configured=spec == configured) for spec in specs]
     if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        sys.stdout.write(json.dumps([row.model_dump() for row in rows], indent=2) + "\n")
         return
     from rich.table import Table
 
-    table = Table("model", "configured", "status")
+    table = Table("model", "configured", "status", "where")
     for row in rows:
-        table.add_row(Text(clean(row["spec"])), "✓" if row["configured"] else "", Text(clean(row["status"])))
+        status = Text(clean(row.status), style="green" if row.ok else "red")
+        table.add_row(Text(clean(row.spec)), "✓" if row.configured else "", status, Text(clean(row.detail)))
     out.print(table)
-
-
-def _probe_endpoint(settings: Settings) -> str:
-    import httpx
-
-    if not settings.base_url:
-        return "uses the OpenAI default endpoint (set --base-url for another server)"
-    try:
-        response = httpx.get(settings.base_url.rstrip("/") + "/models", timeout=5)
-    except httpx.HTTPError as exc:
-        return f"unreachable: {exc}"
-    return f"reachable (HTTP {response.status_code})"
 
 
 @config_app.command("show")
