@@ -148,7 +148,15 @@ ROWS: dict[str, Row] = {
         lambda f: ["bench", "validate", "medqa", "--data", str(f.missing)],
         "data path not found",
     ),
+    "bench validate, binary file": (
+        lambda f: ["bench", "validate", "medqa", "--data", str(f.binary_jsonl)],
+        "not UTF-8 text",
+    ),
     "bench suite, no --out": (lambda f: ["bench", "medqa", "--data", str(f.file)], "Missing option '--out'"),
+    "bench suite, --out is a file": (
+        lambda f: ["bench", "medqa", "--data", str(f.file), "--out", str(f.file)],
+        "give a folder for the run",
+    ),
     "bench suite, missing data": (
         lambda f: ["bench", "medqa", "--data", str(f.missing), "--out", str(f.root / "run")],
         "data path not found",
@@ -165,29 +173,8 @@ ROWS: dict[str, Row] = {
     "tui, unknown option": (lambda f: ["tui", "--bogus"], "No such option: --bogus"),
 }
 
-# Rows in another helper's area that still fail; strict, so a fix shows up as a failure to remove the mark.
-KNOWN_FAILING = {
-    "bench validate, binary file": (
-        lambda f: ["bench", "validate", "medqa", "--data", str(f.binary_jsonl)],
-        "binary",
-    ),
-}
 
-
-def _params() -> list[object]:
-    params: list[object] = [pytest.param(*row, id=name) for name, row in ROWS.items()]
-    params += [
-        pytest.param(
-            *row,
-            id=name,
-            marks=pytest.mark.xfail(strict=True, reason="bench adapters decode dataset files without sniffing"),
-        )
-        for name, row in KNOWN_FAILING.items()
-    ]
-    return params
-
-
-@pytest.mark.parametrize(("build", "fragment"), _params())
+@pytest.mark.parametrize(("build", "fragment"), [pytest.param(*row, id=name) for name, row in ROWS.items()])
 def test_user_mistake_is_one_line_and_exit_2(
     build: Callable[[Files], list[str]], fragment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
