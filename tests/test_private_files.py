@@ -20,6 +20,7 @@ from txscout.core.events import RunStarted, TraceWriter
 from txscout.core.files import check_text, sniff_text
 from txscout.memory.embeddings import Embedder
 from txscout.memory.store import EvidenceStore
+from txscout.tools.literature.http import HttpCache
 from txscout.tui.sessions import SessionEntry, SessionStore
 
 runner = CliRunner()
@@ -99,3 +100,13 @@ def test_a_binary_renamed_md_is_refused_and_nothing_is_stored(
     assert result.exit_code == 2 and "lsbin.md is binary" in result.stderr
     stats = json.loads(runner.invoke(app, ["memory", "stats", "--json"]).stdout)
     assert stats["chunks"] == 0  # refused before anything was written, the good file included
+
+
+def test_the_http_cache_is_private(tmp_path: Path) -> None:
+    """Recorded responses name the URLs and queries a person looked up."""
+    cache = HttpCache(tmp_path / "cache" / "http")
+    cache.put_json("a" * 64, {"query": "my patient's rare mutation"})
+    (recorded,) = (tmp_path / "cache").rglob("*.json")
+    assert mode(recorded) == 0o600
+    folders = [tmp_path / folder for folder in recorded.relative_to(tmp_path).parents if folder != Path(".")]
+    assert len(folders) == 3 and all(mode(folder) == 0o700 for folder in folders)

@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from txscout.core.files import atomic_write_text
 from txscout.core.toolkit import ToolError
 
 _PROPERTIES = "SMILES,InChIKey,IUPACName,Title"
@@ -97,8 +98,7 @@ class PubChemClient:
         except httpx.HTTPError as exc:
             raise ToolError(f"PubChem is unreachable ({exc.__class__.__name__}); try again later") from exc
         if self.cache == "read-write" and path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"url": url, "body": body}), encoding="utf-8")
+            atomic_write_text(path, json.dumps({"url": url, "body": body}), private=True)
         return body
 
     @retry(

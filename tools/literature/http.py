@@ -120,8 +120,7 @@ class HttpCache:
         if self.mode != "read-write":
             return
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(entry), private=True)
+        atomic_write_text(path, json.dumps(entry), private=True)  # folders too: the URLs say what was searched
 
     def get_json(self, key: str) -> Any | None:
         """A recorded value for calls that do not go through httpx (the ddgs search library)."""
