@@ -82,7 +82,7 @@ def check_text(text: str, source: str) -> str:
     if "\x00" in text:
         raise NotText(f"{source} is binary (it contains NUL bytes), not text")
     if _SURROGATE.search(text):
-        raise NotText(f"{source} contains undecodable characters (lone surrogates), not text")
+        raise NotText(f"{source} is not UTF-8 text (it holds undecodable bytes)")
     return text
 
 
