@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from txscout.benchmarks.adapters import SUITES
 from txscout.core.errors import UserError
@@ -28,15 +29,57 @@ LimitOpt = Annotated[int | None, typer.Option("--limit", help="Run only the firs
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="bare, react or full (default: settings).")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Model spec (default: settings, the embedded model).")]
 JudgeOpt = Annotated[str | None, typer.Option("--judge", help="Judge model spec for judge-graded suites.")]
-ConcOpt = Annotated[int, typer.Option("--concurrency", help="Items in flight at once.")]
+ConcOpt = Annotated[int, typer.Option("--concurrency", help="Items in flight at once (per worker with --ray).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for option shuffling.")]
 ShotsOpt = Annotated[int | None, typer.Option("--shots", help="Few-shot examples (MMLU; default 5).")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue a killed run in --out.")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="With --resume: continue although the setup differs (noted in the manifest).")
+]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Score items on Ray workers: alone, a local Ray instance; HOST:PORT, ray://HOST:PORT or auto joins "
+        "that cluster.",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="Ray workers, each loading its model once (default 2).")
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar or summary table.")]
+
+
+LOCAL_RAY = "local"
 
 
 def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+class _SuiteCommand(TyperCommand):
+    """A suite command whose ``--ray`` may stand alone: with no address after it (last, or followed by
+    another option) it means a local Ray instance. Typer has no options with an optional value."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        expanded: list[str] = []
+        for i, arg in enumerate(args):
+            expanded.append(arg)
+            if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                expanded.append(LOCAL_RAY)
+        return super().parse_args(ctx, expanded)
+
+
+def _executor_options(
+    concurrency: int, ray: str | None, workers: int | None, resume: bool, force: bool
+) -> dict[str, Any]:
+    """Where items run, checked for combinations that would silently mean nothing."""
+    if workers is not None and ray is None:
+        raise UserError("--workers needs --ray; threads in this process take --concurrency")
+    if force and not resume:
+        raise UserError("--force only applies with --resume")
+    return {"concurrency": concurrency, "ray": ray, "workers": workers or 2, "resume": resume, "force": force}
 
 
 def _suite_command(suite: str, description: str) -> None:
@@ -52,6 +95,9 @@ def _suite_command(suite: str, description: str) -> None:
         seed: SeedOpt = 0,
         shots: ShotsOpt = None,
         resume: ResumeOpt = False,
+        force: ForceOpt = False,
+        ray: RayOpt = None,
+        workers: WorkersOpt = None,
         quiet: QuietOpt = False,
     ) -> None:
         from txscout.benchmarks.runner import options_from, run_benchmark
@@ -65,17 +111,16 @@ def _suite_command(suite: str, description: str) -> None:
             mode=mode,
             model=model,
             judge=judge,
-            concurrency=concurrency,
             seed=seed,
             shots=shots,
-            resume=resume,
             progress=not quiet,
+            **_executor_options(concurrency, ray, workers, resume, force),
         )
         run_benchmark(options)
         typer.echo(str(out / "summary.json"))
 
     command.__doc__ = description
-    app.command(name=suite, help=description)(command)
+    app.command(name=suite, help=description, cls=_SuiteCommand)(command)
 
 
 for _name, (_module, _description) in SUITES.items():

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -243,6 +243,7 @@ class BenchRun:
     adapter: Adapter
     loaded: LoadResult
     items: list[Item]
+    settings: Settings
     mode: Mode
     judge: Judge | None
     agent: AgentLike | None
@@ -372,6 +373,10 @@ def prepare(
     if agent is not None and agents is not None:
         raise ValueError("pass an agent or a recipe for agents, not both")
     prepare_out(options.out)
+    if options.ray is not None:
+        from txscout.benchmarks.ray_pool import preflight
+
+        preflight(options.ray)
     adapter = get_adapter(options.suite)
     loaded, items = _load(adapter, options, console)
     settings = _settings(options)
@@ -382,7 +387,7 @@ def prepare(
     described = _describe(options, agent, agents)
     manifest = _manifest(options, adapter, loaded, items, mode=mode, judge=judge, **described)
     manifest, forced = resume_manifest(options.out, manifest, resume=options.resume, force=options.force)
-    return BenchRun(options, adapter, loaded, items, mode, judge, agent, agents, manifest, console, forced)
+    return BenchRun(options, adapter, loaded, items, settings, mode, judge, agent, agents, manifest, console, forced)
 
 
 def run_benchmark(
@@ -401,76 +406,97 @@ def run_benchmark(
     previous, todo = run.pending()
     write_manifest(run.out, run.manifest)
     scored: list[Record] = []
+    executor = _executor(run) if todo else None  # models load (and Ray starts) before the session's clock
     started, started_at = time.monotonic(), now()
     try:
-        if todo:
-            _execute(run, previous, todo, scored)
+        if executor is not None:
+            _execute(run, executor, previous, todo, scored)
     finally:
-        summary = run.finish(len(scored), time.monotonic() - started, started_at)
+        wall_s = time.monotonic() - started
+        try:
+            if executor is not None:
+                executor.close()
+        finally:
+            summary = run.finish(len(scored), wall_s, started_at)
     if options.progress:
         print_summary(summary, run.console)
     return summary
 
 
-def _execute(run: BenchRun, previous: list[Record], todo: list[Item], scored: list[Record]) -> None:
-    """Score ``todo`` on threads or Ray; ``scored`` grows as records land, so an interrupted run still
-    reports how many items its session scored."""
-    pool = None
-    if run.options.ray is not None:
-        from txscout.benchmarks.ray_pool import RayPool
+class Executor(Protocol):
+    """Scores items somewhere and hands each record to the tally, in this process."""
 
-        pool = RayPool.start(run)  # workers are up (models loaded) before the session's clock matters
+    def run(self, todo: list[Item], tally: Tally) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _executor(run: BenchRun) -> Executor:
+    if run.options.ray is None:
+        return ThreadPool(run)
+    from txscout.benchmarks.ray_pool import RayPool
+
+    return RayPool.start(run)
+
+
+def _execute(run: BenchRun, executor: Executor, previous: list[Record], todo: list[Item], scored: list[Record]) -> None:
+    """Score ``todo`` under the progress bar; ``scored`` grows as records land, so an interrupted run
+    still reports how many items its session scored."""
     progress = _progress(run.console, run.options.progress)
     with progress:
-        task = progress.add_task(f"{run.adapter.name} {run.mode}", total=len(run.items), completed=len(previous))
+        description = f"{run.adapter.name} {run.mode}"
+        task = progress.add_task(description, total=len(run.items), completed=len(previous), acc="-", tokens="0")
         tally = Tally(run, previous, scored, progress, task)
         progress.update(task, **tally.fields())
         try:
-            if pool is not None:
-                pool.run(todo, tally)
-            else:
-                _run_threads(run, todo, tally)
+            executor.run(todo, tally)
         finally:
             tally.close()
-            if pool is not None:
-                pool.close()
 
 
-def _run_threads(run: BenchRun, todo: Sequence[Item], tally: Tally) -> None:
-    """Score ``todo`` with a thread pool; the first failure stops queued items from starting."""
-    from txscout.core.events import TraceWriter
+class ThreadPool:
+    """Items scored by threads in this process, sharing one agent; the first failure stops queued items
+    from starting."""
 
-    scorer = run.scorer()
-    stop = threading.Event()
+    def __init__(self, run: BenchRun) -> None:
+        self._run = run
+        self._scorer = run.scorer()
+        self._stop = threading.Event()
 
-    def work(item: Item) -> Record | None:
-        if stop.is_set():
+    def _work(self, item: Item, tally: Tally) -> Record | None:
+        from txscout.core.events import TraceWriter
+
+        if self._stop.is_set():
             return None
-        path = run.out / trace_path(item.id)
+        path = self._run.out / trace_path(item.id)
         path.unlink(missing_ok=True)  # a rerun after a kill starts the trace afresh
         trace = TraceWriter(path)
         try:
-            record = scorer.score(item, trace)
+            record = self._scorer.score(item, trace)
         except BaseException:
-            stop.set()
+            self._stop.set()
             raise
         finally:
             trace.close()
         tally.write(record)
         return record
 
-    pool = ThreadPoolExecutor(max_workers=run.options.concurrency, thread_name_prefix="txscout-bench")
-    try:
-        pending: set[Future[Record | None]] = {pool.submit(work, item) for item in todo}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            failed = [f for f in finished if f.exception() is not None]
-            for future in finished:  # count every item that did finish before re-raising the first failure
-                record = None if future in failed else future.result()
-                if record is not None:
-                    tally.count(record)
-            if failed:
-                failed[0].result()
-    finally:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+    def run(self, todo: list[Item], tally: Tally) -> None:
+        pool = ThreadPoolExecutor(max_workers=self._run.options.concurrency, thread_name_prefix="txscout-bench")
+        try:
+            pending: set[Future[Record | None]] = {pool.submit(self._work, item, tally) for item in todo}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                failed = [f for f in finished if f.exception() is not None]
+                for future in finished:  # count every item that did finish before re-raising the first failure
+                    record = None if future in failed else future.result()
+                    if record is not None:
+                        tally.count(record)
+                if failed:
+                    failed[0].result()
+        finally:
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Threads end with :meth:`run`; the agent stays usable by whoever passed it in."""
