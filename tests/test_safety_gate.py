@@ -257,3 +257,5 @@ def test_codes_need_chemical_context_but_names_do_not() -> None:
         "Sarin",
     ]
     assert [m.name for m in find_molecules("Is VX volatile?", controlled=True)] == ["VX"]
+    far = "Patients with HD were followed for ten years. " + "Nothing else happened. " * 10 + "No chemical was used."
+    assert find_molecules(far, controlled=True) == []  # the chemistry word is too far from the code

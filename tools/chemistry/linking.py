@@ -9,14 +9,14 @@ For the safety screen, ``controlled=True`` also links every name of the listed c
 names, IUPAC names, codes, InChIKeys) and generic terms such as "nerve agent". Those ~200 names make one
 regex alternation, which tolerates the spelling freedom of systematic names (spaces or hyphens between
 name parts, any bracket style). Short codes ("GB", "HD", "VR") have everyday meanings, so they count only
-case-sensitively and in a question that also uses a chemistry word.
+case-sensitively and next to a chemistry word or another controlled name.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from functools import cache
+from functools import cache, lru_cache
 
 from pydantic import BaseModel
 from rdkit import Chem
@@ -34,6 +34,7 @@ _INCHIKEY = re.compile(r"(?<![A-Z0-9])[A-Z]{14}-[A-Z]{10}-[A-Z](?![A-Z0-9])")
 _SEPARATOR = r"[\s\-\u2010-\u2015_]*"
 _EDGE_BEFORE = r"(?<![A-Za-z0-9])(?<!anti-)(?<!anti )(?<!anti- )"  # "British anti-Lewisite" is the antidote
 _EDGE_AFTER = r"(?![A-Za-z0-9])"
+_CONTEXT = 80
 _CHEMISTRY_CONTEXT = re.compile(
     r"\b(?:nerve|agents?|chemicals?|chemistry|weapon\w*|gas|gases|toxic\w*|toxins?|poison\w*|lethal|deadly|"
     r"cwc|opcw|organophosph\w*|phosphon\w*|mustards?|vesicants?|blister\w*|military|warfare|munitions?|"
@@ -79,6 +80,7 @@ def _clean(token: str) -> str:
     return token
 
 
+@lru_cache(maxsize=4096)
 def _structure(token: str) -> str | None:
     """Canonical SMILES of a token written as an InChI or as SMILES (bare or inside square brackets)."""
     if token.startswith("InChI="):
@@ -129,22 +131,42 @@ def _controlled() -> tuple[re.Pattern[str], re.Pattern[str], list[tuple[re.Patte
     return name_re, code_re, each
 
 
+@cache
+def _canonical(smiles: str) -> str:
+    mol = Chem.MolFromSmiles(smiles)
+    return Chem.MolToSmiles(mol) if mol is not None else ""
+
+
+def _covered(text: str, spans: list[tuple[int, int]]) -> bytearray:
+    mask = bytearray(len(text))
+    for start, end in spans:
+        mask[start:end] = b"\x01" * (end - start)
+    return mask
+
+
 def _controlled_mentions(text: str) -> list[tuple[int, int, LinkedMolecule]]:
+    """Names anywhere; a code only with a chemistry word or a controlled name within ``_CONTEXT`` characters."""
     with _LOCK:
         name_re, code_re, each = _controlled()
     hits = list(name_re.finditer(text))
-    if _CHEMISTRY_CONTEXT.search(text) or hits:
-        hits += [m for m in code_re.finditer(text) if not any(h.start() <= m.start() < h.end() for h in hits)]
+    named = _covered(text, [m.span() for m in hits])
+    for m in code_re.finditer(text):
+        near = slice(max(0, m.start() - _CONTEXT), m.end() + _CONTEXT)
+        if not named[m.start()] and (any(named[near]) or _CHEMISTRY_CONTEXT.search(text[near])):
+            hits.append(m)
+    terms: dict[str, Term] = {}
     found = []
     for m in hits:
-        term = next(t for pattern, t in each if pattern.fullmatch(m.group()))
-        smiles = Chem.MolToSmiles(Chem.MolFromSmiles(term.smiles)) if term.smiles else ""
+        if m.group() not in terms:
+            terms[m.group()] = next(t for pattern, t in each if pattern.fullmatch(m.group()))
+        term = terms[m.group()]
+        smiles = _canonical(term.smiles) if term.smiles else ""
         found.append((m.start(), m.end(), LinkedMolecule(mention=m.group(), smiles=smiles, name=term.label)))
     for m in _INCHIKEY.finditer(text):
         agent = agent_by_inchikey(m.group())
         if agent is not None:
-            smiles = Chem.MolToSmiles(Chem.MolFromSmiles(agent[1]))
-            found.append((m.start(), m.end(), LinkedMolecule(mention=m.group(), smiles=smiles, name=agent[0])))
+            linked = LinkedMolecule(mention=m.group(), smiles=_canonical(agent[1]), name=agent[0])
+            found.append((m.start(), m.end(), linked))
     return found
 
 
@@ -159,17 +181,17 @@ def find_molecules(text: str, *, controlled: bool = False, every_mention: bool =
         names, longest = _linkable()
     index = name_index()
     hits = _controlled_mentions(text) if controlled else []
-    tokens = [
-        (m.start(), m.end())
-        for m in _TOKEN.finditer(text)
-        if not any(start < m.end() and m.start() < end for start, end, _ in hits)
-    ]
-    gaps = {i for i in range(1, len(tokens)) if text[tokens[i - 1][1] : tokens[i][0]].strip()}
+    taken = _covered(text, [(start, end) for start, end, _ in hits])
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text) if not any(taken[m.start() : m.end()])]
+    # next_gap[i]: the first j > i with a linked controlled name between tokens j-1 and j (an n-gram never spans one)
+    next_gap = [len(tokens) + 1] * (len(tokens) + 1)
+    for j in range(len(tokens) - 1, 0, -1):
+        next_gap[j - 1] = j if text[tokens[j - 1][1] : tokens[j][0]].strip() else next_gap[j]
     i = 0
     while i < len(tokens):
         matched = 0
         for n in range(min(longest, len(tokens) - i), 0, -1):
-            if any(i < g < i + n for g in gaps):  # an n-gram never spans a linked controlled name
+            if next_gap[i] < i + n:
                 continue
             span = text[tokens[i][0] : tokens[i + n - 1][1]]
             key = normalise(_clean(span))
