@@ -22,8 +22,11 @@ complement ("synthesis of AGENT", "AGENT precursors"). A handful of phrases coun
 agent followed by a protective noun ("AGENT antidote", "AGENT detection", "AGENT poisoning") is not an
 object, so "how do I prepare a sarin antidote kit" is answered. "What makes sarin toxic" is a question
 about hazard: "makes" counts only when the agent ends the clause or a place or means follows ("he makes
-sarin at home"). A CWC precursor that the question
-would react, mix or combine is a synthesis request too.
+sarin at home"). A CWC precursor that the question would react, mix or combine is a synthesis request too.
+
+Before linking, the question is read as it looks: NFKC, invisible format characters removed, letters
+spelled out one by one joined. What the patterns cannot read is wording in other languages or encodings
+(base64, leetspeak); the tools' structure checks remain the line behind them.
 """
 
 from __future__ import annotations
@@ -160,7 +163,7 @@ _ANYWHERE = {
 def intent_patterns() -> list[tuple[str, re.Pattern[str]]]:
     """(intent, pattern) pairs over the lower-cased question with each flagged mention replaced by ``AGENT``.
 
-    Compiled on first use (a fifth of a second), not on import.
+    Compiled on first use, not on import: compiling them is slow enough to notice in the CLI's start-up.
     """
     patterns: list[tuple[str, str]] = []
     for intent, verbs in _VERBS.items():
@@ -228,8 +231,8 @@ _WRAPPERS = re.compile(r"[()\[\]{}\"`*_]|(?<!\w)'|'(?!\w)")
 
 
 def normalise_question(question: str) -> str:
-    """Read text as it looks: NFKC (full-width letters), no invisible format characters ("s\u200barin") and
-    no letters spelled out one by one ("s a r i n")."""
+    """Read text as it looks: NFKC (full-width letters), no invisible format characters (a zero-width space
+    inside a name) and no letters spelled out one by one ("s a r i n")."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", question))
     return _SPELLED_OUT.sub(lambda m: re.sub(r"[ .\-]", "", m.group()), text)
 
