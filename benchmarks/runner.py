@@ -300,17 +300,20 @@ class BenchRun:
         return summary
 
 
-def _load(adapter: Adapter, options: RunOptions, console: Console) -> tuple[LoadResult, list[Item]]:
+def _load(adapter: Adapter, options: RunOptions) -> tuple[LoadResult, list[Item]]:
     loaded = adapter.read(options.data, seed=options.seed, shots=options.shots)
     items = select(loaded, options.subsets, options.limit)
     if not items:
         raise UserError(f"no items to run in {options.data} ({len(loaded.skipped)} skipped)")
+    return loaded, items
+
+
+def _warn_malformed(loaded: LoadResult, console: Console) -> None:
     bad_rows = [s for s in loaded.skipped if s.malformed]
     for skip in bad_rows[:10]:
         console.print(f"skipped malformed row {skip.source}: {skip.reason}", markup=False, soft_wrap=True)
     if len(bad_rows) > 10:
         console.print(f"... and {len(bad_rows) - 10} more malformed rows (listed in summary.json)")
-    return loaded, items
 
 
 def _judge(adapter: Adapter, options: RunOptions, judge: Judge | None, settings: Settings) -> Judge | None:
@@ -378,7 +381,7 @@ def prepare(
 
         preflight(options.ray)
     adapter = get_adapter(options.suite)
-    loaded, items = _load(adapter, options, console)
+    loaded, items = _load(adapter, options)
     settings = _settings(options)
     mode = options.mode or settings.mode
     judge = _judge(adapter, options, judge, settings)
@@ -387,6 +390,7 @@ def prepare(
     described = _describe(options, agent, agents)
     manifest = _manifest(options, adapter, loaded, items, mode=mode, judge=judge, **described)
     manifest, forced = resume_manifest(options.out, manifest, resume=options.resume, force=options.force)
+    _warn_malformed(loaded, console)  # after the checks, so a refused run says one thing
     return BenchRun(options, adapter, loaded, items, settings, mode, judge, agent, agents, manifest, console, forced)
 
 

@@ -342,3 +342,49 @@ def test_cli_module_imports_stay_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_trace_files_stay_apart_for_ids_that_sanitise_alike(tmp_path: Path) -> None:
+    rows = [
+        {"realidx": rid, "question": f"Question {n}?", "options": {"A": "x", "B": "y"}, "answer_idx": "A"}
+        for n, rid in enumerate(["a/1", "a_1", "a 1", "A_1"])
+    ]
+    data = tmp_path / "medqa_coll.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    options = RunOptions(suite="medqa", data=data, out=tmp_path / "run", mode="bare", progress=False)
+    run_benchmark(options, agent=agent_for(KeyedChatModel(answers={})))
+    records = read_records(tmp_path / "run" / "records.jsonl")
+    assert [r.item_id for r in records] == ["medqa_coll-a/1", "medqa_coll-a_1", "medqa_coll-a 1", "medqa_coll-A_1"]
+    names = {r.trace.casefold() for r in records}  # distinct even on a case-insensitive file system
+    assert len(names) == 4
+    for n, record in enumerate(records):
+        started = json.loads((tmp_path / "run" / record.trace).read_text().splitlines()[0])
+        assert started["type"] == "run_started" and started["question"].startswith(f"Question {n}?")
+
+
+def bench_cli(*args: str) -> Any:
+    from txscout.cli import app as root
+
+    return CliRunner().invoke(root, ["bench", *args])
+
+
+def test_out_naming_a_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    target = tmp_path / "taken.txt"
+    target.write_text("not a folder")
+    result = bench_cli("medqa", "--data", str(FIX / "medqa.jsonl"), "--out", str(target), "--mode", "bare")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --out {target} is a file; give a folder for the run\n"
+    assert target.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    ("suite", "name"),
+    [("medqa", "x.jsonl"), ("gpqa", "x.csv"), ("mmlu", "x_test.csv"), ("hle", "x.parquet"), ("hle", "x.jsonl")],
+)
+def test_validate_a_binary_data_file_is_one_line_exit_2(tmp_path: Path, suite: str, name: str) -> None:
+    data = tmp_path / name
+    data.write_bytes(bytes(range(256)) * 64)  # not UTF-8, NUL bytes, no format's magic
+    result = bench_cli("validate", suite, "--data", str(data))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and str(data) in result.stderr
+    assert "Traceback" not in result.output
