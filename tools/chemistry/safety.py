@@ -59,10 +59,6 @@ class SafetyMatch(BaseModel):
 @dataclass(frozen=True)
 class _Agent:
     name: str
-    aliases: tuple[str, ...]
-    """Common and IUPAC names, matched case-insensitively."""
-    codes: tuple[str, ...]
-    """Military and short codes ("GB", "HD"), matched case-sensitively in free text."""
     category: str
     hazard: str
     exposure_response: str
@@ -89,8 +85,6 @@ def _agents() -> tuple[_Agent, ...]:
         out.append(
             _Agent(
                 name=rec["name"],
-                aliases=(*rec.get("aliases", []), *rec.get("iupac", [])),
-                codes=tuple(rec.get("codes", [])),
                 category=rec["category"],
                 hazard=cls["hazard"],
                 exposure_response=cls["exposure_response"],
@@ -223,9 +217,8 @@ class Term:
     """A name to look for in a question, and what it denotes."""
 
     text: str
-    agent: str | None
-    """The listed agent it names, or None for a generic class term such as "nerve agent"."""
     label: str
+    """The listed agent it names, or the label of a generic class ("Nerve agents" for "nerve gas")."""
     code: bool
     """A short code ("GB", "VR") with everyday meanings too: matched case-sensitively, only in chemical context."""
     smiles: str | None
@@ -241,10 +234,10 @@ def controlled_terms() -> tuple[Term, ...]:
         smiles = rec.get("smiles")
         for n in (rec["name"], *rec.get("aliases", []), *rec.get("iupac", [])):
             if n not in codes:
-                terms.append(Term(n, rec["name"], rec["name"], code=False, smiles=smiles))
-        terms.extend(Term(c, rec["name"], rec["name"], code=True, smiles=smiles) for c in codes)
+                terms.append(Term(n, rec["name"], code=False, smiles=smiles))
+        terms.extend(Term(c, rec["name"], code=True, smiles=smiles) for c in codes)
     for cls in data["classes"].values():
-        terms.extend(Term(n, None, cls["label"], code=False, smiles=None) for n in cls.get("names", []))
+        terms.extend(Term(n, cls["label"], code=False, smiles=None) for n in cls.get("names", []))
     return tuple(terms)
 
 
