@@ -247,7 +247,7 @@ def test_memory_search_prints_stored_hostile_text_safely(
     hostile_store: Path, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
     monkeypatch.setenv("TXSCOUT_MEMORY_PATH", str(hostile_store))
-    result = runner.invoke(app, ["memory", "search", clean(text), "--mode", "lexical", "-k", "3"])
+    result = runner.invoke(app, ["memory", "search", "--mode", "lexical", "-k", "3", "--", clean(text)])
     assert result.exit_code == 0, result.output
     assert_safe(result.stdout + result.stderr)
     for flag in ([], ["--json"]):
