@@ -129,7 +129,9 @@ class Agent:
         self._native = self._bind_native()
 
     def _bind_native(self) -> Runnable[Any, Any] | None:
-        if self.protocol == "text" or not self.tools:
+        """Native tool calling, unless the text protocol is asked for or, on ``auto``, the backend takes a
+        grammar: then every text-protocol reply is constrained to parse, which small models need."""
+        if self.protocol == "text" or not self.tools or (self.protocol == "auto" and self.backend.grammar):
             return None
         bound = self.backend.bind_tools(self.tools)
         if bound is None and self.protocol == "native":

@@ -29,9 +29,9 @@ runner = CliRunner()
 
 
 def _text_agent(base_url: str, **overrides: object) -> Agent:
-    """The text protocol with the server's grammar, as the embedded model runs."""
+    """The server's grammar on, so the text protocol runs as it does for the embedded model."""
     settings = {"offline": True, "max_steps": 2, "max_reply_tokens": 160, "endpoint_grammar": True, **overrides}
-    return Agent(model="openai:smollm2", base_url=base_url, store=False, protocol="text", **settings)
+    return Agent(model="openai:smollm2", base_url=base_url, store=False, **settings)
 
 
 def _error_lines(stderr: str) -> list[str]:
@@ -64,16 +64,27 @@ def test_cli_native_tool_calling_sends_tool_turns_every_server_accepts(llama_ser
 
 def test_text_protocol_with_server_grammar_answers_with_citations(llama_server) -> None:
     """With ``endpoint_grammar`` the llama.cpp server constrains replies as the embedded model is
-    constrained, so the tiny model copies the grounded value and cites it."""
-    answer = _text_agent(f"{llama_server.origin}/v1", mode="react").run(QUESTION)
-    assert answer.status == "completed"
-    assert "C9H8O4" in answer.text
-    assert answer.citations, answer.text
-    assert {c.locator for c in answer.citations} <= {
+    constrained (the text protocol, chosen on its own), so the tiny model copies the grounded value and
+    cites it."""
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            *("--offline", "--mode", "react", "--model", "openai:smollm2", "--max-steps", "2", "--json"),
+            *("--base-url", f"{llama_server.origin}/v1", QUESTION),
+        ],
+        env={"TXSCOUT_ENDPOINT_GRAMMAR": "true", "TXSCOUT_MAX_REPLY_TOKENS": "160"},
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["status"] == "completed"
+    assert "C9H8O4" in answer["text"]
+    assert answer["citations"], answer["text"]
+    assert {c["locator"] for c in answer["citations"]} <= {
         "computed by identify_molecule",
         "computed by molecule_properties",
     }
-    assert f"[{answer.citations[0].ref}]" in answer.text
+    assert f"[{answer['citations'][0]['ref']}]" in answer["text"]
 
 
 def test_full_mode_gets_every_sample_from_a_server_that_ignores_n(llama_server) -> None:
