@@ -321,6 +321,7 @@ def _painted(app: App[None]) -> str:
         "[link=https://evil.example]click[/link] \x1b]8;;https://e\x1b\\here\x1b]8;;\x1b\\ :warning: [@click=app.quit]",
         HUGE[:5000],
     ],
+    ids=["markup-and-escapes", "links-and-emoji", "5000-characters"],
 )
 async def test_tui_panes_paint_hostile_text_safely(text: str) -> None:
     app = _Panes()
