@@ -88,6 +88,7 @@ class Manifest(BaseModel):
     suite: str
     data: str
     data_sha256: str
+    data_files: dict[str, str] = Field(default_factory=dict)  # each file read -> its own SHA-256 (sha256sum)
     data_items: int | None = None
     selected: int | None = None
     subsets: list[str]
@@ -141,6 +142,19 @@ def dataset_hash(files: Sequence[Path]) -> str:
             for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def data_files(root: Path, files: Sequence[Path]) -> dict[str, str]:
+    """Each dataset file's plain SHA-256, named relative to the data path, so ``sha256sum`` can check it."""
+    base = root if root.is_dir() else root.parent
+    named = {}
+    for file in sorted(files):
+        try:
+            name = str(file.resolve().relative_to(base.resolve()))
+        except ValueError:
+            name = str(file)
+        named[name] = file_sha256(file)
+    return named
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:

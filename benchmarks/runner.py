@@ -28,8 +28,10 @@ from txscout.benchmarks.adapters.base import check_subsets
 from txscout.benchmarks.items import Item, LoadResult, Record, Summary
 from txscout.benchmarks.manifest import (
     MANIFEST,
+    Changes,
     Manifest,
     Session,
+    data_files,
     dataset_hash,
     environment_facts,
     masked_settings,
@@ -42,7 +44,9 @@ from txscout.benchmarks.scoring import AgentFactory, AgentLike, Scorer, SpecAgen
 from txscout.benchmarks.summary import print_summary, summarize
 from txscout.core.errors import UserError, validation_problems
 from txscout.core.files import atomic_write_text, atomic_writer, open_private, private_dir
+from txscout.core.secrets import mask_url
 from txscout.core.settings import MODES, Mode, Settings, load_settings
+from txscout.core.text import clean
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -235,8 +239,9 @@ def _progress(console: Console, enabled: bool) -> Progress:
 class BenchRun:
     """One invocation of a benchmark run: what to score, where it goes, and who answers.
 
-    Exactly one of ``agent`` (an agent object, scored by threads in this process) and ``agents`` (a
-    picklable recipe, built here for threads or in each Ray worker) is set.
+    ``settings`` are the run's effective settings (the judge's too). Exactly one of ``agent`` (an agent
+    object, scored by threads in this process) and ``agents`` (a picklable recipe, built here for threads
+    or in each Ray worker) is set. ``forced`` holds what a ``--force`` resume overrode.
     """
 
     options: RunOptions
@@ -250,7 +255,7 @@ class BenchRun:
     agents: AgentFactory | None
     manifest: Manifest
     console: Console
-    forced: dict[str, list[Any]] = field(default_factory=dict)
+    forced: Changes = field(default_factory=dict)
 
     @property
     def out(self) -> Path:
@@ -260,8 +265,6 @@ class BenchRun:
     def executor(self) -> str:
         if self.options.ray is None:
             return f"threads x{self.options.concurrency}"
-        from txscout.core.secrets import mask_url
-
         where = "local" if self.options.ray == LOCAL_RAY else mask_url(self.options.ray)
         return f"ray {where}, {self.options.workers} workers x{self.options.concurrency}"
 
@@ -309,9 +312,11 @@ def _load(adapter: Adapter, options: RunOptions) -> tuple[LoadResult, list[Item]
 
 
 def _warn_malformed(loaded: LoadResult, console: Console) -> None:
+    from rich.text import Text
+
     bad_rows = [s for s in loaded.skipped if s.malformed]
     for skip in bad_rows[:10]:
-        console.print(f"skipped malformed row {skip.source}: {skip.reason}", markup=False, soft_wrap=True)
+        console.print(Text(clean(f"skipped malformed row {skip.source}: {skip.reason}")), soft_wrap=True)
     if len(bad_rows) > 10:
         console.print(f"... and {len(bad_rows) - 10} more malformed rows (listed in summary.json)")
 
@@ -344,6 +349,7 @@ def _manifest(options: RunOptions, adapter: Adapter, loaded: LoadResult, items: 
         suite=adapter.name,
         data=str(options.data.resolve()),
         data_sha256=dataset_hash(loaded.files),
+        data_files=data_files(options.data, loaded.files),
         data_items=len(loaded.items),
         selected=len(items),
         subsets=options.subsets,

@@ -55,10 +55,9 @@ def test_manifest_records_what_it_takes_to_repeat_the_run(tmp_path: Path, monkey
     assert m["model"] == "KeyedChatModel" and m["model_spec"] == f"local:{weights}" and m["endpoint"] is None
     assert m["model_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     data = (FIX / "medqa.jsonl").read_bytes()
-    assert (
-        m["data"] == str(FIX / "medqa.jsonl")
-        and m["data_sha256"] == hashlib.sha256(b"medqa.jsonl\0" + data).hexdigest()
-    )
+    assert m["data"] == str(FIX / "medqa.jsonl")
+    assert m["data_sha256"] == hashlib.sha256(b"medqa.jsonl\0" + data).hexdigest()
+    assert m["data_files"] == {"medqa.jsonl": hashlib.sha256(data).hexdigest()}  # what sha256sum prints
     assert (m["data_items"], m["selected"], m["limit"], m["seed"], m["subsets"], m["mode"]) == (5, 3, 3, 0, [], "bare")
     assert m["txscout_version"] == importlib.metadata.version("txscout") and m["python"] == platform.python_version()
     assert m["packages"]["pydantic"] == pydantic.VERSION and "ray" in m["packages"]
