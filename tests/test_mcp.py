@@ -130,6 +130,9 @@ async def test_streamable_http_serves_tools_and_a_cited_answer(http_mcp: str) ->
         found = await session.call_tool("identify_molecule", {"molecule": "aspirin"})
         assert not found.isError and "C9H8O4" in _text(found)
 
+        remembered = await session.call_tool("memory_search", {"query": "aspirin"})
+        assert not remembered.isError and "Memory is empty" in _text(remembered)
+
         answered = await session.call_tool("ask", {"question": "What is the molecular formula of aspirin?"})
         text = _text(answered)
         assert not answered.isError, text
