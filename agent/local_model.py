@@ -5,27 +5,59 @@ uncertainty samples) reuse llama.cpp's KV cache for that prefix. No ``LlamaRAMCa
 full logits with every state (tokens x vocabulary floats, about 1 GB per Gemma prompt) and outgrows
 its own byte cap.
 A GBNF grammar can be passed per call (``grammar=...``) so that every reply parses.
+
+Replies stream token by token (``stream``); a consumer that stops iterating closes the stream, and
+llama.cpp stops generating before its next token. One generation runs at a time in a process, whatever
+the model: two at once would only split the same cores.
+
+Threads: decoding one token of a model this small is a short burst of small matrix products, and the
+threads of one step wait for each other at every operation. With more threads than free cores (a
+second txscout, a test run, a browser) those waits spin on cores the others need and decoding slows
+tenfold; measured on a loaded 2-core machine, one decoding thread ran 2 to 10 times faster than two. So
+decoding uses half the cores this process may run on (``os.sched_getaffinity``, not ``os.cpu_count``,
+which counts cores a container or ``taskset`` withholds), and the prompt, evaluated in large batches
+that do parallelise, uses all of them. ``TXSCOUT_THREADS`` (setting ``threads``) overrides both.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import PrivateAttr
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from txscout.agent.backends import Capabilities
 from txscout.core.errors import LimitReached, ModelUnavailable
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
+
+GENERATION_LOCK = threading.Lock()
+"""Held for the whole of every generation in this process, streamed or not."""
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity where the platform has one, else every core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_counts(override: int | None = None) -> tuple[int, int]:
+    """(decoding threads, prompt threads) for llama.cpp; see the module docstring for why they differ."""
+    if override:
+        return override, override
+    cores = usable_cores()
+    return max(1, cores // 2), cores
 
 
 @contextlib.contextmanager
@@ -45,7 +77,92 @@ def _quiet_stderr() -> Iterator[None]:
 def _grammar(text: str) -> Any:
     from llama_cpp import LlamaGrammar
 
-    return LlamaGrammar.from_string(text, verbose=False)
+    class _Gbnf(LlamaGrammar):
+        """A grammar whose GBNF text the sampler can read (``LlamaGrammar`` keeps it private)."""
+
+        def __init__(self, gbnf: str) -> None:
+            super().__init__(_grammar=gbnf)
+            self.gbnf = gbnf
+
+    return _Gbnf(text)
+
+
+class _CheckedGrammarSampler:
+    """Grammar-constrained sampling that tests the grammar against the chosen token only.
+
+    llama-cpp-python puts the grammar into the sampler chain, which tests every token of the
+    vocabulary (49k for SmolLM2) against the grammar at every step: about 7 ms a token, as much as the
+    model itself. llama.cpp's own sampler (``common_sampler_sample``) instead samples without the
+    grammar and tests only the token chosen; when the grammar rejects it, and only then, it constrains
+    the whole vocabulary and samples again. The result is the same token for greedy decoding (the best
+    token overall, when allowed, is the best allowed one) and the same distribution for random
+    sampling (rejection sampling renormalises over the allowed tokens), at a fraction of the cost,
+    because a model following a format is rarely rejected.
+
+    Stands in for llama-cpp-python's ``LlamaSampler``; ``Llama`` only calls ``sample``.
+    """
+
+    def __init__(self, llama: Any, chain: Any, gbnf: str) -> None:
+        import numpy as np
+        from llama_cpp import llama_cpp as ll
+
+        self._ll = ll
+        self._chain = chain
+        self._grammar = ll.llama_sampler_init_grammar(llama._model.vocab, gbnf.encode("utf-8"), b"root")
+        if not self._grammar:
+            raise ValueError("the grammar does not parse")
+        self._free = weakref.finalize(self, ll.llama_sampler_free, self._grammar)
+        self._n_vocab = llama.n_vocab()
+        self._data = (ll.llama_token_data * self._n_vocab)()
+        self._rows = np.frombuffer(self._data, dtype=np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")]))
+        self._ids = np.arange(self._n_vocab, dtype=np.int32)
+        self._all = ll.llama_token_data_array(data=self._data, size=self._n_vocab, selected=-1, sorted=False)
+        self._one_data = (ll.llama_token_data * 1)()
+        self._one = ll.llama_token_data_array(data=self._one_data, size=1, selected=-1, sorted=False)
+
+    def _candidates(self, ctx: Any, idx: int) -> Any:
+        import numpy as np
+
+        logits = self._ll.llama_get_logits_ith(ctx.ctx, idx)
+        self._rows["id"] = self._ids
+        self._rows["logit"] = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
+        self._rows["p"] = 0.0
+        self._all.size, self._all.selected, self._all.sorted = self._n_vocab, -1, False
+        return ctypes.byref(self._all)
+
+    def _allowed(self, token: int) -> bool:
+        self._one_data[0].id, self._one_data[0].logit, self._one_data[0].p = token, 0.0, 0.0
+        self._one.size, self._one.selected, self._one.sorted = 1, -1, False
+        self._ll.llama_sampler_apply(self._grammar, ctypes.byref(self._one))
+        return self._one_data[0].logit != float("-inf")
+
+    def sample(self, ctx: Any, idx: int = -1) -> int:
+        ll = self._ll
+        ll.llama_sampler_apply(self._chain.sampler, self._candidates(ctx, idx))
+        token = int(self._data[self._all.selected].id)
+        if not self._allowed(token):
+            candidates = self._candidates(ctx, idx)
+            ll.llama_sampler_apply(self._grammar, candidates)
+            ll.llama_sampler_apply(self._chain.sampler, candidates)
+            token = int(self._data[self._all.selected].id)
+        ll.llama_sampler_accept(self._grammar, token)
+        ll.llama_sampler_accept(self._chain.sampler, token)
+        return token
+
+
+@functools.cache
+def _llama_class() -> type:
+    """llama-cpp-python's ``Llama`` with grammar checking that tests the chosen token first."""
+    from llama_cpp import Llama
+
+    class CheckedGrammarLlama(Llama):  # type: ignore[misc]
+        def _init_sampler(self, *args: Any, grammar: Any = None, **kwargs: Any) -> Any:
+            gbnf = getattr(grammar, "gbnf", None)
+            if gbnf is None:
+                return super()._init_sampler(*args, grammar=grammar, **kwargs)
+            return _CheckedGrammarSampler(self, super()._init_sampler(*args, grammar=None, **kwargs), gbnf)
+
+    return CheckedGrammarLlama
 
 
 class LocalChatModel(BaseChatModel):
@@ -55,19 +172,20 @@ class LocalChatModel(BaseChatModel):
     max_tokens: int = 320
     temperature: float = 0.0
     seed: int = 0
+    threads: int | None = None
+    """llama.cpp threads for decoding and for the prompt; None chooses from the usable cores."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(grammar=True, serial=True, seeded=True)
     """What ``Backend`` may ask of this model: a GBNF grammar per call (``grammar=``), a per-call ``seed``
     (sampling is deterministic per seed, so samples need distinct seeds to differ), and one reply at a
     time, since one llama.cpp context serves every call (concurrent requests would only queue)."""
 
-    _loaded: ClassVar[dict[tuple[str, int], Any]] = {}
+    _loaded: ClassVar[dict[tuple[str, int, tuple[int, int]], Any]] = {}
     _load_lock: ClassVar[threading.Lock] = threading.Lock()
-    _call_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
-    def for_path(cls, path: os.PathLike[str] | str, name: str = "local") -> LocalChatModel:
-        model = cls(model_path=str(path), model_name=name)
+    def for_path(cls, path: os.PathLike[str] | str, name: str = "local", threads: int | None = None) -> LocalChatModel:
+        model = cls(model_path=str(path), model_name=name, threads=threads)
         model.llama()
         return model
 
@@ -80,34 +198,30 @@ class LocalChatModel(BaseChatModel):
         return {"model_path": self.model_path, "n_ctx": self.n_ctx}
 
     def llama(self) -> Any:
+        threads = thread_counts(self.threads)
+        key = (self.model_path, self.n_ctx, threads)
         with self._load_lock:
-            cached = self._loaded.get((self.model_path, self.n_ctx))
+            cached = self._loaded.get(key)
             if cached is not None:
                 return cached
-            from llama_cpp import Llama
-
+            # Threads waiting at an OpenMP barrier sleep instead of spinning on cores others need.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 with _quiet_stderr():
-                    llama = Llama(
+                    llama = _llama_class()(
                         model_path=self.model_path,
                         n_ctx=self.n_ctx,
-                        n_threads=os.cpu_count() or 2,
+                        n_threads=threads[0],
+                        n_threads_batch=threads[1],
                         seed=self.seed,
                         verbose=False,
                     )
             except (ValueError, RuntimeError) as exc:
                 raise ModelUnavailable(f"could not load model {self.model_path}: {exc}") from exc
-            self._loaded[(self.model_path, self.n_ctx)] = llama
+            self._loaded[key] = llama
             return llama
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        chat = [self._convert(m) for m in messages]
+    def _options(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         options: dict[str, Any] = {
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "temperature": kwargs.get("temperature", self.temperature),
@@ -117,13 +231,27 @@ class LocalChatModel(BaseChatModel):
         }
         if kwargs.get("grammar"):
             options["grammar"] = _grammar(kwargs["grammar"])
-        with self._call_lock:
+        return options
+
+    def _context_full(self, exc: ValueError) -> LimitReached:
+        if "context window" not in str(exc):
+            raise exc
+        return LimitReached(f"the model's context window ({self.n_ctx} tokens) is full")
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        chat = [self._convert(m) for m in messages]
+        options = self._options(stop, kwargs)
+        with GENERATION_LOCK:
             try:
                 out = self.llama().create_chat_completion(messages=chat, **options)
             except ValueError as exc:
-                if "context window" not in str(exc):
-                    raise
-                raise LimitReached(f"the model's context window ({self.n_ctx} tokens) is full") from exc
+                raise self._context_full(exc) from exc
         text = out["choices"][0]["message"].get("content") or ""
         usage = out.get("usage") or {}
         message = AIMessage(
@@ -135,6 +263,52 @@ class LocalChatModel(BaseChatModel):
             },
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Text chunks as llama.cpp samples them, then one empty chunk carrying the usage.
+
+        llama-cpp-python reports no usage when streaming, so it is read from the context: when the
+        first token is sampled the context holds exactly the prompt, and every later token is
+        evaluated into it except the last one sampled. Closing this generator closes llama.cpp's,
+        which then samples nothing more.
+        """
+        chat = [self._convert(m) for m in messages]
+        options = self._options(stop, kwargs)
+        with GENERATION_LOCK:
+            llama = self.llama()
+            parts = llama.create_chat_completion(messages=chat, stream=True, **options)
+            prompt_tokens: int | None = None
+            finish = None
+            try:
+                while True:
+                    try:
+                        part = next(parts)
+                    except StopIteration:
+                        break
+                    except ValueError as exc:
+                        raise self._context_full(exc) from exc
+                    if prompt_tokens is None:
+                        prompt_tokens = llama.n_tokens
+                    choice = part["choices"][0]
+                    finish = choice.get("finish_reason") or finish
+                    text = choice.get("delta", {}).get("content") or ""
+                    if text:
+                        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                        if run_manager is not None:
+                            run_manager.on_llm_new_token(text, chunk=chunk)
+                        yield chunk
+            finally:
+                parts.close()
+            prompt = prompt_tokens or 0
+            generated = max(0, llama.n_tokens - prompt) + (1 if finish == "length" else 0)
+        usage = {"input_tokens": prompt, "output_tokens": generated, "total_tokens": prompt + generated}
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=usage))  # type: ignore[arg-type]
 
     @staticmethod
     def _convert(message: BaseMessage) -> dict[str, str]:
