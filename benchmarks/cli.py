@@ -71,6 +71,19 @@ class _SuiteCommand(TyperCommand):
         return super().parse_args(ctx, expanded)
 
 
+def _masked(exc: UserError) -> UserError:
+    """The error with secrets masked (the configured keys wherever they appear, URL credentials), since
+    messages quote model specs, endpoints and library errors."""
+    from txscout.core.secrets import mask_text
+    from txscout.core.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except UserError:
+        settings = None
+    return UserError(mask_text(str(exc), settings))
+
+
 def _executor_options(
     concurrency: int, ray: str | None, workers: int | None, resume: bool, force: bool
 ) -> dict[str, Any]:
@@ -116,7 +129,10 @@ def _suite_command(suite: str, description: str) -> None:
             progress=not quiet,
             **_executor_options(concurrency, ray, workers, resume, force),
         )
-        run_benchmark(options)
+        try:
+            run_benchmark(options)
+        except UserError as exc:
+            raise _masked(exc) from None
         typer.echo(str(out / "summary.json"))
 
     command.__doc__ = description

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from txscout.core.errors import UserError
 from txscout.core.files import atomic_write_text
-from txscout.core.secrets import mask_url, mask_value
+from txscout.core.secrets import mask_text, mask_url, mask_value
 from txscout.core.settings import Settings
 
 MANIFEST = "manifest.json"
@@ -202,7 +202,7 @@ def model_facts(spec: str | None, settings: Settings) -> dict[str, str | None]:
 
         return {"model_spec": spec, "model_sha256": file_sha256(local_model_path(rest)), "endpoint": None}
     endpoint = mask_url(settings.base_url) if settings.base_url else OPENAI_DEFAULT_ENDPOINT
-    return {"model_spec": spec, "model_sha256": None, "endpoint": endpoint}
+    return {"model_spec": mask_text(spec, settings), "model_sha256": None, "endpoint": endpoint}
 
 
 def environment_facts() -> dict[str, Any]:

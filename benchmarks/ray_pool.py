@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from txscout.benchmarks.items import Item, Record
 from txscout.benchmarks.scoring import AgentFactory, Scorer, failed_record
 from txscout.core.errors import UserError
-from txscout.core.secrets import mask_url
+from txscout.core.secrets import mask_text, mask_url
 
 if TYPE_CHECKING:
     from txscout.benchmarks.runner import BenchRun, Tally
@@ -155,7 +155,7 @@ def connect(address: str, workers: int) -> bool:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot start or join Ray at {mask_url(address)}: {first}") from None
+        raise UserError(f"cannot start or join Ray at {mask_url(address)}: {mask_text(first)}") from None
     return True
 
 

@@ -44,7 +44,7 @@ from txscout.benchmarks.scoring import AgentFactory, AgentLike, Scorer, SpecAgen
 from txscout.benchmarks.summary import print_summary, summarize
 from txscout.core.errors import UserError, validation_problems
 from txscout.core.files import atomic_write_text, atomic_writer, open_private, private_dir
-from txscout.core.secrets import mask_url
+from txscout.core.secrets import mask_text, mask_url
 from txscout.core.settings import MODES, Mode, Settings, load_settings
 from txscout.core.text import clean
 
@@ -356,10 +356,10 @@ def _manifest(options: RunOptions, adapter: Adapter, loaded: LoadResult, items: 
         limit=options.limit,
         seed=options.seed,
         shots=options.shots,
-        model=run["model"],
+        model=mask_text(run["model"], settings),
         **model_facts(run["spec"], settings),
         mode=run["mode"],
-        judge=judge.label if judge else None,
+        judge=mask_text(judge.label, settings) if judge else None,
         grader=adapter.grader_name(judge),
         http_cache=settings.http_cache,
         settings=masked_settings(settings),

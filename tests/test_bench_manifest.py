@@ -177,3 +177,12 @@ def test_report_shows_each_runs_setup_and_what_differs(tmp_path: Path) -> None:
     assert "* seed" in result.stdout and "setup (from each run's manifest)" in result.stdout
     sha = report["runs"][0]["setup"]["data_sha256"]
     assert sha[:12] in result.stdout  # the data each run used, beside its figures
+
+
+def test_cli_errors_never_print_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TXSCOUT_API_KEY", "sk-verysecretkey123")
+    judge = "nosuch:http://u:hunter2@127.0.0.1/v1?token=sk-verysecretkey123"
+    argv = ["bench", "hle", "--data", str(FIX / "hle" / "hle.jsonl"), "--out", str(tmp_path / "o"), "--judge", judge]
+    result = CliRunner().invoke(app, [*argv, "--mode", "bare", "--quiet"])
+    assert result.exit_code == 2 and result.stderr.startswith("error: judge model 'nosuch:http://u:********@127.0.0.1")
+    assert "hunter2" not in result.output + result.stderr and "sk-verysecretkey123" not in result.stderr
