@@ -157,9 +157,16 @@ def data_files(root: Path, files: Sequence[Path]) -> dict[str, str]:
     return named
 
 
-def masked_settings(settings: Settings) -> dict[str, Any]:
-    """Every effective setting as JSON values, secrets and URL credentials masked."""
-    return {name: mask_value(name, value) for name, value in settings}
+def masked_settings(settings: BaseModel, prefix: str = "") -> dict[str, Any]:
+    """Every effective setting as a JSON value under its (dotted, for grouped settings) name, secrets
+    and URL credentials masked."""
+    flat: dict[str, Any] = {}
+    for name, value in settings:
+        if isinstance(value, BaseModel):
+            flat.update(masked_settings(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = mask_value(name, value)
+    return flat
 
 
 def _git(*args: str) -> str | None:

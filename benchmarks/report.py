@@ -214,13 +214,13 @@ def _text(value: str) -> Text:
 
 
 def _cell(value: Any) -> str:
-    """A manifest value as table text: hashes shortened, lists joined, absent values as a dash."""
+    """A manifest value as table text: hashes and commits shortened, lists joined, absent values as a dash."""
     if value is None or value == []:
         return "-"
     if isinstance(value, list):
         return ", ".join(map(str, value))
     text = str(value)
-    return text[:12] if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text
+    return text[:12] if len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text) else text
 
 
 def _runs_table(report: Report) -> Table:
