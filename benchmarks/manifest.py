@@ -208,7 +208,10 @@ def model_facts(spec: str | None, settings: Settings) -> dict[str, str | None]:
         from txscout.agent.models import local_model_path
 
         return {"model_spec": spec, "model_sha256": file_sha256(local_model_path(rest)), "endpoint": None}
-    endpoint = mask_url(settings.base_url) if settings.base_url else OPENAI_DEFAULT_ENDPOINT
+    if settings.base_url:
+        endpoint = mask_url(settings.base_url)
+    else:
+        endpoint = OPENAI_DEFAULT_ENDPOINT if kind == "openai" else f"{kind} provider default"
     return {"model_spec": mask_text(spec, settings), "model_sha256": None, "endpoint": endpoint}
 
 

@@ -276,12 +276,15 @@ class BenchRun:
         return Scorer(self.adapter, self.agent, self.judge, self.mode)
 
     def pending(self) -> tuple[list[Record], list[Item]]:
-        """Records already scored (the file rewritten to whole lines) and the selected items still to score."""
-        path = self.out / RECORDS
-        records = read_records(path)
-        _rewrite(path, records)
+        """Records already scored and the selected items still to score (nothing is written yet)."""
+        records = read_records(self.out / RECORDS)
         done = {r.item_id for r in records}
         return records, [i for i in self.items if i.id not in done]
+
+    def start(self, previous: Sequence[Record]) -> None:
+        """Claim the folder: records cut back to whole lines, the manifest written."""
+        _rewrite(self.out / RECORDS, previous)
+        write_manifest(self.out, self.manifest)
 
     def finish(self, scored: int, wall_s: float, started_at: str) -> Summary:
         """Close the session: manifest and summary written, from whatever records exist now."""
@@ -414,11 +417,13 @@ def run_benchmark(
 
     run = prepare(options, agent=agent, agents=agents, judge=judge, console=console or Console(stderr=True))
     previous, todo = run.pending()
-    write_manifest(run.out, run.manifest)
+    # Models load (and Ray starts) before the folder is claimed, so a model that cannot load leaves no
+    # half-started run behind, and before the session's clock starts.
+    executor = _executor(run) if todo else None
     scored: list[Record] = []
-    executor = _executor(run) if todo else None  # models load (and Ray starts) before the session's clock
     started, started_at = time.monotonic(), now()
     try:
+        run.start(previous)
         if executor is not None:
             _execute(run, executor, previous, todo, scored)
     finally:

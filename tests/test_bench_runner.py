@@ -388,3 +388,12 @@ def test_validate_a_binary_data_file_is_one_line_exit_2(tmp_path: Path, suite: s
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and str(data) in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_model_that_cannot_load_leaves_no_run_behind(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match="nosuch:model"):
+        run_benchmark(medqa_options(out, model="nosuch:model"))
+    assert sorted(p.name for p in out.iterdir()) == []  # so the same command works once the model is fixed
+    run_benchmark(medqa_options(out, limit=1), agent=agent_for(KeyedChatModel(answers={})))
+    assert (out / "manifest.json").exists()
