@@ -97,6 +97,11 @@ def _build_scorer(recipe: WorkerRecipe) -> Scorer:
     return Scorer(get_adapter(recipe.suite), recipe.agents(), judge, recipe.mode)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _import_ray() -> Any:
     try:
         import ray
@@ -154,8 +159,7 @@ def connect(address: str, workers: int) -> bool:
     try:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot start or join Ray at {mask_url(address)}: {mask_text(first)}") from None
+        raise UserError(f"cannot start or join Ray at {mask_url(address)}: {mask_text(_first_line(exc))}") from None
     return True
 
 
@@ -186,6 +190,9 @@ class RayPool:
         pool = cls(run, [actor_class.remote(recipe) for _ in range(options.workers)], owns_ray)
         try:
             pool._get([actor.ready.remote() for actor in pool._actors])
+        except ray.exceptions.RayActorError as exc:  # the process died while building (out of memory, a crash)
+            pool.close()
+            raise UserError(f"Ray workers could not start: {_first_line(exc)}") from None
         except BaseException:
             pool.close()
             raise
@@ -224,10 +231,9 @@ class RayPool:
         except self._ray.exceptions.RayTaskError:
             raise
         except self._ray.exceptions.RayError as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             reason = (
                 f"worker process lost {ATTEMPTS} times while scoring this item (killed, out of memory, or its node "
-                f"gone); last: {type(exc).__name__}: {detail}"
+                f"gone); last: {type(exc).__name__}: {_first_line(exc)}"
             )
             grader = self._run.adapter.grader_name(self._run.judge)
             record = failed_record(item, grader, reason, settings=self._run.settings)

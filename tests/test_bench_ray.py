@@ -26,7 +26,9 @@ from typer.testing import CliRunner
 
 from tests.bench_fakes import KeyedAgents, marks_in
 from txscout.benchmarks.runner import RunOptions, read_records, run_benchmark
+from txscout.benchmarks.scoring import SpecAgents
 from txscout.cli import app
+from txscout.core.errors import UserError
 from txscout.core.events import read_trace
 from txscout.core.settings import load_settings
 
@@ -73,6 +75,13 @@ def test_ray_scores_every_item_once_as_threads_do(local_ray: str, tmp_path: Path
     manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
     assert manifest["sessions"][0]["executor"] == "ray local, 2 workers x1"
     assert manifest["sessions"][0]["scored"] == 5
+
+
+def test_a_model_the_workers_cannot_load_stops_the_run_before_any_item(local_ray: str, tmp_path: Path) -> None:
+    agents = SpecAgents("nosuch:model", "bare", load_settings(mode="bare"))
+    with pytest.raises(UserError, match="nosuch:model"):  # raised in a worker, re-raised here as itself
+        run_benchmark(ray_options(tmp_path / "run"), agents=agents)
+    assert list((tmp_path / "run").iterdir()) == []  # the folder was never claimed
 
 
 def kill_first_worker_that_asks(marks: Path, fragment: str, killed: list[int], deadline_s: float = 120) -> None:
