@@ -133,13 +133,15 @@ class Distribution(BaseModel):
 
 
 class Choices(BaseModel):
-    """A closed answer set: the option letters of a multiple-choice question, or labels such as
-    yes/no/maybe; ``several`` when the question allows more than one of them. ``texts`` holds what
-    each option says ("B" -> "Propranolol") when the question lists it.
+    """A closed answer set: the option letters of a multiple-choice question, labels such as
+    yes/no/maybe, or the values the tools returned for the property a question asks (``grounded``);
+    ``several`` when the question allows more than one of them. ``texts`` holds what each option says
+    ("B" -> "Propranolol") when the question lists it.
 
-    The agent settles the set once per question (:meth:`for_question`) and every phase reads it from
-    the run: bare and ReAct answers are constrained to it, uncertainty and critique compare answers by
-    option, so no phase parses options out of the question again.
+    The agent settles the set once per question (:meth:`for_question`), grounding may narrow it to what
+    the tools established (``agent.asked``), and every phase reads it from the run: bare and ReAct
+    answers, uncertainty samples and critique revisions are constrained to it and compared by the
+    choice they state (:meth:`pick`), so no phase parses options out of the question again.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -147,6 +149,9 @@ class Choices(BaseModel):
     answers: list[str] = Field(min_length=1)
     several: bool = False
     texts: dict[str, str] = Field(default_factory=dict)
+    grounded: bool = False
+    """Every answer is a value deterministic tools returned for the asked property (``agent.asked``): the
+    answer needs no further tool call, and a set of one is settled by the tools, not by sampling."""
 
     @property
     def options(self) -> dict[str, str]:
@@ -154,6 +159,39 @@ class Choices(BaseModel):
         if not all(len(a) == 1 and "A" <= a <= "Z" for a in self.answers):
             return {}
         return {a: self.texts.get(a, "") for a in self.answers}
+
+    def pick(self, reply: str) -> str | None:
+        """The answer of the set a reply states last, or None when it states none (or, for one line,
+        several at once).
+
+        The last 'Answer:' line decides when the reply has one; otherwise the last line that states a
+        choice, since a reply that reasons through the options ("A is wrong because ...") ends with the
+        one it settles on. Letters are read by :func:`choice_letter` (an explicit letter, or the one
+        option whose text is named); labels and tool values by the whole word or value, case-insensitive.
+        """
+        marked = answer_line(reply)
+        lines = [marked] if marked is not None else [line for line in reply.splitlines() if line.strip()]
+        for line in reversed(lines):
+            found = self._stated(line)
+            if found is not None:
+                return found
+        return None
+
+    def _stated(self, line: str) -> str | None:
+        options = self.options
+        if options:
+            return choice_letter(line, options)
+        text = f" {strip_citations(line).casefold()} "
+        hits: dict[str, int] = {}
+        for answer in self.answers:
+            wanted = strip_citations(answer).casefold()
+            found = [m.start() for m in re.finditer(rf"(?<![\w.]){re.escape(wanted)}(?![\w])", text)]
+            if found:
+                hits[answer] = found[-1]
+        distinct = {strip_citations(a).casefold() for a in hits}
+        if len(distinct) == 1:
+            return max(hits, key=hits.__getitem__)
+        return None
 
     @classmethod
     def for_question(cls, question: str, given: Choices | None = None) -> Choices | None:

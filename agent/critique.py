@@ -7,8 +7,9 @@ unanswered. Two sources feed it:
 * deterministic checks that need no model and cannot be talked out of a finding: uncited claims
   when evidence exists, citations whose evidence shares no key term (or no number) with their
   sentence, safety-gate flags and predictor toxicity flags the answer does not mention,
-  contraindications in cited evidence left out, a multiple-choice answer that picks no option,
-  sub-questions the answer never touches;
+  contraindications in cited evidence left out, an answer to a closed set (options, labels, the
+  values the tools returned for the asked property) that states none of it, sub-questions the answer
+  never touches;
 * the model as critic, for what text matching cannot see (contradictions, subtle misreadings).
   Its reply is parsed leniently and anything unparseable is ignored, since small models produce
   garbage at times and a garbage finding would trigger a needless rewrite.
@@ -17,7 +18,9 @@ When problems are found, a targeted search looks for what is missing and a revis
 draft, the problems and the (enlarged) evidence. At most ``settings.critique_rounds`` rounds; a clean
 critique ends early and returns the draft unchanged. Two guards need no model: a citation the ledger
 shows to be misplaced is moved before the critic reads the draft, and a revision that fails more of
-the model-free checks than its draft is refused.
+the model-free checks than its draft is refused. With a closed answer set the revision of a model that
+takes a grammar must end with one of its answers, and a revision that states none where the draft
+stated one fails more checks: critique never turns a gradable answer into ungradable text.
 """
 
 from __future__ import annotations
@@ -29,9 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from txscout.agent import protocol
 from txscout.agent.answers import (
-    answer_line,
-    choice_letter,
     numbers,
     question_stem,
     strip_citations,
@@ -44,6 +46,7 @@ from txscout.core.events import CritiqueFinding, ErrorRaised, Revision
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
+    from txscout.agent.answers import Choices
     from txscout.agent.citations import EvidenceLedger
     from txscout.agent.loop import Run
     from txscout.core.evidence import Evidence
@@ -309,11 +312,13 @@ def check_safety(text: str, run: Run) -> list[Problem]:
     return problems
 
 
-def check_coverage(question: str, text: str, options: dict[str, str]) -> list[Problem]:
-    """A multiple-choice answer that picks none of ``options``; sub-questions whose key terms never appear."""
-    if options:
-        if choice_letter(answer_line(text) or text, options) is None:
-            return [Problem(kind="unanswered", detail="the answer does not choose one of the options")]
+def check_coverage(question: str, text: str, choices: Choices | None) -> list[Problem]:
+    """An answer to a closed set (options, labels, the tools' values) that states none of ``choices``;
+    else sub-questions whose key terms never appear. A revision that drops the draft's choice fails
+    this check, so it is refused: critique never turns a gradable answer into text that is not."""
+    if choices is not None:
+        if choices.pick(text) is None:
+            return [Problem(kind="unanswered", detail=f"the answer does not choose one of: {_listed(choices)}")]
         return []
     parts = [p.strip() + "?" for p in question_stem(question).split("?") if len(tokens(p)) >= 2]
     if len(parts) < 2:
@@ -375,12 +380,31 @@ def critic_grammar() -> str:
     )
 
 
-def revision_grammar(options: dict[str, str]) -> str:
-    """GBNF for the embedded model's revision: a few lines of answer, plus the option line for MCQs."""
-    if options:
-        letters = " | ".join(f'"{k}"' for k in options)
+def _listed(choices: Choices) -> str:
+    return ", ".join(choices.answers[:8]) + (", ..." if len(choices.answers) > 8 else "")
+
+
+def revision_grammar(choices: Choices | None = None) -> str:
+    """GBNF for the embedded model's revision: a few lines of answer; for a closed set, one line and then
+    the answer line with one choice of the set (an option letter may be followed by its text)."""
+    if choices is not None and choices.options:
+        letters = " | ".join(f'"{k}"' for k in choices.options)
         return f'root ::= [^\\n]{{1,300}} "\\nAnswer: " ( {letters} ) ( ". " [^\\n]{{0,80}} )?\n'
+    if choices is not None:
+        expression, rules = protocol.choice_rule(choices)
+        return f'root ::= [^\\n]{{1,300}} "\\nAnswer: " {expression}\n{rules}'
     return 'root ::= [^\\n]{1,300} ( "\\n" [^\\n]{1,300} ){0,2}\n'
+
+
+def _answer_form(choices: Choices | None) -> str:
+    """What the revision must end with, in words."""
+    if choices is None:
+        return ""
+    if choices.options:
+        return " End with a line 'Answer: <option letter>'."
+    if choices.grounded:
+        return f" End with a line 'Answer: {choices.answers[0]}'." if len(choices.answers) == 1 else ""
+    return f" End with a line 'Answer: <one of {_listed(choices)}>'."
 
 
 def _safety_section(run: Run) -> list[str]:
@@ -394,7 +418,7 @@ def critic_prompt(run: Run, question: str, draft: str) -> list[BaseMessage]:
 
 
 def revision_prompt(run: Run, question: str, draft: str, problems: list[Problem]) -> list[BaseMessage]:
-    tail = " End with a line 'Answer: <option letter>'." if run.options else ""
+    tail = _answer_form(run.choices)
     instruction = (
         "Revise the draft so that every listed problem is fixed: support each claim with a citation [n] to "
         "evidence that states it, or remove the claim; correct citations that do not support their sentence; "
@@ -411,7 +435,7 @@ def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> lis
     problems = [
         *check_support(draft, run.ledger),
         *check_safety(draft, run),
-        *check_coverage(question, draft, run.options),
+        *check_coverage(question, draft, run.choices),
     ]
     prompt = critic_prompt(run, question, draft)
     reply = run.call_model(prompt, purpose="critique", step=round_no, grammar=critic_grammar())
@@ -433,7 +457,7 @@ def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> lis
 def _checks_failed(run: Run, question: str, text: str) -> int:
     """How many model-free checks ``text`` fails. A revision may not fail more than its draft: the
     model critic of a small model invents problems, and its rewrite can drop every cited value."""
-    checks = (check_support(text, run.ledger), check_safety(text, run), check_coverage(question, text, run.options))
+    checks = (check_support(text, run.ledger), check_safety(text, run), check_coverage(question, text, run.choices))
     return sum(len(found) for found in checks)
 
 
@@ -461,7 +485,7 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
                 with run.limited("critique search stopped"):
                     searcher.search(queries)
             prompt = revision_prompt(run, question, text, problems)
-            grammar = revision_grammar(run.options)
+            grammar = revision_grammar(run.choices)
             revised = _clean_revision(run.call_model(prompt, purpose="revision", step=round_no, grammar=grammar).text)
             if not re.search(r"[A-Za-z]{2,}|[A-Z][a-z]?\d", strip_citations(revised)):
                 run.emit(ErrorRaised(kind="format", message="the revision was empty; kept the previous answer"))

@@ -17,10 +17,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from txscout.agent.asked import admitted, asked_properties, compared_property
+
 if TYPE_CHECKING:
     from txscout.agent.loop import ReactPhase, Run
 
 MAX_LINKED = 3
+MAX_COMPARED = 8
+"""A comparison takes every molecule the question names up to this many (one call however many), so a
+multiple-choice comparison with four or five options compares them all."""
 LOOKUP_TOOLS = ("identify_molecule", "molecule_properties")
 MAX_CALLS = MAX_LINKED * len(LOOKUP_TOOLS) + 2
 _ADMET_WORDS = re.compile(
@@ -28,49 +33,29 @@ _ADMET_WORDS = re.compile(
     r"blood[- ]brain|bbb|clearance|half[- ]life|solubility|permeab\w*|cyp\w*)\b",
     re.IGNORECASE,
 )
-# The endpoints (ids or categories of predict_admet) a question names; a question that names none, or
-# asks for ADMET as a whole, gets every endpoint.
-_ENDPOINT_WORDS = (
-    (re.compile(r"\bherg\b|cardiotox", re.I), "hERG"),
-    (re.compile(r"\bames\b|mutagen", re.I), "AMES"),
-    (re.compile(r"\bdili\b|hepatotox", re.I), "DILI"),
-    (re.compile(r"blood[- ]brain|\bbbb\b", re.I), "BBB_Martins"),
-    (re.compile(r"solubility", re.I), "Solubility_AqSolDB"),
-    (re.compile(r"bioavailab", re.I), "Bioavailability_Ma"),
+# Endpoints and categories of predict_admet a question names beyond the endpoints of the asked-property
+# table (``agent.asked.PROPERTIES``), which are read from the table itself.
+_CATEGORY_WORDS = (
     (re.compile(r"half[- ]life", re.I), "Half_Life_Obach"),
     (re.compile(r"clearance", re.I), "Excretion"),
-    (re.compile(r"permeab", re.I), "Absorption"),
-    (re.compile(r"absorption", re.I), "Absorption"),
+    (re.compile(r"permeab|absorption", re.I), "Absorption"),
     (re.compile(r"\bcyp", re.I), "Metabolism"),
     (re.compile(r"\btoxic", re.I), "Toxicity"),
 )
 
 
+def _asks_admet(question: str) -> bool:
+    return bool(_ADMET_WORDS.search(question)) or any(p.source == "admet" for p in asked_properties(question))
+
+
 def _asked_endpoints(question: str) -> list[str] | None:
+    """The endpoints (ids or categories) to predict; None, meaning every endpoint, when the question names
+    none or asks for ADMET as a whole."""
     if re.search(r"\badmet\b", question, re.I):
         return None
-    named = [endpoint for pattern, endpoint in _ENDPOINT_WORDS if pattern.search(question)]
+    named = [p.key for p in asked_properties(question) if p.source == "admet"]
+    named += [endpoint for pattern, endpoint in _CATEGORY_WORDS if pattern.search(question)]
     return list(dict.fromkeys(named)) or None
-
-
-_COMPARABLE = (
-    (re.compile(r"\blog\s?p\b|lipophil", re.I), "logp"),
-    (re.compile(r"molecular weight|molecular mass|\bheavier\b|\blighter\b|\bmass\b", re.I), "molecular_weight"),
-    (re.compile(r"\btpsa\b|polar surface", re.I), "tpsa"),
-    (re.compile(r"donor", re.I), "hbd"),
-    (re.compile(r"acceptor", re.I), "hba"),
-    (re.compile(r"rotatable", re.I), "rotatable_bonds"),
-    (re.compile(r"\bqed\b|drug-?likeness", re.I), "qed"),
-    (re.compile(r"solubl|solubility", re.I), "Solubility_AqSolDB"),
-    (re.compile(r"\bherg\b", re.I), "hERG"),
-)
-_COMPARISON = re.compile(r"\b(which|compare|higher|lower|more|less|greater|larger|smaller|rank)\b", re.I)
-
-
-def _compared_property(question: str) -> str | None:
-    if not _COMPARISON.search(question):
-        return None
-    return next((prop for pattern, prop in _COMPARABLE if pattern.search(question)), None)
 
 
 def _molecule_args(run: Run, tool: str, molecules: list[str]) -> dict[str, Any] | None:
@@ -94,28 +79,42 @@ def plan(run: Run, question: str) -> list[tuple[str, dict[str, Any]]]:
     from txscout.tools.chemistry import find_molecules
 
     calls: list[tuple[str, dict[str, Any]]] = []
-    linked = find_molecules(question)[:MAX_LINKED]
+    named = [m for m in find_molecules(question) if m.smiles]
+    linked = named[:MAX_LINKED]
     for molecule in linked:
         for tool in wanted:
             value = molecule.name if tool == "identify_molecule" and molecule.name else molecule.smiles
             args = _molecule_args(run, tool, [value])
             if args is not None:
                 calls.append((tool, args))
-    if linked and _ADMET_WORDS.search(question) and "predict_admet" in run.tools:
+    if linked and _asks_admet(question) and "predict_admet" in run.tools:
         args = _molecule_args(run, "predict_admet", [m.smiles for m in linked])
         if args is not None:
             endpoints = _asked_endpoints(question)
             if endpoints:
                 args["endpoints"] = endpoints
             calls.append(("predict_admet", args))
-    prop = _compared_property(question)
-    if len(linked) >= 2 and prop and "compare_molecules" in run.tools:
-        calls.append(("compare_molecules", {"molecules": [m.name or m.smiles for m in linked], "property": prop}))
+    prop = compared_property(question)
+    if len(named) >= 2 and prop and "compare_molecules" in run.tools:
+        compared = [m.name or m.smiles for m in named[:MAX_COMPARED]]
+        calls.append(("compare_molecules", {"molecules": compared, "property": prop.key}))
     return calls
 
 
 def ground(run: Run, question: str, phase: ReactPhase) -> None:
-    """Run the planned grounding calls, within grounding's own budget, and show them to the model."""
-    for tool, args in plan(run, question)[:MAX_CALLS]:
+    """Run the planned grounding calls, within grounding's own budget, and show them to the model; then,
+    when the question asks one property the observations now state, close the run's answer set to its
+    values (``agent.asked``)."""
+    calls = plan(run, question)[:MAX_CALLS]
+    for tool, args in calls:
         outcome = run.call_tool(tool, args, step=0, automatic=True, budgeted=False)
         phase.record_automatic(tool, args, outcome)
+    if not calls:
+        return
+    from txscout.tools.chemistry import find_molecules
+
+    named = [m for m in find_molecules(question) if m.smiles][:MAX_COMPARED]
+    grounded = [o for o in run.observations if o.automatic]
+    narrowed = admitted(question, named, grounded, run.choices)
+    if narrowed is not None:
+        run.choices = narrowed

@@ -164,7 +164,7 @@ answer ::= [^\n]{1,400}
 
 
 def _gbnf_literal(text: str) -> str:
-    return json.dumps(text)
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _args_rule(tool: BaseTool, index: int) -> tuple[str, str]:
@@ -178,15 +178,22 @@ def _args_rule(tool: BaseTool, index: int) -> tuple[str, str]:
     return name, f'{name} ::= "{{" {pairs} "}}"'
 
 
-def _final_answer(choices: Choices | None) -> tuple[str, str]:
-    """The final-answer branch of a grammar and the rules it needs: free text, or one of ``choices``
-    (several of them, comma-separated, when the set allows several)."""
-    if choices is None:
-        return '"Final Answer: " answer', ""
+def choice_rule(choices: Choices) -> tuple[str, str]:
+    """The grammar expression for one answer of ``choices`` and the rules it needs: one of the answers,
+    or with ``several`` a comma-separated list of them. Final answers, uncertainty samples and critique
+    revisions all end with it, so no phase can turn a constrained answer into text outside the set."""
     answers = list(dict.fromkeys(choices.answers))
     options = " | ".join(_gbnf_literal(a) for a in answers)
     repeat = f' ( ", " option ){{0,{len(answers) - 1}}}' if choices.several and len(answers) > 1 else ""
-    return f'"Final Answer: " option{repeat}', f"option ::= {options}\n"
+    return f"option{repeat}", f"option ::= {options}\n"
+
+
+def _final_answer(choices: Choices | None) -> tuple[str, str]:
+    """The final-answer branch of a grammar and the rules it needs: free text, or one of ``choices``."""
+    if choices is None:
+        return '"Final Answer: " answer', ""
+    expression, rules = choice_rule(choices)
+    return f'"Final Answer: " {expression}', rules
 
 
 def grammar_for(tools: list[BaseTool], allow_actions: bool = True, choices: Choices | None = None) -> str:
@@ -251,17 +258,26 @@ def closed_answer_grammar(answers: Sequence[str], several: bool = False) -> str:
     return grammar_for([], allow_actions=False, choices=Choices(answers=list(answers), several=several))
 
 
+def fact_rule(observations: list[str], question: str = "") -> tuple[str, str] | None:
+    """The grammar expression for an answer that opens with up to four values copied from the
+    observations (:func:`facts`) and the rules it needs; None when the observations state no value.
+    The copying grammar's final answer and the uncertainty samples of a draft written under it share
+    it, so the samples are judged under the draft's own constraint."""
+    choices = " | ".join(_gbnf_literal(f) for f in facts(observations, question))
+    if not choices:
+        return None
+    return 'fact ( "; " fact ){0,3}', f"fact ::= {choices}\n"
+
+
 def copying_grammar(observations: list[str], question: str = "") -> str:
     """Final answer that must open with up to four values copied from the observations.
 
     Used for the embedded model's first step after grounding: tiny models pick the right fact far
     more often than they transcribe it correctly, and free text may still follow the copied value.
     """
-    choices = " | ".join(json.dumps(f, ensure_ascii=False) for f in facts(observations, question))
-    if not choices:
+    rule = fact_rule(observations, question)
+    if rule is None:
         return grammar_for([], allow_actions=False)
-    return (
-        'root ::= "Thought: " line "\\nFinal Answer: " fact ( "; " fact ){0,3} tail\n'
-        f"fact ::= {choices}\n"
-        'tail ::= ( " " [^\\n]{0,200} )?\n' + _JSON_RULES
-    )
+    expression, rules = rule
+    tail = 'tail ::= ( " " [^\\n]{0,200} )?\n'
+    return f'root ::= "Thought: " line "\\nFinal Answer: " {expression} tail\n{rules}{tail}' + _JSON_RULES

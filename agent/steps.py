@@ -6,8 +6,9 @@ and reads a last tool-free answer when a budget runs out.
 
 * :class:`TextSteps` (Thought / Action / Action Input / Final Answer, parsed by ``protocol``) works
   with any chat model. Where the backend takes a grammar, every reply is constrained so it parses;
-  the first step after grounding must then open its answer with a value the observations state, and
-  a closed answer set (``run.choices``) constrains the final answer to it.
+  a closed answer set (``run.choices``) constrains the final answer to it, and when grounding closed it
+  to the asked property's values the first step must give one of them. Otherwise the first step after
+  grounding must open its answer with a value the observations state.
 * :class:`NativeSteps` uses the model's own tool-calling API (``bind_tools``).
 """
 
@@ -79,7 +80,6 @@ class TextSteps:
     def __init__(self, run: Run) -> None:
         self.run = run
         self.tools = list(run.tools.values())
-        self.grammar = protocol.grammar_for(self.tools, choices=run.choices)
         self._question = ""
         self._question_at = -1
         self._grounded: list[str] = []
@@ -104,15 +104,20 @@ class TextSteps:
         messages[self._question_at] = HumanMessage(f"{question.content}\n\nObservation: {observation}")
 
     def _grammar(self, step: int) -> str:
-        """The step's grammar. The first step after grounding must open its answer with a value the
-        observations state (``protocol.copying_grammar``): tiny models pick the right fact far more often
-        than they transcribe it. A closed answer set takes precedence, since the answer must be in it.
+        """The step's grammar, read from the run's answer set as it stands (grounding may have closed it).
 
-        The grammar copies spans of the text the model was shown, not values from the artifacts: the
-        point is that the answer quotes the observation verbatim."""
-        if step == 1 and self._grounded and self.run.choices is None:
+        Answers the tools settled (``choices.grounded``) need no tool call: the step gives one of them.
+        Another closed set constrains the final answer and leaves the tools available. Without one, the
+        first step after grounding must open its answer with a value the observations state
+        (``protocol.copying_grammar``): tiny models pick the right fact far more often than they
+        transcribe it. That grammar copies spans of the text the model was shown, since the point is that
+        the answer quotes the observation verbatim; the grounded set is read from the artifacts."""
+        choices = self.run.choices
+        if choices is not None and choices.grounded:
+            return protocol.grammar_for([], allow_actions=False, choices=choices)
+        if step == 1 and self._grounded and choices is None:
             return protocol.copying_grammar(self._grounded, self._question)
-        return self.grammar
+        return protocol.grammar_for(self.tools, choices=choices)
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
         reply = self.run.call_model(messages, purpose="react", step=step, grammar=self._grammar(step))

@@ -21,6 +21,22 @@ resampling on identical evidence measures the same distribution again and only s
 The answer carried forward is the majority cluster's: the draft itself when the draft gives that
 answer (so its citations survive), otherwise the first sample in the majority cluster. Its confidence
 is the majority share of the last round; every round's entropy is reported.
+
+Samples are drawn under the same constraint as the draft, so that their disagreement measures the
+choice the draft made and not the freedom it did not have (:func:`sample_constraint`):
+
+* a closed answer set (``run.choices``: option letters, labels, or the asked property's values that
+  grounding read from the tools) constrains every sample to it, and samples are compared by the choice
+  they state (``Choices.pick``);
+* a draft written under the copying grammar (it opens with a value copied from a grounding
+  observation) is sampled under the same copying rule, so the samples choose among the same facts;
+* anything else is sampled free.
+
+A deterministic tool fact is its own evidence: when grounding closed the set to a single value (the
+asked property of the molecules the question names, ``agent.asked``) and the draft states it, every
+sample under that constraint would state it too, so the phase records confidence 1.0 and spends no
+samples ("settled by the tools"). An unconstrained sample would only measure how often a small model
+fails to copy a number, which says nothing about whether the number is right.
 """
 
 from __future__ import annotations
@@ -29,8 +45,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from txscout.agent import protocol
 from txscout.agent.answers import (
     NO_ANSWER,
+    Choices,
     Cluster,
     Distribution,
     Normalised,
@@ -72,31 +90,77 @@ class UncertaintyOutcome(BaseModel):
     searched: list[str] = Field(default_factory=list)
 
 
-def sample_grammar(options: dict[str, str]) -> str:
-    """GBNF for one short sample from the embedded model: one line of reasoning, then the answer line.
+SETTLED = "settled by the tools"
 
-    Multiple-choice answers are constrained to an option letter, so every sample counts."""
-    if options:
-        letters = " | ".join(f'"{k}"' for k in options)
-        answer = f'answer ::= ( {letters} ) ( ". " [^\\n]{{0,60}} )?'
+
+class SampleConstraint(BaseModel):
+    """What constrains the samples: the run's answer set, or the facts the draft copied from (GBNF
+    expression and rules, ``protocol.fact_rule``), or nothing."""
+
+    choices: Choices | None = None
+    facts: tuple[str, str] | None = None
+
+
+def sample_constraint(run: Run, question: str, draft: str) -> SampleConstraint:
+    """The constraint the draft was written under, for the samples to be drawn under it too."""
+    if run.choices is not None:
+        return SampleConstraint(choices=run.choices)
+    grounded = [o.outcome.text for o in run.observations if o.automatic and not o.outcome.is_error]
+    copied = protocol.facts(grounded, question)
+    stated = strip_citations(extract_answer(draft))
+    if grounded and any(stated.startswith(fact) for fact in copied):
+        return SampleConstraint(facts=protocol.fact_rule(grounded, question))
+    return SampleConstraint()
+
+
+def sample_grammar(constraint: SampleConstraint | None = None) -> str:
+    """GBNF for one short sample from the embedded model: one line of reasoning, then the answer line
+    under the draft's constraint. An option letter may be followed by its text; labels and tool values
+    stand alone, so every sample states exactly one answer of the set."""
+    constraint = constraint or SampleConstraint()
+    choices = constraint.choices
+    if choices is not None and choices.options:
+        letters = " | ".join(f'"{k}"' for k in choices.options)
+        answer, rules = f'( {letters} ) ( ". " [^\\n]{{0,60}} )?', ""
+    elif choices is not None:
+        answer, rules = protocol.choice_rule(choices)
+    elif constraint.facts is not None:
+        answer, rules = constraint.facts
     else:
-        answer = "answer ::= [^\\n]{1,80}"
-    return f'root ::= reason "\\nAnswer: " answer\nreason ::= [^\\n]{{1,140}}\n{answer}\n'
+        answer, rules = "[^\\n]{1,80}", ""
+    return f'root ::= reason "\\nAnswer: " answer\nreason ::= [^\\n]{{1,140}}\nanswer ::= {answer}\n{rules}'
 
 
-def sampling_prompt(question: str, evidence: str, options: dict[str, str]) -> list[BaseMessage]:
+def _form(choices: Choices | None) -> str:
+    if choices is not None and choices.options:
+        return "The answer is the letter of exactly one option."
+    if choices is not None and choices.grounded:
+        return "The answer is the value the evidence states."
+    if choices is not None:
+        return f"The answer is exactly one of: {', '.join(choices.answers)}."
+    return "The answer is as short as possible: a name, a number with its unit, or a short phrase."
+
+
+def sampling_prompt(question: str, evidence: str, choices: Choices | None = None) -> list[BaseMessage]:
     """The prompt each sample answers. It omits the draft on purpose: showing it would pull the
     samples towards it and make the measured agreement meaningless."""
-    form = (
-        "The answer is the letter of exactly one option."
-        if options
-        else "The answer is as short as possible: a name, a number with its unit, or a short phrase."
-    )
     instruction = (
         "Answer the question, using the evidence when it is relevant and citing it like [1]. Write at most "
-        f"two short sentences of reasoning, then a final line exactly of the form 'Answer: <answer>'. {form}"
+        f"two short sentences of reasoning, then a final line exactly of the form 'Answer: <answer>'. "
+        f"{_form(choices)}"
     )
     return phase_prompt(question, evidence, [], instruction)
+
+
+def compared(short: str, choices: Choices | None) -> Normalised:
+    """One sample's answer in comparable form: the choice it states when the set is closed (option
+    letters by letter, labels and tool values by the answer they state), else normalised free text."""
+    if choices is None:
+        return normalise(short)
+    if choices.options:
+        return normalise(short, choices.options)
+    picked = choices.pick(short)
+    return Normalised(kind="choice", key=picked) if picked else Normalised(kind="none", key=NO_ANSWER)
 
 
 def disagreement_queries(
@@ -118,8 +182,15 @@ def disagreement_queries(
     return queries or [terms]
 
 
+def _gives(draft: str, answer: Normalised, choices: Choices | None) -> bool:
+    """Whether the draft gives ``answer``: for labels and tool values, the choice it states is it."""
+    if choices is not None and not choices.options:
+        return answer.kind == "choice" and choices.pick(draft) == answer.key
+    return mentions(draft, answer, choices.options if choices else {})
+
+
 def _majority(
-    distribution: Distribution, answers: list[Normalised], draft: str, options: dict[str, str]
+    distribution: Distribution, answers: list[Normalised], draft: str, choices: Choices | None
 ) -> Cluster | None:
     """The largest answered cluster; among equally large ones, the one the draft gives.
 
@@ -134,31 +205,60 @@ def _majority(
         return None
     tied = [c for c in answered if len(c.members) == top]
     for group in tied:
-        if mentions(draft, answers[group.members[0]], options):
+        if _gives(draft, answers[group.members[0]], choices):
             return group
     return tied[0]
 
 
-def _present(text: str, key: str, options: dict[str, str]) -> str:
-    """A sample as a final answer: its reasoning, then the answer line (with the option's text)."""
-    answer = f"{key}. {options[key]}" if options.get(key) else extract_answer(text)
+def _present(text: str, key: str, choices: Choices | None) -> str:
+    """A sample as a final answer: its reasoning, then the answer line (an option with its text, or the
+    label or tool value the sample chose, exactly as the set spells it)."""
+    options = choices.options if choices else {}
+    if options.get(key):
+        answer = f"{key}. {options[key]}"
+    elif choices is not None:
+        answer = key
+    else:
+        answer = extract_answer(text)
     return f"{reasoning(text)}\n\nAnswer: {answer}".strip()
+
+
+def _settled(run: Run, draft: str) -> UncertaintyOutcome | None:
+    """The outcome when the tools settled the answer: grounding closed the set to one value and the
+    draft states it. Samples constrained to a set of one cannot disagree, so none are drawn."""
+    choices = run.choices
+    if choices is None or not choices.grounded or len(set(choices.answers)) != 1:
+        return None
+    (answer,) = set(choices.answers)
+    if choices.pick(draft) != answer:
+        return None
+    shares = {answer: 1.0}
+    run.emit(
+        UncertaintyRound(round=1, samples=[], distribution=shares, entropy=0.0, majority_share=1.0, decision=SETTLED)
+    )
+    return UncertaintyOutcome(answer=draft, confidence=1.0, entropies=[0.0], distribution=shares)
 
 
 def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutcome:
     """Measure agreement among sampled answers, search where they disagree, and return the majority
     answer with its confidence. A budget running out ends the phase with the best answer so far.
 
-    A multiple-choice question (``run.choices``) is sampled and compared by option letter."""
+    Samples are drawn under the draft's constraint (:func:`sample_constraint`) and compared by the
+    choice they state when the answer set is closed; an answer the tools settled is not sampled."""
+    settled = _settled(run, draft)
+    if settled is not None:
+        return settled
     settings = run.settings
-    options = run.options
-    grammar = Grammar(sample_grammar(options), max_tokens=SAMPLE_MAX_TOKENS)
+    constraint = sample_constraint(run, question, draft)
+    choices = constraint.choices
+    options = choices.options if choices else {}
+    grammar = Grammar(sample_grammar(constraint), max_tokens=SAMPLE_MAX_TOKENS)
     searcher = Searcher(run)
     outcome = UncertaintyOutcome(answer=draft, confidence=0.0)
     searched: list[str] = []
     with run.limited("uncertainty phase stopped"):
         for round_no in range(1, settings.search_rounds + 2):
-            prompt = sampling_prompt(question, run.ledger.digest(), options)
+            prompt = sampling_prompt(question, run.ledger.digest(), choices)
             replies = run.sample(
                 prompt,
                 n=settings.samples,
@@ -168,13 +268,13 @@ def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutco
             )
             texts = [r.text for r in replies]
             short = [extract_answer(t) for t in texts]
-            answers = [normalise(s, options) for s in short]
+            answers = [compared(s, choices) for s in short]
             distribution = measure(answers)
-            chosen = _majority(distribution, answers, draft, options)
-            if chosen is None or mentions(draft, answers[chosen.members[0]], options):
+            chosen = _majority(distribution, answers, draft, choices)
+            if chosen is None or _gives(draft, answers[chosen.members[0]], choices):
                 answer = draft
             else:
-                answer = _present(texts[chosen.members[0]], chosen.key, options)
+                answer = _present(texts[chosen.members[0]], chosen.key, choices)
             report, decision = _next_step(run, searcher, question, options, distribution, short, round_no)
             searched.extend(report.searched)
             outcome = UncertaintyOutcome(

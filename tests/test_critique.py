@@ -11,7 +11,7 @@ from langchain_core.tools import BaseTool, tool
 
 from tests.sampling_fakes import locked
 from tests.scripted import ScriptedChatModel, script
-from txscout.agent.answers import parse_options
+from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
 from txscout.agent.critique import (
     Problem,
@@ -331,11 +331,11 @@ def test_contraindication_in_cited_evidence_must_be_mentioned() -> None:
 
 
 def test_coverage_of_options_and_sub_questions() -> None:
-    options = parse_options(MCQ)
-    assert [p.kind for p in check_coverage(MCQ, "Beta blockers are risky.", options)] == ["unanswered"]
-    assert check_coverage(MCQ, "Propranolol worsens asthma.\nAnswer: B", options) == []
+    choices = Choices.for_question(MCQ)
+    assert [p.kind for p in check_coverage(MCQ, "Beta blockers are risky.", choices)] == ["unanswered"]
+    assert check_coverage(MCQ, "Propranolol worsens asthma.\nAnswer: B", choices) == []
     two_part = "What is the mechanism of osimertinib? What is its main toxicity?"
-    missing = check_coverage(two_part, "Osimertinib irreversibly binds mutant EGFR.", {})
+    missing = check_coverage(two_part, "Osimertinib irreversibly binds mutant EGFR.", None)
     assert len(missing) == 1 and "toxicity" in missing[0].detail
 
 
@@ -365,7 +365,13 @@ def test_no_search_without_retrieval_tools() -> None:
 def test_grammars_compile() -> None:
     import llama_cpp
 
-    for grammar in (critic_grammar(), revision_grammar({}), revision_grammar({"A": "x", "B": "y"})):
+    labels = Choices(answers=["yes", "no", "maybe"])
+    for grammar in (
+        critic_grammar(),
+        revision_grammar(),
+        revision_grammar(Choices.for_question(MCQ)),
+        revision_grammar(labels),
+    ):
         assert llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) is not None
 
 
@@ -382,7 +388,7 @@ def test_phase_prompts_share_a_cacheable_prefix() -> None:
     run.add_evidence(Evidence(text=OSI, source_kind="pubmed"))
     prefix = f"Question: {QUESTION}\n\nEvidence:\n{run.ledger.digest()}"
     prompts = [
-        sampling_prompt(QUESTION, run.ledger.digest(), {}),
+        sampling_prompt(QUESTION, run.ledger.digest()),
         critic_prompt(run, QUESTION, "draft"),
         revision_prompt(run, QUESTION, "draft", [Problem(kind="unsupported", detail="no source for x y")]),
     ]

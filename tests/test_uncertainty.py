@@ -12,10 +12,11 @@ from langchain_core.messages import AIMessage
 from langchain_core.tools import BaseTool, tool
 
 from tests.sampling_fakes import Batched, EmbeddedLike, locked
+from txscout.agent import protocol
 from txscout.agent.answers import Choices, entropy_bits
 from txscout.agent.api import Agent
 from txscout.agent.loop import Run
-from txscout.agent.uncertainty import resolve_uncertainty, sample_grammar
+from txscout.agent.uncertainty import SampleConstraint, resolve_uncertainty, sample_grammar
 from txscout.core.events import ModelCall, ToolCalled, UncertaintyRound, validate_sequence
 from txscout.core.evidence import Evidence
 from txscout.core.settings import load_settings
@@ -255,7 +256,8 @@ def test_embedded_model_gets_grammar_temperature_and_distinct_seeds() -> None:
     resolve_uncertainty(run, MCQ, "Answer: B")
 
     assert {kw["temperature"] for kw in model.kwargs_seen} == {0.7}
-    assert all(kw["grammar"] == sample_grammar({"A": "", "B": "", "C": "", "D": ""}) for kw in model.kwargs_seen)
+    expected = sample_grammar(SampleConstraint(choices=MCQ_CHOICES))
+    assert all(kw["grammar"] == expected for kw in model.kwargs_seen)
     assert sorted(kw["seed"] for kw in model.kwargs_seen) == [0, 1, 2, 3, 4]
 
 
@@ -274,8 +276,15 @@ def test_batched_backend_samples_in_one_request() -> None:
 def test_sample_grammar_compiles() -> None:
     import llama_cpp
 
-    for options in ({}, {"A": "x", "B": "y", "C": "z"}):
-        assert llama_cpp.LlamaGrammar.from_string(sample_grammar(options), verbose=False) is not None
+    constraints = [
+        SampleConstraint(),
+        SampleConstraint(choices=MCQ_CHOICES),
+        SampleConstraint(choices=Choices(answers=["yes", "no", "maybe"])),
+        SampleConstraint(choices=Choices(answers=["206.28 g/mol [2]"], grounded=True)),
+        SampleConstraint(facts=protocol.fact_rule(["Ibuprofen: C13H18O2, MW 206.28 g/mol"])),
+    ]
+    for constraint in constraints:
+        assert llama_cpp.LlamaGrammar.from_string(sample_grammar(constraint), verbose=False) is not None
 
 
 def test_searcher_caps_calls_and_never_repeats_a_call() -> None:
