@@ -3,6 +3,11 @@
 Extraction is deliberately tolerant of how models actually write answers ("**Answer:** (b)",
 "The answer is C.", "\\boxed{A, C}") but never guesses: anything ambiguous or out of range extracts
 to nothing and is graded wrong, as the official graders do with unparseable replies.
+
+A reply that reasons through the options settles on one at the end, so where a reply states several
+choices the LAST stated one counts: the last answer marker, else the last explicit statement of a
+choice ("option B", "choose C", "D is correct"), else, for labels, the last line that states exactly
+one label. Citation markers such as "[2]" are not numbers of the answer.
 """
 
 from __future__ import annotations
@@ -23,6 +28,14 @@ _BOXED = re.compile(r"\\boxed\{(?:\\text\{)?([^{}]*)\}?\}")
 _SPLIT = re.compile(r"(?:\s*(?:,|;|/|&|\+|\band\b|\s)\s*)+", re.IGNORECASE)
 _LETTER_TOKEN = re.compile(r"^[(\[]?(?P<l>[A-Za-z])(?:[)\].:]|\)\.)?$")
 _PAREN_LETTER = re.compile(r"[(\[](?P<l>[A-Z])[)\]]")
+_STATED_LETTER = re.compile(
+    r"(?:\b(?i:option|choice|choose|select|pick|go\s+with)\s*(?:(?i:option|choice)\s*)?(?:(?i:is)\s*)?[:=]?\s*"
+    r"[(\[]?(?P<a>[A-Z])\b[)\]]?(?![-'])"
+    r"|(?:[(\[](?P<b>[A-Z])[)\]]|(?:^|(?<=[.;:!?]\s))(?P<c>[A-Z]))"
+    r"\s+(?i:is|would\s+be)\s+(?i:the\s+)?(?i:correct|right|best)\b)",
+    re.MULTILINE,
+)
+_CITATION = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 _CONFIDENCE = re.compile(r"confidence\s*(?:score)?\s*[:=]?\s*(?P<v>\d{1,3}(?:\.\d+)?)\s*(?P<pct>%?)", re.IGNORECASE)
 _NUMBER = re.compile(
     r"(?P<m>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
@@ -81,6 +94,9 @@ def extract_letters(text: str, n_choices: int, options: Sequence[str] = ()) -> l
     if found:
         return found
     first_line = stripped.splitlines()[0] if stripped else ""
+    stated = [m.group("a") or m.group("b") or m.group("c") for m in _STATED_LETTER.finditer(text)]
+    if stated:
+        return [stated[-1]] if stated[-1] in valid else []
     head = _letters_in(first_line.split(" ", 1)[0], valid, whole=True) if first_line else []
     if head and re.match(r"^[(\[]?[A-Z][)\].:]", first_line):
         return head
@@ -109,13 +125,34 @@ def answer_segment(text: str) -> str | None:
     return markers[-1].group("rest").strip() if markers else None
 
 
+def extract_label(text: str, labels: Sequence[str]) -> str | None:
+    """The label (yes/no/maybe, ...) a response commits to, as spelled in ``labels``; None if none.
+
+    After the last answer marker, the first label there; without a marker, the last line that states
+    exactly one of the labels (a line naming two is no commitment)."""
+    words = {label.casefold(): label for label in labels}
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+    segment = answer_segment(text)
+    if segment is not None:
+        found = pattern.search(segment)
+        return words[found.group(1).casefold()] if found else None
+    for line in reversed(_clean(text).splitlines()):
+        named = {m.group(1).casefold() for m in pattern.finditer(line)}
+        if len(named) == 1:
+            return words[named.pop()]
+        if named:
+            return None
+    return None
+
+
 def parse_number(text: str) -> float | None:
     """The number a response gives: the first number after the answer marker, else the last number.
 
-    Understands thousands separators, unicode minus, ``1.2e-3`` and ``1.2 × 10^-3``.
+    Understands thousands separators, unicode minus, ``1.2e-3`` and ``1.2 × 10^-3``; citation markers
+    ("206.28 g/mol [2]") are skipped, so the cited evidence's number is never read as the answer.
     """
     segment = answer_segment(text)
-    source = _clean(segment if segment is not None else text)
+    source = _CITATION.sub(" ", _clean(segment if segment is not None else text))
     source = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", source)
     matches = list(_NUMBER.finditer(source))
     if not matches:

@@ -12,6 +12,7 @@ from txscout.benchmarks.grading import (
     calibration_curve,
     expected_calibration_error,
     extract_confidence,
+    extract_label,
     extract_letters,
     macro_f1,
     normalize_answer,
@@ -65,6 +66,48 @@ def test_last_answer_marker_wins() -> None:
     assert extract_letters("Answer: A seemed right at first.\nAfter checking, Answer: D", 4) == ["D"]
 
 
+@pytest.mark.parametrize(
+    ("text", "letters"),
+    [
+        ("A is incorrect because it lowers the dose. C is also wrong. The best option is B.", ["B"]),
+        ("Option A is wrong; option C is correct.", ["C"]),
+        ("I would choose B over C.", ["B"]),
+        ("Thinking it through.\nD is correct.", ["D"]),
+        ("(A) fits the history, but (C) is the best fit.", ["C"]),
+    ],
+)
+def test_without_a_marker_the_last_stated_choice_counts(text: str, letters: list[str]) -> None:
+    assert extract_letters(text, 4) == letters
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vitamin D is the best treatment here",  # a letter inside a name is not a choice
+        "Of these, A and B are both plausible",
+        "The best option is E",  # the last stated choice is out of range: nothing, not an earlier one
+    ],
+)
+def test_statements_that_choose_no_option_extract_nothing(text: str) -> None:
+    assert extract_letters(text, 4) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Answer: Maybe", "maybe"),
+        ("Reasoning mentions no effect.\nAnswer: yes, clearly", "yes"),
+        ("Yes, at first sight.\nBut the trial was small.\nSo: maybe.", "maybe"),
+        ("The study found no difference.", "no"),
+        ("Yes or no is hard to say.", None),
+        ("I cannot tell.", None),
+        ("Answer: unclear", None),
+    ],
+)
+def test_labels_read_from_the_last_marker_or_the_last_line_stating_one(text: str, label: str | None) -> None:
+    assert extract_label(text, ("yes", "no", "maybe")) == label
+
+
 OPTIONS = ["Crystallization", "Fractional distillation", "Filtration", "Sublimation"]
 
 
@@ -115,6 +158,8 @@ def test_letters_beyond_d_for_larger_option_sets() -> None:
         ("Answer: 0", 0.0),
         ("first 12 then 14", 14.0),  # no marker: the last number
         ("Answer: 7 (not 8)", 7.0),  # marker: the first number after it
+        ("206.28 g/mol [2]", 206.28),  # a citation is not the answer's number
+        ("Answer: [1] 0 violations [2, 3]", 0.0),
         ("no number here", None),
     ],
 )

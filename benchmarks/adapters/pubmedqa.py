@@ -9,30 +9,24 @@ the remaining labelled items.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from txscout.benchmarks import grading
 from txscout.benchmarks.adapters.base import Adapter, malformed, require_path
-from txscout.benchmarks.grading import answer_segment, extract_confidence, macro_f1
+from txscout.benchmarks.grading import extract_confidence, macro_f1
 from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
 from txscout.benchmarks.judge import Judge
 from txscout.core.errors import UserError
 
 LABELS = ("yes", "no", "maybe")
 INSTRUCTION = "End with a line of the form 'Answer: <yes, no or maybe>'."
-_LABEL = re.compile(r"\b(yes|no|maybe)\b", re.IGNORECASE)
 
 
 def extract_label(response: str) -> str | None:
-    """The label after the answer marker, else the only label word in the reply; ambiguity is None."""
-    segment = answer_segment(response)
-    if segment is not None:
-        found = _LABEL.search(segment)
-        return found.group(1).lower() if found else None
-    words = {w.lower() for w in _LABEL.findall(response)}
-    return words.pop() if len(words) == 1 else None
+    """The label after the last answer marker, else the last one the reply states (``grading.extract_label``)."""
+    return grading.extract_label(response, LABELS)
 
 
 def _contexts(value: Any) -> list[str] | None:
