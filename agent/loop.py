@@ -19,7 +19,15 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    message_chunk_to_message,
+)
 from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
@@ -32,6 +40,7 @@ from txscout.core.events import (
     EvidenceAdded,
     ModelCall,
     SafetyFlagged,
+    TextDelta,
     Thought,
     ToolCalled,
     ToolResult,
@@ -62,6 +71,16 @@ class ToolOutcome:
     text: str
     is_error: bool
     artifact: Any = None
+
+
+@dataclass
+class _Streamed:
+    """A streamed reply: the merged message, how many text pieces it came in, whether the run's
+    cancel flag stopped it."""
+
+    reply: Any = None
+    pieces: int = 0
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,7 @@ class Run:
         self._store_evidence = store_evidence
         self._seen: set[str] = set()
         self._budgeted_calls = 0
+        self._calls = 0
         self._lock = threading.Lock()
 
     def emit(self, event: Event) -> None:
@@ -182,17 +202,61 @@ class Run:
         runnable: Runnable[Any, Any] | None = None,
     ) -> AIMessage:
         """One model reply, within the run's budgets. ``grammar`` and ``seed`` reach the model where
-        its backend takes them; ``runnable`` replaces the model (the model with tools bound)."""
+        its backend takes them; ``runnable`` replaces the model (the model with tools bound).
+
+        The reply streams: each piece of text is emitted as a ``TextDelta`` as it arrives, and the
+        cancel flag is checked between pieces. Once it is set the stream is closed, which stops the
+        embedded model before its next token and closes an endpoint's connection; the call is
+        accounted with what was generated and the run stops (``Cancelled``).
+        """
         self.check()
         request = self.backend.request(grammar=grammar, seed=seed, temperature=temperature)
+        with self._lock:
+            self._calls += 1
+            call = self._calls
         started = time.perf_counter()
-        reply = self._guarded(lambda: (runnable or self.model).invoke(messages, **request))
+        streamed = self._guarded(
+            lambda: self._stream(runnable or self.model, messages, request, purpose=purpose, step=step, call=call)
+        )
+        reply = streamed.reply
         latency = time.perf_counter() - started
         usage = getattr(reply, "usage_metadata", None) or {}
         tokens_in = usage.get("input_tokens") or sum(len(str(m.content)) for m in messages) // 4
-        tokens_out = usage.get("output_tokens") or max(1, len(reply.text) // 4)
-        self._account(purpose, step, tokens_in, tokens_out, latency)
+        tokens_out = usage.get("output_tokens") or streamed.pieces or max(1, len(reply.text) // 4)
+        self._account(purpose, step, tokens_in, tokens_out, latency, call=call)
+        if streamed.cancelled:
+            raise Cancelled("cancelled by the user")
         return reply
+
+    def _stream(
+        self,
+        model: Runnable[Any, Any],
+        messages: list[BaseMessage],
+        request: dict[str, Any],
+        *,
+        purpose: str,
+        step: int,
+        call: int,
+    ) -> _Streamed:
+        """The reply merged from its streamed chunks (a model that cannot stream gives one message)."""
+        out = _Streamed()
+        stream = model.stream(messages, **request)
+        try:
+            for chunk in stream:
+                out.reply = chunk if out.reply is None or not isinstance(chunk, AIMessageChunk) else out.reply + chunk
+                if chunk.text:
+                    out.pieces += 1
+                    self.emit(TextDelta(step=step, purpose=purpose, call=call, text=chunk.text))
+                if self.cancel.is_set():
+                    out.cancelled = True
+                    break
+        finally:
+            stream.close()
+        if isinstance(out.reply, AIMessageChunk):
+            out.reply = message_chunk_to_message(out.reply)
+        elif out.reply is None:
+            out.reply = AIMessage("")
+        return out
 
     @staticmethod
     def _guarded(call: Callable[[], Any]) -> Any:
@@ -207,13 +271,22 @@ class Run:
                 raise ModelUnavailable(f"cannot reach the model endpoint: {exc}") from exc
             raise ModelUnavailable(f"the model call failed: {type(exc).__name__}: {exc}") from exc
 
-    def _account(self, purpose: str, step: int, tokens_in: int, tokens_out: int, latency: float) -> None:
+    def _account(
+        self, purpose: str, step: int, tokens_in: int, tokens_out: int, latency: float, *, call: int = 0
+    ) -> None:
         with self._lock:
             self.model_calls += 1
             self.input_tokens += tokens_in
             self.output_tokens += tokens_out
         self.emit(
-            ModelCall(step=step, purpose=purpose, input_tokens=tokens_in, output_tokens=tokens_out, latency_s=latency)
+            ModelCall(
+                step=step,
+                purpose=purpose,
+                call=call,
+                input_tokens=tokens_in,
+                output_tokens=tokens_out,
+                latency_s=latency,
+            )
         )
 
     def sample(

@@ -14,10 +14,11 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.text import Text
 
-from txscout.core.events import Event
+from txscout.core.events import Event, TextDelta
 from txscout.core.text import clean
 
 _PREVIEW = 220
+_SUMMARISED = {"uncertainty"}
 
 
 def _preview(text: str, limit: int = _PREVIEW) -> str:
@@ -47,14 +48,44 @@ def answer_panel(text: str, citations: list[dict[str, object]], confidence: floa
 
 
 class ConsoleRenderer:
-    """Prints one line per meaningful event; callable so it can be passed as ``on_event``."""
+    """Prints one line per meaningful event; callable so it can be passed as ``on_event``.
+
+    Model replies are written as they stream in, on a line of their own; a thought already shown that
+    way is not repeated when its ``thought`` event follows. Uncertainty samples are not streamed: the
+    entropy line sums them up, and concurrent samples would interleave.
+    """
 
     def __init__(self, console: Console, *, show_answer: bool = True) -> None:
         self.console = console
         self.show_answer = show_answer
+        self._writing: int | None = None
+        self._streamed_steps: set[int] = set()
+
+    def _end_line(self) -> None:
+        if self._writing is not None:
+            self.console.print()
+            self._writing = None
+
+    def _delta(self, event: TextDelta) -> None:
+        if event.purpose in _SUMMARISED:
+            return
+        if event.call != self._writing:
+            self._end_line()
+            self.console.print(Text("  ▸ ", style="dim"), end="")
+            self._writing = event.call
+        if event.purpose == "react":
+            self._streamed_steps.add(event.step)
+        text = clean(event.text).replace("\n", "\n    ")
+        self.console.print(Text(text, style="italic dim"), end="", soft_wrap=True, highlight=False)
 
     def __call__(self, event: Event) -> None:
         c = self.console
+        if isinstance(event, TextDelta):
+            self._delta(event)
+            return
+        if event.type == "model_call":
+            return
+        self._end_line()
         match event.type:
             case "run_started":
                 c.print(Text(f"? {clean(event.question)}", style="bold"))
@@ -66,7 +97,8 @@ class ConsoleRenderer:
                     )
                 )
             case "thought":
-                c.print(Text(f"  💭 {_preview(event.text)}", style="italic"))
+                if event.step not in self._streamed_steps:
+                    c.print(Text(f"  💭 {_preview(event.text)}", style="italic"))
             case "tool_call":
                 marker = "⚙ auto" if event.automatic else "⚙"
                 args = _preview(json.dumps(event.args, ensure_ascii=False, default=str), 120)

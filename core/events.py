@@ -7,6 +7,7 @@ the same objects and re-rendered later.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -31,12 +32,28 @@ class RunStarted(_Event):
 
 
 class ModelCall(_Event):
+    """A finished (or cancelled) model call with its token counts; ``call`` matches its ``TextDelta``s."""
+
     type: Literal["model_call"] = "model_call"
     step: int
     purpose: str = "react"
+    call: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     latency_s: float = 0.0
+
+
+class TextDelta(_Event):
+    """Text a model has just generated, as it streams. ``call`` numbers the run's model calls, so the
+    replies of concurrent calls (uncertainty samples) can be told apart; ``tokens`` is how many
+    generated tokens the text stands for. A trace may hold several consecutive deltas merged into one."""
+
+    type: Literal["text_delta"] = "text_delta"
+    step: int
+    purpose: str = "react"
+    call: int = 0
+    text: str
+    tokens: int = 1
 
 
 class Thought(_Event):
@@ -133,6 +150,7 @@ class RunFinished(_Event):
 Event = Annotated[
     RunStarted
     | ModelCall
+    | TextDelta
     | Thought
     | ToolCalled
     | ToolResult
@@ -163,18 +181,54 @@ class TraceWriter:
 
     A trace holds the question and everything read for it, so a new file is created 0600 (and any
     directory made for it 0700).
+
+    Streamed text arrives a token at a time; consecutive deltas of one model call are merged into one
+    line, written when another event arrives, after ``DELTA_FLUSH_S`` or on ``close``. The merged
+    delta carries the same text, so a re-rendered trace shows what the live run showed.
     """
+
+    DELTA_FLUSH_S = 1.0
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh = open_private(path, "a")
+        self._pending: TextDelta | None = None
+        self._pending_since = 0.0
+        self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._record(event)
+
+    def _record(self, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            pending = self._pending
+            if pending is not None and (pending.run_id, pending.call) == (event.run_id, event.call):
+                pending.text += event.text
+                pending.tokens += event.tokens
+            else:
+                self._flush_delta()
+                self._pending = event.model_copy()
+                self._pending_since = time.monotonic()
+            if time.monotonic() - self._pending_since >= self.DELTA_FLUSH_S:
+                self._flush_delta()
+            return
+        self._flush_delta()
+        self._write(event)
+
+    def _flush_delta(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._write(pending)
+
+    def _write(self, event: Event) -> None:
         self._fh.write(event_to_json(event) + "\n")
         self._fh.flush()
 
     def close(self) -> None:
-        self._fh.close()
+        with self._lock:
+            self._flush_delta()
+            self._fh.close()
 
 
 class TraceFormatError(ValueError):

@@ -31,6 +31,7 @@ class Seen:
     method: str
     path: str
     params: dict[str, list[str]]
+    body: bytes = b""
 
 
 class FakeServer:
@@ -50,10 +51,11 @@ class FakeServer:
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
                 params = parse_qs(parts.query)
+                body = b""
                 if self.command == "POST":
-                    length = int(self.headers.get("content-length", 0))
-                    params |= parse_qs(self.rfile.read(length).decode())
-                seen = Seen(self.command, parts.path, params)
+                    body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                    params |= parse_qs(body.decode())
+                seen = Seen(self.command, parts.path, params, body)
                 server.seen.append(seen)
                 queue = server.queues.get(parts.path)
                 reply = queue.pop(0) if queue else server.default(seen)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.fake_servers import FakeServer, Reply
+from tests.fake_servers import FakeServer, Reply, Seen
 from tests.real_servers import StallServer, start_llama_server
 from txscout.agent.api import Agent
 from txscout.cli import app
@@ -162,17 +162,33 @@ def test_stalled_server_times_out_after_the_configured_timeout() -> None:
     assert isinstance(events[-1], RunFinished) and events[-1].status == "failed"
 
 
-def _completion(text: str) -> bytes:
-    return json.dumps(
-        {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "scripted",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
-        }
-    ).encode()
+def _completion(seen: Seen, text: str) -> Reply:
+    """A chat completion answering ``text``: one JSON body, or server-sent events when the request
+    asked to stream (as txscout's model calls do)."""
+    usage = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+    if json.loads(seen.body or b"{}").get("stream"):
+        chunks = [
+            {"choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}]},
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage},
+        ]
+        events = b"".join(
+            b"data: "
+            + json.dumps(
+                {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "scripted", **c}
+            ).encode()
+            + b"\n\n"
+            for c in chunks
+        )
+        return Reply(status=200, body=events + b"data: [DONE]\n\n", content_type="text/event-stream")
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "scripted",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": usage,
+    }
+    return Reply(status=200, body=json.dumps(body).encode(), content_type="application/json")
 
 
 def _error(status: int, message: str) -> Reply:
@@ -181,7 +197,7 @@ def _error(status: int, message: str) -> Reply:
 
 
 def test_rate_limited_requests_are_retried_until_they_succeed() -> None:
-    with FakeServer(lambda _seen: Reply(status=200, body=_completion("Final Answer: 42"))) as server:
+    with FakeServer(lambda seen: _completion(seen, "Final Answer: 42")) as server:
         server.script("/v1/chat/completions", _error(429, "slow down"), _error(429, "slow down"))
         agent = Agent(
             model="openai:scripted", base_url=f"{server.url}/v1", tools=[], store=False, mode="bare", request_retries=2

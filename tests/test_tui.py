@@ -81,11 +81,11 @@ async def test_question_fills_timeline_answer_evidence_and_session(store: Sessio
 
         assert kinds(app) == [
             "question",
-            "thought",
+            "reply",
             "tool",
             "source",
             "Observation",
-            "thought",
+            "reply",
             "answer",
             "finished completed",
         ]

@@ -30,7 +30,16 @@ from textual.message import Message
 from textual.widgets import Footer, Input
 
 from txscout.core.errors import UserError
-from txscout.core.events import ErrorRaised, Event, ModelCall, RunFinished, TraceFormatError, TraceWriter, read_trace
+from txscout.core.events import (
+    ErrorRaised,
+    Event,
+    ModelCall,
+    RunFinished,
+    TextDelta,
+    TraceFormatError,
+    TraceWriter,
+    read_trace,
+)
 from txscout.core.settings import MODES, Mode, Settings, load_settings
 from txscout.core.text import clean, clean_line
 from txscout.tui.live import LiveRun
@@ -46,7 +55,6 @@ from txscout.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
     from txscout.agent.api import Answer
-
 
 
 class Runner(Protocol):
@@ -170,6 +178,7 @@ class TxscoutApp(App[None]):
         self._cancel: threading.Event | None = None
         self._inbox: queue.SimpleQueue[RunEvent | RunEnded] = queue.SimpleQueue()
         self._frame_pending = False
+        self._streamed_tokens = 0
 
     def _default_factory(self) -> Runner:
         from txscout.agent.api import Agent
@@ -253,9 +262,19 @@ class TxscoutApp(App[None]):
         self.status.offline = message.agent.settings.offline
         self.status.state = "ready"
         self.timeline.note(f"model {message.agent.model_label} ready")
+        self._warm_up_tools(message.agent)
         if self._pending is not None:
             question, self._pending = self._pending, None
             self._start_run(question)
+
+    @staticmethod
+    def _warm_up_tools(agent: Runner) -> None:
+        """Load ADMET-AI in the background when the agent has its tool, so the first ADMET question
+        does not wait several seconds for it."""
+        if any(getattr(tool, "name", None) == "predict_admet" for tool in getattr(agent, "tools", ())):
+            from txscout.tools.chemistry import admet
+
+            admet.warm_up()
 
     def on_agent_failed(self, message: AgentFailed) -> None:
         self._loading = False
@@ -320,6 +339,7 @@ class TxscoutApp(App[None]):
         self.status.state = "running"
         self.status.position = self._position()
         self.status.start_clock()
+        self._streamed_tokens = 0
         self._run_agent(
             RunJob(
                 number=self._run_number,
@@ -413,9 +433,19 @@ class TxscoutApp(App[None]):
                 panel.add(record)
             if isinstance(event, ErrorRaised) and event.kind == "memory":
                 self.notify(event.message, severity="warning")
-        if any(isinstance(event, ModelCall) for event in events):
+        # Output tokens move while the model writes; a finished call's count replaces its streamed one.
+        counted = False
+        for event in events:
+            if isinstance(event, TextDelta):
+                self._streamed_tokens += event.tokens
+            elif isinstance(event, ModelCall):
+                self._streamed_tokens = 0
+            else:
+                continue
+            counted = True
+        if counted:
             self.status.input_tokens = self._live.entry.usage.input_tokens
-            self.status.output_tokens = self._live.entry.usage.output_tokens
+            self.status.output_tokens = self._live.entry.usage.output_tokens + self._streamed_tokens
 
     def _run_ended(self, message: RunEnded) -> None:
         if self._live is None:
@@ -468,7 +498,7 @@ class TxscoutApp(App[None]):
             return
         self._cancel.set()
         self.status.state = "cancelling…"
-        self.timeline.note("cancel requested; the run stops before its next model or tool call", "warning")
+        self.timeline.note("cancel requested; the run stops within a token or at its next tool call", "warning")
 
     async def action_quit(self) -> None:
         if self._cancel is not None:

@@ -1,7 +1,9 @@
 """The live timeline of a run: one entry per meaningful event, observations collapsed until asked for.
 
-Model calls are not entries (they would double every step); their tokens go to the status bar. The
-same widget replays a saved trace, so a reopened question looks as it did when it ran. Every string
+Model calls are not entries (they would double every step); their tokens go to the status bar. A
+reply is one row that grows as the model writes it (``TextDelta``); a thought already shown there is not
+repeated. Uncertainty samples are not shown as they stream: their entropy row sums them up. The same
+widget replays a saved trace, so a reopened question looks as it did when it ran. Every string
 shown came from the question, a tool or the model: it is cleaned of terminal control and put in a
 ``Text`` (never parsed as markup).
 """
@@ -30,6 +32,7 @@ from txscout.core.events import (
     RunFinished,
     RunStarted,
     SafetyFlagged,
+    TextDelta,
     Thought,
     ToolCalled,
     ToolResult,
@@ -41,6 +44,7 @@ from txscout.tui.words import plural
 
 LABEL_WIDTH = 9
 _ARGS_PREVIEW = 300
+_SUMMARISED = {"uncertainty"}
 
 
 def _line(label: str, body: str | Text, *, label_style: str) -> Table:
@@ -63,6 +67,24 @@ class TimelineEntry(Static):
     def __init__(self, content: Table, kind: str) -> None:
         super().__init__(content, classes=f"entry {kind}")
         self.kind = kind
+
+
+class ReplyEntry(TimelineEntry):
+    """A model reply as it streams in: the row grows with every batch of deltas."""
+
+    def __init__(self, call: int) -> None:
+        self.call = call
+        self.text = ""
+        super().__init__(self._content(), "reply")
+
+    def _content(self) -> Table:
+        return _line("model", Text(clean(self.text), style="italic"), label_style="italic")
+
+    def append(self, text: str) -> None:
+        self.text += text
+
+    def show(self) -> None:
+        self.update(self._content())
 
 
 class Observation(Collapsible):
@@ -180,33 +202,61 @@ class Timeline(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.border_title = "Timeline"
         self._header: TimelineEntry | None = None
+        self._reply: ReplyEntry | None = None
+        self._streamed_steps: set[int] = set()
 
     def reset(self, question: str) -> None:
         """Start a run's timeline with the question itself: the reader sees it in the next frame,
         without waiting for the worker thread; the agent's ``run_started`` then fills in the details."""
         self.remove_children()
+        self._forget_replies()
         self._header = TimelineEntry(_question_row(question, None), "question")
         self.mount(self._header)
 
     def add_all(self, events: Iterable[Event]) -> None:
         """Mount the rows for a batch of events in one go (one layout pass, not one per event)."""
-        widgets: list[Widget] = []
-        for event in events:
-            if isinstance(event, RunStarted) and self._header is not None:
-                self._header.update(_question_row(event.question, event))
-                self._header = None
-            else:
-                widgets.extend(widgets_for(event))
+        widgets = self._rows(events)
         if widgets:
             self._mount_following(widgets)
+        elif self._reply is not None and self.scroll_y >= self.max_scroll_y - 1:
+            self.call_after_refresh(self.scroll_end, animate=False)  # the growing reply stays in view
 
     def replay(self, events: Iterable[Event]) -> None:
         """Show a finished run in one mount, which is much faster than one mount per event."""
         self.remove_children()
         self._header = None
-        widgets = [w for event in events for w in widgets_for(event)]
+        self._forget_replies()
+        widgets = self._rows(events)
         if widgets:
             self.mount_all(widgets)
+
+    def _forget_replies(self) -> None:
+        self._reply = None
+        self._streamed_steps = set()
+
+    def _rows(self, events: Iterable[Event]) -> list[Widget]:
+        """New rows for ``events``; streamed text grows the current reply row instead."""
+        widgets: list[Widget] = []
+        grown: set[ReplyEntry] = set()
+        for event in events:
+            if isinstance(event, TextDelta):
+                if event.purpose in _SUMMARISED:
+                    continue
+                if self._reply is None or self._reply.call != event.call:
+                    self._reply = ReplyEntry(event.call)
+                    widgets.append(self._reply)
+                self._reply.append(event.text)
+                grown.add(self._reply)
+                if event.purpose == "react":
+                    self._streamed_steps.add(event.step)
+            elif isinstance(event, RunStarted) and self._header is not None:
+                self._header.update(_question_row(event.question, event))
+                self._header = None
+            elif not (isinstance(event, Thought) and event.step in self._streamed_steps):
+                widgets.extend(widgets_for(event))
+        for reply in grown:
+            reply.show()
+        return widgets
 
     def note(self, message: str, kind: str = "note") -> None:
         """An entry from the app itself (loading the model, a failure outside the run)."""
