@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,6 +27,7 @@ from txscout.core.text import clean, clean_line
 from txscout.mcp.cli import serve as mcp_serve
 
 if TYPE_CHECKING:
+    from txscout.agent.api import Answer
     from txscout.core.events import TraceWriter
     from txscout.core.settings import Settings
 
@@ -165,7 +168,7 @@ def ask(
             if writer:
                 writer(event)
 
-        answer = agent.run(question, on_event=on_event)
+        answer = _run_interruptibly(lambda cancel: agent.run(question, on_event=on_event, cancel=cancel))
     finally:
         if writer:
             writer.close()
@@ -174,6 +177,39 @@ def ask(
     if as_json:
         # ASCII JSON, so control characters in a model's answer arrive escaped, never raw.
         sys.stdout.write(json.dumps(answer.model_dump(mode="json", exclude={"events"}), indent=2) + "\n")
+    if answer.status == "cancelled":
+        raise typer.Exit(130)
+
+
+def _run_interruptibly(run: Callable[[threading.Event], Answer]) -> Answer:
+    """Run in a worker thread so that Ctrl+C cancels the run instead of killing it mid-call: the run
+    stops within a token, records ``cancelled`` in its trace and returns. A second Ctrl+C stops
+    waiting (exit code 130)."""
+    cancel = threading.Event()
+    done = threading.Event()  # waited on instead of Thread.join, which Ctrl+C can leave wrongly "stopped"
+    outcome: list[Answer] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(run(cancel))
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="txscout-ask", daemon=True).start()
+    while not done.is_set():
+        try:
+            done.wait(0.1)
+        except KeyboardInterrupt:
+            if cancel.is_set():
+                raise typer.Exit(130) from None
+            cancel.set()
+            err.print(Text("cancelling… (Ctrl+C again to quit at once)", style="yellow"))
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _trace_writer(path: Path) -> TraceWriter:

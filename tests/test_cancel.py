@@ -1,0 +1,119 @@
+"""Cancel means stop: a cancelled run stops its model mid-generation, says so, and leaves things usable.
+
+The embedded model is the real one (SmolLM2), asked for a long essay so that the cancel provably lands
+in the middle of a generation that would otherwise run for minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from langchain_core.messages import HumanMessage
+
+from txscout.agent.api import Agent
+from txscout.agent.local_model import GENERATION_LOCK, LocalChatModel
+from txscout.agent.loop import Run
+from txscout.agent.models import local_model_path
+from txscout.core.errors import Cancelled
+from txscout.core.events import Event, ModelCall, TextDelta, TraceWriter, read_trace, validate_sequence
+from txscout.core.settings import load_settings
+
+SETTINGS = load_settings(offline=True)
+ESSAY = "Write a very long essay, at least three thousand words, on the history of chemistry."
+STOP_WITHIN_S = 1.5  # the target is 1 s; the margin is for a loaded machine, not for the code
+
+
+def long_model() -> LocalChatModel:
+    """The embedded model allowed to write for thousands of tokens (minutes on this machine)."""
+    model = LocalChatModel(model_path=str(local_model_path("smollm2")), model_name="local:smollm2", max_tokens=4000)
+    model.llama()
+    return model
+
+
+def test_cancel_stops_a_long_embedded_generation_within_a_second() -> None:
+    events: list[Event] = []
+    writing = threading.Event()
+    cancel = threading.Event()
+
+    def emit(event: Event) -> None:
+        events.append(event)
+        if sum(isinstance(e, TextDelta) for e in events) >= 20:
+            writing.set()
+
+    run = Run(model=long_model(), tools=[], settings=SETTINGS, emit=emit, cancel=cancel)
+    raised: list[BaseException] = []
+
+    def generate() -> None:
+        try:
+            run.call_model([HumanMessage(ESSAY)], purpose="react", step=1)
+        except BaseException as exc:
+            raised.append(exc)
+
+    worker = threading.Thread(target=generate)
+    worker.start()
+    assert writing.wait(300), "the model never started writing"
+    cancelled_at = time.monotonic()
+    cancel.set()
+    worker.join(30)
+    stopped_after = time.monotonic() - cancelled_at
+
+    assert not worker.is_alive() and len(raised) == 1 and isinstance(raised[0], Cancelled)
+    assert stopped_after < STOP_WITHIN_S, f"generation went on for {stopped_after:.2f} s after the cancel"
+    [call] = [e for e in events if isinstance(e, ModelCall)]
+    written = sum(isinstance(e, TextDelta) for e in events)
+    assert 20 <= call.output_tokens < 200 and written < 200  # stopped long before max_tokens
+    assert not GENERATION_LOCK.locked()
+
+
+def test_cancelled_run_is_recorded_and_the_agent_answers_the_next_question(tmp_path: Path) -> None:
+    agent = Agent(model=long_model(), tools=[], mode="bare", store=False, offline=True)
+    cancel = threading.Event()
+    writer = TraceWriter(tmp_path / "cancelled.jsonl")
+
+    def on_event(event: Event) -> None:
+        writer(event)
+        if isinstance(event, TextDelta) and event.text and not cancel.is_set():
+            threading.Timer(0.2, cancel.set).start()  # from another thread, as Esc or Ctrl+C would
+
+    answer = agent.run(ESSAY, on_event=on_event, cancel=cancel)
+    writer.close()
+    assert answer.status == "cancelled" and answer.incomplete
+    events = list(read_trace(tmp_path / "cancelled.jsonl"))
+    assert events[-1].type == "run_finished" and events[-1].status == "cancelled"
+    assert validate_sequence(events) == []
+
+    again = agent.run("What is the chemical symbol of gold?")
+    assert again.status == "completed" and again.text.strip()
+
+
+def test_ctrl_c_in_ask_cancels_the_run_and_exits_130(tmp_path: Path) -> None:
+    trace = tmp_path / "ask.jsonl"
+    txscout = Path(sys.executable).with_name("txscout")
+    proc = subprocess.Popen(
+        [str(txscout), "ask", "--offline", "--mode", "bare", "--trace", str(trace), ESSAY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert proc.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + 300
+    while b"Thought" not in seen and time.monotonic() < deadline:  # the reply has started streaming
+        seen += os.read(proc.stdout.fileno(), 4096) or b""
+    assert b"Thought" in seen, seen.decode(errors="replace")
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(60)
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.returncode == 130, stderr
+    assert "cancelling" in stderr and "Traceback" not in stderr
+    events = list(read_trace(trace))
+    assert events[-1].type == "run_finished" and events[-1].status == "cancelled"
