@@ -160,7 +160,8 @@ def ask(
     writer = _trace_writer(trace) if trace else None  # a bad path fails now, not after the model loads
     try:
         with console.status("loading model and tools…"):
-            agent = Agent(settings=settings)
+            # A bare question uses no tools and stores no evidence: building them would only slow start-up.
+            agent = Agent(settings=settings, **({"tools": [], "store": False} if settings.mode == "bare" else {}))
         renderer = ConsoleRenderer(console)
 
         def on_event(event: Any) -> None:
