@@ -95,7 +95,7 @@ def load_model(spec: str, settings: Settings) -> BaseChatModel:
     if kind == "local":
         from txscout.agent.local_model import LocalChatModel
 
-        return LocalChatModel.for_path(local_model_path(rest), name=describe(spec))
+        return LocalChatModel.for_path(local_model_path(rest), name=describe(spec), threads=settings.threads)
     if kind == "openai":
         if not rest:
             raise UserError("openai model spec needs a model name, e.g. openai:gpt-4o-mini")

@@ -130,6 +130,12 @@ class ModelSettings(BaseModel):
         "uncertainty-guided re-search and self-critique.",
     )
     temperature: float = Field(default=0.0, description="Sampling temperature of the answering model.")
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads of the embedded model (default: half the cores this process may use for "
+        "writing, all of them for reading the prompt).",
+    )
 
 
 class BudgetSettings(BaseModel):
