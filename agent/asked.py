@@ -158,7 +158,7 @@ ADMET-AI endpoints its own benchmark marks unreliable (half-life, volume of dist
 too: a question about a drug's half-life wants the clinical figure, not a predictor's guess."""
 
 _OTHER_ASKS = re.compile(
-    r"\b(?:weight|mass|charge|pka|melting|boiling|dose|dosage|formula|mechanism|indication|"
+    r"\b(?:weight|mass|charge|pka|melting|boiling|dose|dosage|formula|donors?|acceptors?|mechanism|indication|"
     r"side effects?|interactions?|targets?)\b",
     re.IGNORECASE,
 )

@@ -8,6 +8,7 @@ import pytest
 
 from txscout.agent.answers import (
     NO_ANSWER,
+    Choices,
     entropy_bits,
     extract_answer,
     measure,
@@ -153,3 +154,37 @@ def test_choices_for_a_question_come_from_the_caller_or_the_listed_options() -> 
     unlisted = Choices(answers=list("ABC"))
     assert Choices.for_question("Pick the right one.", unlisted) == unlisted
     assert unlisted.options == {"A": "", "B": "", "C": ""}
+
+
+@pytest.mark.parametrize(
+    ("reply", "picked"),
+    [
+        ("B", "B"),
+        ("A looked right, but the history points elsewhere.\nAnswer: C", "C"),
+        ("Propranolol blocks beta-2 receptors.", "B"),
+        ("Nothing here names an option.", None),
+    ],
+)
+def test_pick_reads_the_option_a_reply_settles_on(reply: str, picked: str | None) -> None:
+    assert Choices.for_question(MCQ).pick(reply) == picked  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("reply", "picked"),
+    [
+        ("yes", "yes"),
+        ("Yes at first sight.\nThe trial was small, so maybe.", "maybe"),
+        ("Reasoning that mentions no one label.\nAnswer: No", "no"),
+        ("Answer: yes or no", None),
+        ("The study is unclear.", None),
+    ],
+)
+def test_pick_reads_the_last_stated_label(reply: str, picked: str | None) -> None:
+    assert Choices(answers=["yes", "no", "maybe"]).pick(reply) == picked
+
+
+def test_pick_finds_a_tool_value_with_or_without_its_citation() -> None:
+    grounded = Choices(answers=["206.28 g/mol [2]"], grounded=True)
+    assert grounded.pick("The molecular weight is 206.28 g/mol.") == "206.28 g/mol [2]"
+    assert grounded.pick("Answer: 206.28 g/mol [2]") == "206.28 g/mol [2]"
+    assert grounded.pick("It weighs 1206.28 g/mol.") is None
