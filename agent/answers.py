@@ -154,6 +154,11 @@ class Choices(BaseModel):
     answer needs no further tool call, and a set of one is settled by the tools, not by sampling."""
 
     @property
+    def settled(self) -> bool:
+        """The tools decided the answer: grounding closed the set to a single value."""
+        return self.grounded and len(set(self.answers)) == 1
+
+    @property
     def options(self) -> dict[str, str]:
         """Letter -> option text for a multiple-choice set; empty for labels, which are compared as text."""
         if not all(len(a) == 1 and "A" <= a <= "Z" for a in self.answers):

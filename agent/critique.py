@@ -431,18 +431,23 @@ def revision_prompt(run: Run, question: str, draft: str, problems: list[Problem]
 
 
 def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> list[Problem]:
-    """Deterministic findings plus the model critic's, deduplicated and capped per kind."""
+    """Deterministic findings plus the model critic's, deduplicated and capped per kind.
+
+    An answer the tools settled (``Choices.settled``: the asked property's one value) is not put to
+    the model critic: no revision may change the value, so its findings could only add a small
+    model's prose around it. The model-free checks still run."""
     problems = [
         *check_support(draft, run.ledger),
         *check_safety(draft, run),
         *check_coverage(question, draft, run.choices),
     ]
-    prompt = critic_prompt(run, question, draft)
-    reply = run.call_model(prompt, purpose="critique", step=round_no, grammar=critic_grammar())
-    for problem in parse_critic(reply.text):
-        if problem.kind in ("unsupported", "unanswered", "safety"):
-            problem.query = " ".join(keywords(problem.detail))
-        problems.append(problem)
+    if run.choices is None or not run.choices.settled:
+        prompt = critic_prompt(run, question, draft)
+        reply = run.call_model(prompt, purpose="critique", step=round_no, grammar=critic_grammar())
+        for problem in parse_critic(reply.text):
+            if problem.kind in ("unsupported", "unanswered", "safety"):
+                problem.query = " ".join(keywords(problem.detail))
+            problems.append(problem)
     unique: dict[tuple[str, str], Problem] = {}
     per_kind: dict[str, int] = {}
     for problem in problems:

@@ -227,9 +227,9 @@ def _settled(run: Run, draft: str) -> UncertaintyOutcome | None:
     """The outcome when the tools settled the answer: grounding closed the set to one value and the
     draft states it. Samples constrained to a set of one cannot disagree, so none are drawn."""
     choices = run.choices
-    if choices is None or not choices.grounded or len(set(choices.answers)) != 1:
+    if choices is None or not choices.settled:
         return None
-    (answer,) = set(choices.answers)
+    answer = choices.answers[0]
     if choices.pick(draft) != answer:
         return None
     shares = {answer: 1.0}

@@ -150,13 +150,13 @@ def test_a_question_asking_two_properties_keeps_the_copying_grammar() -> None:
 
 
 def test_an_answer_the_tools_settled_is_not_sampled_and_has_full_confidence() -> None:
-    model = embedded("Thought: The observation gives it.\nFinal Answer: 0 hydrogen bond donors [2]", "NONE")
+    model = embedded("Thought: The observation gives it.\nFinal Answer: 0 hydrogen bond donors [2]")
     answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="full", store=False).run(
         "How many hydrogen bond donors does caffeine have?"
     )
 
     purposes = [e.purpose for e in answer.events if isinstance(e, ModelCall)]
-    assert purposes == ["react", "critique"]
+    assert purposes == ["react"], "neither sampled nor put to the model critic"
     (settled,) = [e for e in answer.events if isinstance(e, UncertaintyRound)]
     assert settled.decision == SETTLED and settled.samples == []
     assert answer.confidence == 1.0 and answer.text.startswith("0 hydrogen bond donors")
