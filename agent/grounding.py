@@ -3,13 +3,16 @@
 Small models rarely name a molecule correctly in a tool call, but they copy values well. So the
 agent links molecules in the question itself (drug-name dictionary, RDKit-parsed SMILES), runs the
 chemistry tools on them, and puts the observations in the transcript as if the model had asked.
-Comparisons are computed too, since small models cannot compare numbers reliably.
+Comparisons are computed too, since small models cannot compare numbers reliably. When the question
+asks one property of those molecules (``agent.asked``), grounding then closes the run's answer set
+to that property's values, read from the tools' structured results: the answer is the value, not
+whichever fact of the observation a small model happens to copy.
 
 Grounding has its own budget and does not spend the model's: ``max_tool_calls`` is what the model
 may ask for, and a question naming three molecules would otherwise leave it none. Grounding makes
 at most ``MAX_CALLS`` calls (each of ``MAX_LINKED`` molecules looked up by both lookup tools, one
-batched ADMET prediction and one comparison); they count in the run's ``tool_calls`` like any other,
-and the time and token limits still apply to them.
+batched ADMET prediction and one comparison of up to ``MAX_COMPARED`` molecules); they count in the
+run's ``tool_calls`` like any other, and the time and token limits still apply to them.
 """
 
 from __future__ import annotations
