@@ -193,6 +193,9 @@ class Choices(BaseModel):
             found = [m.start() for m in re.finditer(rf"(?<![\w.]){re.escape(wanted)}(?![\w])", text)]
             if found:
                 hits[answer] = found[-1]
+        if not hits and self.grounded:
+            # a tool value restated rather than copied ("206.3 g/mol" for "206.28 g/mol [2]")
+            hits = {a: 0 for a in self.answers if mentions(line, normalise(strip_citations(a)))}
         distinct = {strip_citations(a).casefold() for a in hits}
         if len(distinct) == 1:
             return max(hits, key=hits.__getitem__)

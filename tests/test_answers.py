@@ -188,3 +188,5 @@ def test_pick_finds_a_tool_value_with_or_without_its_citation() -> None:
     assert grounded.pick("The molecular weight is 206.28 g/mol.") == "206.28 g/mol [2]"
     assert grounded.pick("Answer: 206.28 g/mol [2]") == "206.28 g/mol [2]"
     assert grounded.pick("It weighs 1206.28 g/mol.") is None
+    assert grounded.pick("Ibuprofen weighs 206.3 g/mol.") == "206.28 g/mol [2]", "a restated value within tolerance"
+    assert grounded.pick("Ibuprofen weighs 250 g/mol.") is None
