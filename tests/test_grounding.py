@@ -63,3 +63,17 @@ def test_copying_grammar_makes_embedded_model_open_with_an_observed_value() -> N
     parsed = protocol.parse_reply(reply.content)
     assert isinstance(parsed, protocol.Final)
     assert any(parsed.answer.startswith(fact) for fact in protocol.facts(observations))
+
+
+def test_plan_predicts_the_endpoints_the_question_names_and_compares_every_named_molecule() -> None:
+    from txscout.agent.grounding import plan
+    from txscout.agent.loop import Run
+
+    run = Run(model=script(), tools=chemistry_tools(SETTINGS), settings=SETTINGS, emit=lambda _e: None)
+    admet = dict(plan(run, "Is imatinib mutagenic in the Ames test, and what is its half-life?"))["predict_admet"]
+    assert admet["endpoints"] == ["AMES", "Half_Life_Obach"] and isinstance(admet["molecules"], list)
+    question = "Which has the most rotatable bonds: aspirin, caffeine, ibuprofen or paracetamol?"
+    calls = plan(run, question)
+    compare = dict(calls)["compare_molecules"]
+    assert compare["property"] == "rotatable_bonds" and len(compare["molecules"]) == 4
+    assert sum(tool == "molecule_properties" for tool, _ in calls) == 3, "lookups stay within MAX_LINKED"
