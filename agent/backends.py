@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Sequence
 
     from langchain_core.language_models import BaseChatModel
@@ -41,6 +42,9 @@ class Capabilities(BaseModel):
     """Generates one reply at a time: concurrent requests would only queue, so samples are requested in turn."""
     seeded: bool = False
     """Takes a per-call ``seed`` and is deterministic for a given seed: samples need distinct seeds to differ."""
+    cancellable: bool = False
+    """Takes a per-call ``cancel`` (a ``threading.Event``) and stops once it is set even where no text comes
+    back to check it between, such as while reading a long prompt."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,11 @@ class Backend:
         seed: int | None = None,
         temperature: float | None = None,
         n: int | None = None,
+        cancel: threading.Event | None = None,
     ) -> dict[str, Any]:
         """Keyword arguments for one ``invoke``/``generate`` of this model.
 
-        ``grammar`` and ``seed`` are left out where the model does not take them; ``temperature`` is
+        ``grammar``, ``seed`` and ``cancel`` are left out where the model does not take them; ``temperature`` is
         common to every chat model. ``n`` > 1 is only valid with ``native_n`` (ask ``sample_workers``
         how to get several replies otherwise), and raises ``ValueError`` rather than silently
         returning one reply.
@@ -111,6 +116,8 @@ class Backend:
                 kwargs["max_tokens"] = spec.max_tokens
         if seed is not None and self.capabilities.seeded:
             kwargs["seed"] = seed
+        if cancel is not None and self.capabilities.cancellable:
+            kwargs["cancel"] = cancel
         if n is not None and n > 1:
             if not self.capabilities.native_n:
                 raise ValueError(f"{type(self.model).__name__} does not take n; request {n} replies separately")

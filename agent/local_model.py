@@ -24,10 +24,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -36,7 +37,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Syst
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from txscout.agent.backends import Capabilities
-from txscout.core.errors import LimitReached, ModelUnavailable
+from txscout.core.errors import Cancelled, LimitReached, ModelUnavailable
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
 
@@ -165,6 +166,34 @@ def _llama_class() -> type:
     return CheckedGrammarLlama
 
 
+@contextlib.contextmanager
+def _abortable_prompt(llama: Any, cancel: threading.Event | None) -> Iterator[Callable[[], None]]:
+    """Let ``cancel`` stop llama.cpp while it reads the prompt; yields the switch that ends this.
+
+    Reading a long prompt takes seconds on a small CPU and yields no token in between, so the stream's
+    consumer has nothing to check the cancel flag at. llama.cpp's abort callback is asked between the
+    operations of each batch and stops ``llama_decode``. It is a call into Python for every operation,
+    too costly while tokens are being written (about 10%), so it is switched off once the first token
+    is out: from there the consumer checks the flag between tokens and closes the stream.
+    """
+    if cancel is None:
+        yield lambda: None
+        return
+    from llama_cpp import llama_cpp as ll
+
+    context = llama._ctx.ctx
+    callback = ll.ggml_abort_callback(lambda _data: cancel.is_set())
+
+    def stop_asking() -> None:
+        ll.llama_set_abort_callback(context, ll.ggml_abort_callback(), None)
+
+    ll.llama_set_abort_callback(context, callback, None)
+    try:
+        yield stop_asking
+    finally:
+        stop_asking()
+
+
 class LocalChatModel(BaseChatModel):
     model_path: str
     model_name: str = "local"
@@ -175,10 +204,11 @@ class LocalChatModel(BaseChatModel):
     threads: int | None = None
     """llama.cpp threads for decoding and for the prompt; None chooses from the usable cores."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities(grammar=True, serial=True, seeded=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(grammar=True, serial=True, seeded=True, cancellable=True)
     """What ``Backend`` may ask of this model: a GBNF grammar per call (``grammar=``), a per-call ``seed``
-    (sampling is deterministic per seed, so samples need distinct seeds to differ), and one reply at a
-    time, since one llama.cpp context serves every call (concurrent requests would only queue)."""
+    (sampling is deterministic per seed, so samples need distinct seeds to differ), one reply at a
+    time, since one llama.cpp context serves every call (concurrent requests would only queue), and a
+    ``cancel`` event that stops a streamed reply even while its prompt is being read."""
 
     _loaded: ClassVar[dict[tuple[str, int, tuple[int, int]], Any]] = {}
     _load_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -218,6 +248,9 @@ class LocalChatModel(BaseChatModel):
                     )
             except (ValueError, RuntimeError) as exc:
                 raise ModelUnavailable(f"could not load model {self.model_path}: {exc}") from exc
+            # llama.cpp logs errors, such as a cancelled decode, straight to stderr, which would corrupt
+            # --json and TUI output; its failures reach us as exceptions, so its log is not needed.
+            logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
             self._loaded[key] = llama
             return llama
 
@@ -280,7 +313,8 @@ class LocalChatModel(BaseChatModel):
         """
         chat = [self._convert(m) for m in messages]
         options = self._options(stop, kwargs)
-        with GENERATION_LOCK:
+        cancel: threading.Event | None = kwargs.get("cancel")
+        with GENERATION_LOCK, _abortable_prompt(self.llama(), cancel) as prompt_read:
             llama = self.llama()
             parts = llama.create_chat_completion(messages=chat, stream=True, **options)
             prompt_tokens: int | None = None
@@ -293,8 +327,13 @@ class LocalChatModel(BaseChatModel):
                         break
                     except ValueError as exc:
                         raise self._context_full(exc) from exc
+                    except RuntimeError as exc:  # llama_decode stopped by the abort callback
+                        if cancel is not None and cancel.is_set():
+                            raise Cancelled("cancelled by the user") from exc
+                        raise
                     if prompt_tokens is None:
                         prompt_tokens = llama.n_tokens
+                        prompt_read()
                     choice = part["choices"][0]
                     finish = choice.get("finish_reason") or finish
                     text = choice.get("delta", {}).get("content") or ""

@@ -210,7 +210,7 @@ class Run:
         accounted with what was generated and the run stops (``Cancelled``).
         """
         self.check()
-        request = self.backend.request(grammar=grammar, seed=seed, temperature=temperature)
+        request = self.backend.request(grammar=grammar, seed=seed, temperature=temperature, cancel=self.cancel)
         with self._lock:
             self._calls += 1
             call = self._calls

@@ -71,6 +71,37 @@ def test_cancel_stops_a_long_embedded_generation_within_a_second() -> None:
     assert not GENERATION_LOCK.locked()
 
 
+def test_cancel_stops_the_embedded_model_while_it_reads_a_long_prompt() -> None:
+    """No token comes back while a long prompt is read (seconds on a small CPU): the cancel must reach
+    llama.cpp itself, and the model must answer normally afterwards."""
+    events: list[Event] = []
+    cancel = threading.Event()
+    run = Run(model=long_model(), tools=[], settings=SETTINGS, emit=events.append, cancel=cancel)
+    prompt = f"Summarise this text ({time.time_ns()}). " + "Chemistry grew out of alchemy and metallurgy. " * 250
+    raised: list[BaseException] = []
+
+    def generate() -> None:
+        try:
+            run.call_model([HumanMessage(prompt)], purpose="react", step=1)
+        except BaseException as exc:
+            raised.append(exc)
+
+    worker = threading.Thread(target=generate)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive() and not any(isinstance(e, TextDelta) for e in events)  # still reading
+    cancelled_at = time.monotonic()
+    cancel.set()
+    worker.join(30)
+    stopped_after = time.monotonic() - cancelled_at
+
+    assert len(raised) == 1 and isinstance(raised[0], Cancelled)
+    assert stopped_after < STOP_WITHIN_S, f"the prompt was read for {stopped_after:.2f} s after the cancel"
+    assert not any(isinstance(e, TextDelta) for e in events)
+    reply = long_model().invoke([HumanMessage("What is the chemical symbol of gold?")], max_tokens=30)
+    assert "Au" in reply.content
+
+
 def test_cancelled_run_is_recorded_and_the_agent_answers_the_next_question(tmp_path: Path) -> None:
     agent = Agent(model=long_model(), tools=[], mode="bare", store=False, offline=True)
     cancel = threading.Event()
