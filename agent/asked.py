@@ -1,9 +1,9 @@
-"""The asked property: which one computed property a question asks of its molecules, and its values.
+"""The asked property: which computed properties a question asks of its molecules, and their values.
 
 Shown every fact of a grounded observation, the 135M embedded model picks the wrong one more often
-than not (the formula or "HBD 1" when asked the weight). When a question asks for one property the
-chemistry tools compute, of the molecules it names, or which of them has the highest or lowest value
-of one, that property's values are the answer: :func:`admitted` reads them from the tools' structured
+than not (the formula or "HBD 1" when asked the weight). When a question asks for properties the
+chemistry tools compute (usually one; "formula and molecular weight" is two), of the molecules it
+names, or which of them has the highest or lowest value of one, those values are the answer: :func:`admitted` reads them from the tools' structured
 results (the artifacts, never the rendered text) and grounding closes the run's answer set to them
 (``Choices(grounded=True)``), so the final answer, the uncertainty samples and a critique revision can
 only state them.
@@ -15,9 +15,9 @@ matching row of each key counts; the table is ordered so that more specific word
 
 Linking is conservative, because a wrong constraint forces a wrong answer:
 
-* exactly one property must be asked, and no other property word left over (:data:`_OTHER_ASKS`):
-  "formula and weight" asks two things, so neither constrains the answer;
-* every molecule the question names must have the value in a successful grounding observation;
+* every property asked must be in the table, with no other property word left over
+  (:data:`_OTHER_ASKS`): "formula and weight" also asks the bare "weight", so the answer is left free;
+* every molecule the question names must have every value in a successful grounding observation;
 * a comparison needs the direction (higher/lower ...) to admit one winner; without one the ranking is
   the answer;
 * a multiple-choice question is narrowed only to the options that state the value or name the winner,
@@ -195,11 +195,18 @@ def asked_properties(question: str) -> list[Property]:
     return _matches(question)[0]
 
 
+def asked_set(question: str) -> list[Property]:
+    """The properties the question asks for, when the table covers everything it asks; else empty
+    (it asks none, or also something the table does not cover: :data:`_OTHER_ASKS`)."""
+    props, rest = _matches(question)
+    return [] if _OTHER_ASKS.search(rest) else props
+
+
 def asked_property(question: str) -> Property | None:
     """The one property the question asks for, or None when it asks none, several, or also something
-    the table does not cover (:data:`_OTHER_ASKS`)."""
-    props, rest = _matches(question)
-    return props[0] if len(props) == 1 and not _OTHER_ASKS.search(rest) else None
+    the table does not cover."""
+    props = asked_set(question)
+    return props[0] if len(props) == 1 else None
 
 
 def compared_property(question: str) -> Property | None:
@@ -330,28 +337,36 @@ def admitted(
     observations: Sequence[Observation],
     choices: Choices | None = None,
 ) -> Choices | None:
-    """The answers the tools admit for the property ``question`` asks of the ``linked`` molecules, as
-    a grounded answer set; None when the question asks no single property or a value is missing.
+    """The answers the tools admit for the properties ``question`` asks of the ``linked`` molecules, as
+    a grounded answer set; None when the question asks something the table does not cover, compares
+    by more than one property, or a value is missing.
 
-    With ``choices`` (a multiple-choice question) the result is those options narrowed to the ones
-    stating the value or naming the winner, or None when no option does."""
-    prop = asked_property(question)
+    Each molecule's values are stated in the order the table lists the properties, each with its
+    citation ("C13H18O2 [1]; 206.28 g/mol [2]"); with several molecules each is named as the question
+    names it. With ``choices`` (a multiple-choice question) the result is those options narrowed to the
+    ones stating the one value or naming the winner, or None when no option does."""
+    props = asked_set(question)
     molecules = [m for m in linked if m.smiles]
-    if prop is None or not molecules or len(molecules) != len(linked):
+    if not props or not molecules or len(molecules) != len(linked):
         return None
     results = _results(observations)
     direction = _direction(question)
-    if len(molecules) >= 2 and prop.comparable and (_COMPARISON.search(question) or direction):
-        return _comparison(prop, direction, molecules, results, choices)
-    values = [_value(prop, m.smiles, results) for m in molecules]
-    if any(v is None for v in values):
+    if len(molecules) >= 2 and (_COMPARISON.search(question) or direction):
+        if len(props) != 1 or not props[0].comparable:
+            return None
+        return _comparison(props[0], direction, molecules, results, choices)
+    values = [[_value(p, m.smiles, results) for p in props] for m in molecules]
+    found = [[v for v in row if v is not None] for row in values]
+    if any(len(row) != len(props) for row in found):
         return None
-    found = [v for v in values if v is not None]
     if choices is not None:
-        return _narrowed(choices, lambda text: len(found) == 1 and _states(text, found[0]))
-    if len(found) == 1:
-        return Choices(answers=[found[0].cited()], grounded=True)
-    text = "; ".join(f"{m.mention}: {v.cited()}" for m, v in zip(molecules, found, strict=True))
+        single = found[0][0] if len(found) == 1 and len(props) == 1 else None
+        return _narrowed(choices, lambda text: single is not None and _states(text, single))
+    stated = ["; ".join(v.cited() for v in row) for row in found]
+    if len(stated) == 1:
+        return Choices(answers=stated, grounded=True)
+    separator = "; " if len(props) == 1 else " | "
+    text = separator.join(f"{m.mention}: {s}" for m, s in zip(molecules, stated, strict=True))
     return Choices(answers=[text], grounded=True)
 
 

@@ -140,10 +140,21 @@ def test_a_multiple_choice_comparison_is_narrowed_to_the_winning_option() -> Non
     assert answer.text == winner
 
 
-def test_a_question_asking_two_properties_keeps_the_copying_grammar() -> None:
-    model = embedded("Thought: Both are given.\nFinal Answer: C13H18O2; MW 206.28 g/mol")
+def test_a_question_asking_two_properties_admits_both_values_in_table_order() -> None:
+    model = embedded("Thought: Both are given.\nFinal Answer: x")
     Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react", store=False).run(
-        "What are the molecular formula and the molecular weight of ibuprofen?"
+        "What are the molecular weight and the molecular formula of ibuprofen?"
+    )
+    mol = Chem.MolFromSmiles(IBUPROFEN)
+    (option,) = admitted_options(grammars(model)[0])
+    formula, weight = rdMolDescriptors.CalcMolFormula(mol), f"{Descriptors.MolWt(mol):.2f} g/mol"
+    assert re.fullmatch(rf"{formula} \[\d+\]; {weight} \[\d+\]", option)
+
+
+def test_a_question_the_table_does_not_cover_keeps_the_copying_grammar() -> None:
+    model = embedded("Thought: The formula gives it.\nFinal Answer: C13H18O2")
+    Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react", store=False).run(
+        "How many carbon atoms does ibuprofen have?"
     )
     (grammar,) = grammars(model)
     assert "fact ::= " in grammar and "option ::= " not in grammar
@@ -163,14 +174,14 @@ def test_an_answer_the_tools_settled_is_not_sampled_and_has_full_confidence() ->
 
 
 def test_samples_of_a_copied_draft_are_drawn_under_the_copying_rule() -> None:
-    draft = "Thought: Both are given.\nFinal Answer: C13H18O2; MW 206.28 g/mol"
+    draft = "Thought: The formula gives it.\nFinal Answer: C13H18O2"
     samples = [
         f"The evidence states it.\nAnswer: {a}"
         for a in ("C13H18O2", "C13H18O2", "MW 206.28 g/mol", "C13H18O2", "HBD 1")
     ]
     model = embedded(draft, *samples, "NONE")
     answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="full", store=False, samples=5).run(
-        "What are the molecular formula and the molecular weight of ibuprofen?"
+        "How many carbon atoms does ibuprofen have?"
     )
 
     sampled = grammars(model)[1:6]

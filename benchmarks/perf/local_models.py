@@ -24,10 +24,12 @@ admet          a predicted ADMET endpoint of X (hERG, AMES, DILI,     ``admet_ai
 compare        which of two has the higher/lower property             the same RDKit values; ties skipped
 compare_mc     which of four options has the highest/lowest           the same; the option letter
 two_properties molecular formula and molecular weight of X            both of the above
+carbons        carbon atoms of X (no tool states it)                  carbon atoms of the RDKit molecule
 =============  =====================================================  ==========================================
 
 Grading rule (:func:`correct`): the graded text is the answer's last "Answer:" line when it has one,
-else the whole answer, with citation markers ("[2]") removed. Numbers: the first number in it, within
+else the whole answer, with citation markers ("[2]") removed. Numbers: the first number standing on
+its own in it (not a digit inside a formula or a name), within
 1% of the expected value (ChemBench's rule) or, for logP, QED and ADMET values, within 0.01 absolute;
 counts must be equal. A formula must appear exactly (and, for two properties, some number in the
 text must be the weight within 1%). Pass/fail: the first of "pass/passes/compliant/
@@ -75,10 +77,12 @@ KINDS = (
     "compare",
     "compare_mc",
     "two_properties",
+    "carbons",
 )
-ONE_PROPERTY = KINDS[:-1]
-"""The kinds that ask one property (issue 13, item 6); ``two_properties`` asks two, so no single value
-answers it and the answer is the model's pick among the observed facts (the copying grammar)."""
+ONE_PROPERTY = KINDS[:-2]
+"""The kinds that ask one property the tools compute (issue 13, item 6). ``two_properties`` asks two of
+them; ``carbons`` asks one the tools do not state (the count is implicit in the formula), so its answer
+is the model's own pick among the observed facts: the kind on which confidence has to say "unsure"."""
 REL_TOL = 0.01
 ABS_TOL = 0.01
 
@@ -145,7 +149,7 @@ DESCRIPTORS: dict[str, tuple[str, Callable[[Chem.Mol], float]]] = {
     "stereo": ("How many stereocentres does {} have?", stereocentres),
     "qed": ("What is the QED drug-likeness score of {}?", QED.qed),
 }
-COUNTS = {"donors", "acceptors", "rotatable", "stereo", "violations"}
+COUNTS = {"donors", "acceptors", "rotatable", "stereo", "violations", "carbons"}
 ABSOLUTE = {"logp", "qed", "admet"}
 
 # (RDKit function, "which has ... , A or B?" higher / lower, "which ... has the ...?" highest / lowest)
@@ -238,6 +242,15 @@ def _kind(kind: str, n: int, pool: Iterator[Drug], rng: random.Random) -> list[Q
             )
             for d in _take(pool, n)
         ]
+    if kind == "carbons":
+        return [
+            Question(
+                kind=kind,
+                q=f"How many carbon atoms does {d.name} have?",
+                gold=sum(a.GetSymbol() == "C" for a in d.mol.GetAtoms()),
+            )
+            for d in _take(pool, n)
+        ]
     if kind in ("compare", "compare_mc"):
         return [_comparison(kind, i, pool) for i in range(n)]
     raise ValueError(f"unknown kind {kind!r}; kinds: {', '.join(KINDS)}")
@@ -284,7 +297,8 @@ def _take(pool: Iterator[Drug], n: int, keep: Callable[[Drug], bool] = lambda _d
 
 
 _CITATION = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
-_NUMBER = re.compile(r"[-−]?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:\.\d+)?(?!\w|\.\d)")
+"""A number standing on its own: the 13 in the formula C13H18O2 is not a count of anything said."""
 
 
 def graded_text(answer: str) -> str:
