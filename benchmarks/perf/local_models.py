@@ -39,9 +39,9 @@ names must be the expected one. Multiple choice: the letter, read by the benchma
 In ``full`` mode each answer carries a confidence; the script reports the AUROC of confidence against
 correctness and the expected calibration error (10 equal-width bins), from ``benchmarks.grading``.
 
-    python benchmarks/perf/local_models.py --mode react --out runs/local_models-react.json
-    python benchmarks/perf/local_models.py --mode full --out runs/local_models-full.json
-    python benchmarks/perf/local_models.py --kinds weight compare_mc --per-kind 3   # a quick look
+    python benchmarks/perf/local_models.py --mode react   # results/local_models-react.json (+ .jsonl per question)
+    python benchmarks/perf/local_models.py --mode full
+    python benchmarks/perf/local_models.py --kinds weight compare_mc --per-kind 3 --out runs/quick.json
 """
 
 from __future__ import annotations
@@ -399,9 +399,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--mode", choices=("react", "full"), default="react")
     parser.add_argument("--models", nargs="+", default=["local:smollm2"])
-    parser.add_argument("--out", type=Path, default=Path("runs/local_models.json"))
+    parser.add_argument("--out", type=Path, default=None, help="JSON results (default: results/local_models-MODE.json)")
     args = parser.parse_args()
     items = questions(args.per_kind, args.seed, tuple(args.kinds))
+    args.out = args.out or Path(__file__).with_name("results") / f"local_models-{args.mode}.json"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     log = args.out.with_suffix(".jsonl")
     log.unlink(missing_ok=True)
