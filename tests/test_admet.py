@@ -11,9 +11,12 @@ import httpx
 import pytest
 
 from tests.scripted import script
+from tests.tui_fakes import FixedAgent
 from txscout.agent.api import Agent
 from txscout.core.settings import Settings
 from txscout.tools.chemistry import admet, chemistry_tools
+from txscout.tui.app import TxscoutApp
+from txscout.tui.sessions import SessionStore
 
 MOLECULES = ["aspirin", "CC(C)Cc1ccc(C(C)C(=O)O)cc1", "caffeine", "metformin hydrochloride"]
 
@@ -156,3 +159,24 @@ def test_admet_question_is_grounded_with_a_prediction_in_the_evidence() -> None:
     predicted = [e for e in answer.evidence if e.tool == "predict_admet"]
     assert len(predicted) == 1 and herg.render() in predicted[0].text
     assert "Lipinski" in model.prompts[0][-1].content
+
+
+async def test_the_tui_warms_up_admet_once_its_agent_has_the_predictor(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Loading ADMET-AI takes seconds; the TUI starts it in the background as soon as the agent is ready."""
+    warmed: list[str] = []
+
+    class WithPredictor(FixedAgent):
+        tools = tuple(chemistry_tools(Settings(offline=True)))
+
+    class WithoutTools(FixedAgent):
+        tools = ()
+
+    for agent, expected in ((WithoutTools, []), (WithPredictor, ["WithPredictor"])):
+        monkeypatch.setattr(admet, "warm_up", lambda agent=agent: warmed.append(agent.__name__))
+        app = TxscoutApp(agent_factory=agent, store=SessionStore(tmp_path / agent.__name__))
+        async with app.run_test() as pilot:
+            while not app.agent_ready:
+                await pilot.pause(0.01)
+        assert warmed == expected
