@@ -95,7 +95,7 @@ def test_full_mode_gets_every_sample_from_a_server_that_ignores_n(llama_server) 
         samples=3,
         search_rounds=0,
         critique_rounds=0,
-    ).run(QUESTION)
+    ).run("How many carbon atoms does aspirin have?")  # a count no tool states, so it is sampled
     rounds = [e for e in answer.events if isinstance(e, UncertaintyRound)]
     assert answer.status == "completed", answer.reason
     assert rounds and len(rounds[0].samples) == 3
