@@ -3,8 +3,9 @@
 Shown every fact of a grounded observation, the 135M embedded model picks the wrong one more often
 than not (the formula or "HBD 1" when asked the weight). When a question asks for properties the
 chemistry tools compute (usually one; "formula and molecular weight" is two), of the molecules it
-names, or which of them has the highest or lowest value of one, those values are the answer: :func:`admitted` reads them from the tools' structured
-results (the artifacts, never the rendered text) and grounding closes the run's answer set to them
+names, or which of them has the highest or lowest value of one, those values are the answer:
+:func:`admitted` reads them from the tools' structured results (the artifacts validated back into the
+tools' result models, never the rendered text) and grounding closes the run's answer set to them
 (``Choices(grounded=True)``), so the final answer, the uncertainty samples and a critique revision can
 only state them.
 
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from txscout.agent.answers import Choices, normalise, same_answer
+from txscout.tools.chemistry.properties import RuleResult
+from txscout.tools.chemistry.results import AdmetResult, CompareResult, MoleculeRecord, PropertiesResult
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -222,58 +225,13 @@ def _direction(question: str) -> Direction | None:
     return "highest" if high and not low else "lowest" if low and not high else None
 
 
-class _Identity(BaseModel):
-    smiles: str
-    formula: str
-    ref: int | None = None
-
-
-class _Rule(BaseModel):
-    rule: str
-    passed: bool
-    violations: list[str] = []
-
-
-class _Properties(BaseModel):
-    smiles: str
-    descriptors: dict[str, float]
-    rules: list[_Rule] = []
-    ref: int | None = None
-
-
-class _Endpoint(BaseModel):
-    id: str
-    value: float
-
-
-class _Prediction(BaseModel):
-    smiles: str | None = None
-    endpoints: list[_Endpoint] = []
-
-
-class _Admet(BaseModel):
-    predictions: list[_Prediction]
-    ref: int | None = None
-
-
-class _CompareValue(BaseModel):
-    molecule: str
-    smiles: str
-    value: float
-
-
-class _Compare(BaseModel):
-    property: str
-    values: list[_CompareValue]
-
-
 _RESULTS: dict[str, type[BaseModel]] = {
-    "identify_molecule": _Identity,
-    "molecule_properties": _Properties,
-    "predict_admet": _Admet,
-    "compare_molecules": _Compare,
+    "identify_molecule": MoleculeRecord,
+    "molecule_properties": PropertiesResult,
+    "predict_admet": AdmetResult,
+    "compare_molecules": CompareResult,
 }
-"""The fields read from each grounding tool's structured result; anything else in it is ignored."""
+"""The structured result (artifact) of each grounding tool, validated back into its result model."""
 
 
 @dataclass(frozen=True)
@@ -304,17 +262,16 @@ def _results(observations: Sequence[Observation]) -> list[BaseModel]:
 def _value(prop: Property, smiles: str, results: Sequence[BaseModel]) -> Value | None:
     """``prop`` of the molecule ``smiles`` from the first result that states it."""
     for result in results:
-        if isinstance(result, _Identity) and prop.source == "identity" and result.smiles == smiles:
+        if isinstance(result, MoleculeRecord) and prop.source == "identity" and result.smiles == smiles:
             return Value(result.formula, None, result.ref)
-        if isinstance(result, _Properties) and result.smiles == smiles:
-            if prop.source == "descriptor" and prop.key in result.descriptors:
-                number = result.descriptors[prop.key]
+        if isinstance(result, PropertiesResult) and result.smiles == smiles:
+            number = getattr(result.descriptors, prop.key, None)
+            if prop.source == "descriptor" and isinstance(number, int | float):
                 return Value(prop.say(number), number, result.ref)
-            if prop.source == "rule":
-                rule = next((r for r in result.rules if r.rule == LIPINSKI), None)
-                if rule is not None:
-                    return Value(_lipinski(prop, rule), len(rule.violations), result.ref)
-        if isinstance(result, _Admet) and prop.source == "admet":
+            rule = next((r for r in result.rules if r.rule == LIPINSKI), None)
+            if prop.source == "rule" and rule is not None:
+                return Value(_lipinski(prop, rule), len(rule.violations), result.ref)
+        if isinstance(result, AdmetResult) and prop.source == "admet":
             for prediction in result.predictions:
                 endpoint = next((e for e in prediction.endpoints if e.id == prop.key), None)
                 if prediction.smiles == smiles and endpoint is not None:
@@ -322,7 +279,7 @@ def _value(prop: Property, smiles: str, results: Sequence[BaseModel]) -> Value |
     return None
 
 
-def _lipinski(prop: Property, rule: _Rule) -> str:
+def _lipinski(prop: Property, rule: RuleResult) -> str:
     count = len(rule.violations)
     named = f": {'; '.join(rule.violations)}" if rule.violations else ""
     violations = f"{count} violation{'' if count == 1 else 's'}"
@@ -378,7 +335,7 @@ def _comparison(
     choices: Choices | None,
 ) -> Choices | None:
     """The winner of a comparison (or, without a direction, the ranking) from the comparison's result."""
-    compared = next((r for r in results if isinstance(r, _Compare) and _compares(r, prop)), None)
+    compared = next((r for r in results if isinstance(r, CompareResult) and _compares(r, prop)), None)
     if compared is None:
         return None
     by_smiles = {v.smiles: v for v in compared.values}
@@ -405,7 +362,7 @@ def _comparison(
     )
 
 
-def _compares(result: _Compare, prop: Property) -> bool:
+def _compares(result: CompareResult, prop: Property) -> bool:
     """Whether a comparison's result is of ``prop`` (its label starts with the key it was asked for)."""
     return result.property.split(" ", 1)[0].lower() == prop.key.lower()
 
