@@ -16,7 +16,8 @@ second txscout, a test run, a browser) those waits spin on cores the others need
 tenfold; measured on a loaded 2-core machine, one decoding thread ran 2 to 10 times faster than two. So
 decoding uses half the cores this process may run on (``os.sched_getaffinity``, not ``os.cpu_count``,
 which counts cores a container or ``taskset`` withholds), and the prompt, evaluated in large batches
-that do parallelise, uses all of them. ``TXSCOUT_THREADS`` (setting ``threads``) overrides both.
+that do parallelise, uses all of them. Threads that wait for each other sleep (OpenMP's passive wait
+policy) rather than spin. ``TXSCOUT_THREADS`` (setting ``threads``) overrides both counts.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ from txscout.agent.backends import Capabilities
 from txscout.core.errors import Cancelled, LimitReached, ModelUnavailable
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
+
+# Threads waiting at an OpenMP barrier sleep instead of spinning on cores others need. OpenMP reads this
+# once, when llama.cpp's library loads, so it is set before anything here imports llama_cpp.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 GENERATION_LOCK = threading.Lock()
 """Held for the whole of every generation in this process, streamed or not."""
@@ -234,8 +239,6 @@ class LocalChatModel(BaseChatModel):
             cached = self._loaded.get(key)
             if cached is not None:
                 return cached
-            # Threads waiting at an OpenMP barrier sleep instead of spinning on cores others need.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 with _quiet_stderr():
                     llama = _llama_class()(

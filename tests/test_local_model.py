@@ -9,7 +9,6 @@ import time
 
 import pytest
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from llama_cpp import Llama, LlamaGrammar
 
 from txscout.agent import protocol
 from txscout.agent.local_model import LocalChatModel, thread_counts
@@ -22,36 +21,38 @@ OBSERVATIONS = ["Ibuprofen: C13H18O2, MW 206.28 g/mol", "Ibuprofen: MW 206.28, l
 
 
 def grammar_cases() -> list[tuple[str, str, list[BaseMessage]]]:
-    tools = chemistry_tools(load_settings(offline=True))
-    react = SystemMessage(protocol.text_system_prompt(tools))
-    plain = SystemMessage(protocol.text_system_prompt([]))
+    wanted = ("identify_molecule", "molecule_properties")  # two tools keep the prompt short and the test fast
+    tools = [t for t in chemistry_tools(load_settings(offline=True)) if t.name in wanted]
+    system = SystemMessage(protocol.text_system_prompt(tools))  # one prompt prefix, read once per model
     grounded = "Question: What is the molecular weight of ibuprofen?\n\nObservation: " + "\n".join(OBSERVATIONS)
     choose = "Question: Which is an NSAID? A) ibuprofen B) atorvastatin C) metoprolol D) morphine"
     about = HumanMessage("Question: What is aspirin used for?")
     return [
-        ("tool call", protocol.grammar_for(tools), [react, HumanMessage("Question: What is the logP of caffeine?")]),
-        ("copying", protocol.copying_grammar(OBSERVATIONS, grounded), [react, HumanMessage(grounded)]),
+        ("tool call", protocol.grammar_for(tools), [system, HumanMessage("Question: What is the logP of caffeine?")]),
+        ("copying", protocol.copying_grammar(OBSERVATIONS, grounded), [system, HumanMessage(grounded)]),
         (
             "closed answer",
             protocol.closed_answer_grammar(["A", "B", "C", "D"]),
-            [plain, HumanMessage(choose)],
+            [system, HumanMessage(choose)],
         ),
-        ("final only", protocol.grammar_for([], allow_actions=False), [plain, about]),
+        ("final only", protocol.grammar_for([], allow_actions=False), [system, about]),
     ]
 
 
 def test_checked_grammar_sampling_picks_the_tokens_llama_cpp_python_would() -> None:
     """txscout tests the grammar against the chosen token first; greedy decoding must not change."""
-    ours = LocalChatModel(model_path=PATH, n_ctx=4096, threads=1)
-    stock = Llama(model_path=PATH, n_ctx=4096, n_threads=1, n_threads_batch=1, seed=0, verbose=False)
+    from llama_cpp import Llama, LlamaGrammar  # after txscout's model module, which sets OpenMP's wait policy
+
+    ours = LocalChatModel(model_path=PATH, n_ctx=4096)
+    stock = Llama(model_path=PATH, n_ctx=4096, seed=0, verbose=False)
     for name, gbnf, messages in grammar_cases():
-        reply = ours.invoke(messages, grammar=gbnf, max_tokens=80).content
+        reply = ours.invoke(messages, grammar=gbnf, max_tokens=60).content
         expected = stock.create_chat_completion(
             messages=[LocalChatModel._convert(m) for m in messages],
             grammar=LlamaGrammar.from_string(gbnf, verbose=False),
             temperature=0.0,
             seed=0,
-            max_tokens=80,
+            max_tokens=60,
             repeat_penalty=1.15,
         )["choices"][0]["message"]["content"]
         assert reply == expected, name
