@@ -29,7 +29,7 @@ from txscout.tools.chemistry.properties import descriptors, rules
 from txscout.tools.chemistry.resolve import Resolver
 
 _COLD = (
-    "import time; t = time.perf_counter(); from tools.chemistry import admet; admet.model(); "
+    "import time; t = time.perf_counter(); from txscout.tools.chemistry import admet; admet.model(); "
     "print(time.perf_counter() - t)"
 )
 
@@ -88,7 +88,7 @@ def main() -> None:
     start = time.perf_counter()
     admet.model()
     results["admet_in_process_load_s"] = round(time.perf_counter() - start, 2)
-    admet.predict(smiles[:2])  # first prediction builds Lightning trainers; not part of steady state
+    admet.predict(smiles[:2])  # the first prediction warms caches; not part of steady state
     results["admet_molecules_per_s"] = {
         "batch_1": round(admet_throughput(smiles[100:], 1, 10), 2),
         "batch_100": round(admet_throughput(smiles[200:], 100, 3), 1),
