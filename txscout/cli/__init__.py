@@ -155,6 +155,10 @@ def ask(
     from txscout.agent.api import Agent
     from txscout.agent.render import ConsoleRenderer
 
+    if settings.mcp_config is not None:
+        from txscout.agent.mcp_tools import read_config
+
+        read_config(settings.mcp_config)  # a broken file is a mistake in every mode, bare included
     console = err if as_json else out
     new_trace = trace is not None and path_kind(trace) == "missing"
     writer = _trace_writer(trace) if trace else None  # a bad path fails now, not after the model loads
