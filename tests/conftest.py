@@ -38,9 +38,8 @@ def embedder() -> object:
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """llama-cpp-python's OpenAI-compatible server with SmolLM2 (ChatML function calling that shows the
-    model its tool results, ``tests/llama_server_tools.py``), started once for every endpoint test and
-    stopped at the end of the session."""
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2 (a chat format with function calling),
+    started once for every endpoint test and stopped at the end of the session."""
     from tests.real_servers import start_llama_server
 
     server = start_llama_server(tmp_path_factory.mktemp("llama"))

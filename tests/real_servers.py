@@ -22,11 +22,6 @@ import httpx
 LLAMA_CTX = 4096
 """Room for the text protocol's system prompt, the grounding observations and a short reply."""
 
-OBSERVATIONS_CHAT_FORMAT = "chatml-function-calling-observations"
-"""llama-cpp-python's ChatML function calling with tool results shown to the model (``tests/llama_server_tools.py``)."""
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -86,18 +81,15 @@ class Process:
         self._log_file.close()
 
 
-def start_llama_server(tmp: Path, *, chat_format: str = OBSERVATIONS_CHAT_FORMAT, alias: str = "smollm2") -> Process:
-    """llama-cpp-python's own server with SmolLM2, one thread, so it shares the machine politely.
-
-    Started through ``tests.llama_server_tools``, which registers the chat format that renders tool
-    results and then runs ``llama_cpp.server``'s own entry point."""
+def start_llama_server(tmp: Path, *, chat_format: str = "chatml-function-calling", alias: str = "smollm2") -> Process:
+    """llama-cpp-python's own server with SmolLM2, one thread, so it shares the machine politely."""
     from txscout.agent.models import local_model_path
 
     port = free_port()
     argv = [
         sys.executable,
         "-m",
-        "tests.llama_server_tools",
+        "llama_cpp.server",
         "--model",
         str(local_model_path("smollm2")),
         "--model_alias",
@@ -117,13 +109,7 @@ def start_llama_server(tmp: Path, *, chat_format: str = OBSERVATIONS_CHAT_FORMAT
         "--verbose",
         "false",
     ]
-    return Process(
-        argv,
-        port=port,
-        ready_path="/v1/models",
-        log=tmp / f"llama-{port}.log",
-        env={"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))},
-    )
+    return Process(argv, port=port, ready_path="/v1/models", log=tmp / f"llama-{port}.log")
 
 
 def start_chroma_server(tmp: Path) -> Process:

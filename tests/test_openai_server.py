@@ -40,11 +40,7 @@ def _error_lines(stderr: str) -> list[str]:
 
 def test_cli_native_tool_calling_sends_tool_turns_every_server_accepts(llama_server, tmp_path: Path) -> None:
     """The reported failure: grounding's tool-call turns went out with null content and the server
-    answered 500. Now the server takes them and the run reaches an answer.
-
-    The server renders the tool results (``tests/llama_server_tools.py``), but a cited answer is not
-    asserted: under ChatML function calling, greedy SmolLM2-135M repeats the preceding tool-call turn
-    instead of answering from the observations, so citations are checked with the text protocol below."""
+    answered 500. Now the server takes them and the run reaches an answer."""
     trace = tmp_path / "run.jsonl"
     result = runner.invoke(
         app,
