@@ -10,6 +10,7 @@ import asyncio
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -71,6 +72,16 @@ def model_name(model: BaseChatModel) -> str:
         if isinstance(value, str) and value:
             return value
     return type(model).__name__
+
+
+@dataclass
+class _Outcome:
+    """What a mode ended with: its draft, and the confidence when it sampled."""
+
+    draft: Draft
+    confidence: float | None = None
+    entropies: list[float] = field(default_factory=list)
+    status: Literal["completed", "cancelled"] = "completed"
 
 
 class Agent:
@@ -164,10 +175,28 @@ class Agent:
         if not question:
             raise UserError("the question is empty")
         mode = mode or self.settings.mode
-        tools = [] if mode == "bare" else self.tools
+        run = self._start(question, mode, on_event, cancel, choices)
+        try:
+            outcome = self._answer(run, question, mode)
+        except Cancelled as exc:
+            outcome = _Outcome(Draft("", incomplete=True, reason=str(exc)), status="cancelled")
+        except UserError as exc:
+            run.emit(ErrorRaised(kind="model", message=str(exc)))
+            self._finish(run, "failed")
+            raise
+        return self._conclude(run, question, mode, outcome)
+
+    def _start(
+        self,
+        question: str,
+        mode: Mode,
+        on_event: Callable[[Event], None] | None,
+        cancel: threading.Event | None,
+        choices: Choices | None,
+    ) -> Run:
         run = Run(
             model=self.backend,
-            tools=tools,
+            tools=[] if mode == "bare" else self.tools,
             settings=self.settings,
             emit=on_event or (lambda _e: None),
             cancel=cancel,
@@ -177,42 +206,40 @@ class Agent:
         run.emit(RunStarted(question=question, model=self.model_label, mode=mode, tools=list(run.tools)))
         while self._unreported:
             run.emit(ErrorRaised(kind="mcp", message=self._unreported.pop(0)))
-        confidence: float | None = None
-        entropies: list[float] = []
-        status = "completed"
-        try:
-            if screen_question(question, run.emit):
-                draft = Draft("")  # refused before any model call; the refusal replaces it below
-            elif mode == "bare":
-                draft = self._bare(run, question)
-            else:
-                draft = self._react(run, question)
-                if mode == "full" and not draft.incomplete:
-                    from txscout.agent.critique import critique_and_revise
-                    from txscout.agent.uncertainty import resolve_uncertainty
+        return run
 
-                    outcome = resolve_uncertainty(run, question, draft.text)
-                    confidence, entropies = outcome.confidence, outcome.entropies
-                    draft = Draft(critique_and_revise(run, question, outcome.answer))
-        except Cancelled as exc:
-            draft = Draft("", incomplete=True, reason=str(exc))
-            status = "cancelled"
-        except UserError as exc:
-            run.emit(ErrorRaised(kind="model", message=str(exc)))
-            self._finish(run, "failed")
-            raise
+    def _answer(self, run: Run, question: str, mode: Mode) -> _Outcome:
+        """The draft a mode produces; the question screen refuses before any model call."""
+        if screen_question(question, run.emit):
+            return _Outcome(Draft(""))  # the refusal replaces it in _conclude
+        if mode == "bare":
+            return _Outcome(self._bare(run, question))
+        draft = self._react(run, question)
+        if mode != "full" or draft.incomplete:
+            return _Outcome(draft)
+        from txscout.agent.critique import critique_and_revise
+        from txscout.agent.uncertainty import resolve_uncertainty
+
+        settled = resolve_uncertainty(run, question, draft.text)
+        revised = critique_and_revise(run, question, settled.answer)
+        return _Outcome(Draft(revised), confidence=settled.confidence, entropies=settled.entropies)
+
+    def _conclude(self, run: Run, question: str, mode: Mode, outcome: _Outcome) -> Answer:
+        """The safety refusal over any draft, citations resolved, the closing events, the Answer."""
+        draft = outcome.draft
         if run.safety:
             from txscout.agent.safety import guarded_answer
 
             draft = Draft(guarded_answer(run.safety), draft.incomplete, draft.reason)
         text, citations = run.ledger.resolve(draft.text)
+        status = outcome.status
         if status != "cancelled":
             status = "incomplete" if draft.incomplete else "completed"
             run.emit(
                 AnswerReady(
                     text=text,
                     citations=[c.model_dump() for c in citations],
-                    confidence=confidence,
+                    confidence=outcome.confidence,
                     incomplete=draft.incomplete,
                     reason=draft.reason,
                 )
@@ -222,8 +249,8 @@ class Agent:
             question=question,
             text=text,
             citations=citations,
-            confidence=confidence,
-            entropies=entropies,
+            confidence=outcome.confidence,
+            entropies=outcome.entropies,
             incomplete=draft.incomplete,
             reason=draft.reason,
             status=status,
