@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
 from txscout.benchmarks.adapters import SUITES
 from txscout.core.errors import UserError
+
+if TYPE_CHECKING:
+    from txscout.core.settings import Settings
 
 app = typer.Typer(
     help="Run benchmarks (one command per suite), validate dataset files, and compare runs.",
@@ -28,8 +31,15 @@ SubsetOpt = Annotated[list[str] | None, typer.Option("--subset", help="Subset to
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="Run only the first N selected items.")]
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="bare, react or full (default: settings).")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Model spec (default: settings, the embedded model).")]
-JudgeOpt = Annotated[str | None, typer.Option("--judge", help="Judge model spec for judge-graded suites.")]
-ConcOpt = Annotated[int, typer.Option("--concurrency", help="Items in flight at once (per worker with --ray).")]
+JudgeOpt = Annotated[
+    str | None, typer.Option("--judge", help="Judge model spec for judge-graded suites (default: the judge setting).")
+]
+ConcOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency", min=1, help="Items in flight at once, per worker with --ray (default: bench_concurrency, 1)."
+    ),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for option shuffling.")]
 ShotsOpt = Annotated[int | None, typer.Option("--shots", help="Few-shot examples (MMLU; default 5).")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue a killed run in --out.")]
@@ -46,7 +56,8 @@ RayOpt = Annotated[
     ),
 ]
 WorkersOpt = Annotated[
-    int | None, typer.Option("--workers", help="Ray workers, each loading its model once (default 2).")
+    int | None,
+    typer.Option("--workers", help="Ray workers, each loading its model once (default: the ray_workers setting, 2)."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar or summary table.")]
 
@@ -85,14 +96,21 @@ def _masked(exc: UserError) -> UserError:
 
 
 def _executor_options(
-    concurrency: int, ray: str | None, workers: int | None, resume: bool, force: bool
+    settings: Settings, concurrency: int | None, ray: str | None, workers: int | None, resume: bool, force: bool
 ) -> dict[str, Any]:
-    """Where items run, checked for combinations that would silently mean nothing."""
+    """Where items run, checked for combinations that would silently mean nothing; what no flag says
+    comes from the benchmark settings."""
     if workers is not None and ray is None:
         raise UserError("--workers needs --ray; threads in this process take --concurrency")
     if force and not resume:
         raise UserError("--force only applies with --resume")
-    return {"concurrency": concurrency, "ray": ray, "workers": workers or 2, "resume": resume, "force": force}
+    return {
+        "concurrency": concurrency or settings.bench_concurrency,
+        "ray": ray,
+        "workers": workers or settings.ray_workers,
+        "resume": resume,
+        "force": force,
+    }
 
 
 def _suite_command(suite: str, description: str) -> None:
@@ -104,7 +122,7 @@ def _suite_command(suite: str, description: str) -> None:
         mode: ModeOpt = None,
         model: ModelOpt = None,
         judge: JudgeOpt = None,
-        concurrency: ConcOpt = 1,
+        concurrency: ConcOpt = None,
         seed: SeedOpt = 0,
         shots: ShotsOpt = None,
         resume: ResumeOpt = False,
@@ -114,7 +132,9 @@ def _suite_command(suite: str, description: str) -> None:
         quiet: QuietOpt = False,
     ) -> None:
         from txscout.benchmarks.runner import options_from, run_benchmark
+        from txscout.core.settings import load_settings
 
+        settings = load_settings()
         options = options_from(
             suite=suite,
             data=data,
@@ -123,11 +143,11 @@ def _suite_command(suite: str, description: str) -> None:
             limit=limit,
             mode=mode,
             model=model,
-            judge=judge,
+            judge=judge or settings.judge,
             seed=seed,
             shots=shots,
             progress=not quiet,
-            **_executor_options(concurrency, ray, workers, resume, force),
+            **_executor_options(settings, concurrency, ray, workers, resume, force),
         )
         try:
             run_benchmark(options)

@@ -226,12 +226,27 @@ class StorageSettings(BaseModel):
     )
 
 
+class BenchSettings(BaseModel):
+    """Benchmarks: the defaults of ``txscout bench`` runs (each one also a flag there)."""
+
+    judge: str | None = Field(
+        default=None, description="Model spec that grades judge-graded suites (HLE, oncology vignettes)."
+    )
+    bench_concurrency: int = Field(
+        default=1, ge=1, description="Items in flight at once (threads; per worker with --ray)."
+    )
+    ray_workers: int = Field(
+        default=2, ge=1, description="Ray workers a --ray run starts, each loading its model once."
+    )
+
+
 GROUPS: dict[str, type[BaseModel]] = {
     "model": ModelSettings,
     "loop budgets": BudgetSettings,
     "uncertainty": UncertaintySettings,
     "network": NetworkSettings,
     "storage": StorageSettings,
+    "benchmarks": BenchSettings,
 }
 """Every settings group by its display name; each field belongs to exactly one."""
 
@@ -244,7 +259,9 @@ def group_of(field: str) -> str:
     raise KeyError(field)
 
 
-class Settings(StorageSettings, NetworkSettings, UncertaintySettings, BudgetSettings, ModelSettings, BaseSettings):
+class Settings(
+    BenchSettings, StorageSettings, NetworkSettings, UncertaintySettings, BudgetSettings, ModelSettings, BaseSettings
+):
     """Every setting, flat: see the groups it inherits for what each one does.
 
     The groups are listed last first because pydantic collects fields from the last base first; this

@@ -42,7 +42,7 @@ def assert_one_line_error(result: Any, fragment: str) -> None:
 
 
 def test_every_field_is_described_and_in_exactly_one_group() -> None:
-    assert list(GROUPS) == ["model", "loop budgets", "uncertainty", "network", "storage"]
+    assert list(GROUPS) == ["model", "loop budgets", "uncertainty", "network", "storage", "benchmarks"]
     owners: dict[str, list[str]] = {}
     for name, group in GROUPS.items():
         assert (group.__doc__ or "").strip(), f"group {name} has no docstring"
@@ -54,6 +54,19 @@ def test_every_field_is_described_and_in_exactly_one_group() -> None:
         assert field.description and len(field.description) > 15, f"{key} has no real description"
     assert group_of("max_steps") == "loop budgets" and group_of("offline") == "network"
     assert group_of("memory_path") == "storage" and group_of("entropy_threshold") == "uncertainty"
+    assert group_of("judge") == "benchmarks" and group_of("ray_workers") == "benchmarks"
+
+
+def test_bench_runs_take_their_defaults_from_the_benchmark_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from txscout.benchmarks.cli import _executor_options
+
+    monkeypatch.setenv("TXSCOUT_BENCH_CONCURRENCY", "3")
+    monkeypatch.setenv("TXSCOUT_RAY_WORKERS", "5")
+    settings = load_settings()
+    chosen = _executor_options(settings, None, "local", None, False, False)
+    assert (chosen["concurrency"], chosen["workers"]) == (3, 5)
+    flagged = _executor_options(settings, 2, "local", 4, False, False)
+    assert (flagged["concurrency"], flagged["workers"]) == (2, 4)
 
 
 def test_access_environment_and_file_stay_flat(isolated_settings: Path, monkeypatch: pytest.MonkeyPatch) -> None:
