@@ -7,6 +7,7 @@ the same objects and re-rendered later.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
+from pydantic_core import PydanticSerializationError
 
 from txscout.core.files import open_private
 
@@ -168,8 +170,16 @@ Event = Annotated[
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def event_to_json(event: Event) -> str:
-    return event.model_dump_json()
+    """One JSON line. Text from a tool or model can hold lone surrogates (undecodable bytes a library
+    let through), which UTF-8 cannot carry: they become U+FFFD instead of failing the whole trace."""
+    try:
+        return event.model_dump_json()
+    except PydanticSerializationError:
+        return _LONE_SURROGATE.sub("\ufffd", json.dumps(event.model_dump(mode="json"), ensure_ascii=False))
 
 
 def event_from_json(line: str) -> Event:

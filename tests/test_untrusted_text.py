@@ -343,3 +343,14 @@ async def test_tui_panes_paint_hostile_text_safely(text: str) -> None:
         painted = _painted(app)
     assert_safe(painted)
     assert "[/quote]" in painted or "[link=" in painted or "[/x]" in painted  # brackets shown, not parsed
+
+
+def test_trace_lines_survive_lone_surrogates_in_tool_output(tmp_path: Path) -> None:
+    from txscout.core.events import ToolResult, TraceWriter, read_trace
+
+    path = tmp_path / "trace.jsonl"
+    writer = TraceWriter(path)
+    writer(ToolResult(step=1, call_id="c", tool="read_url", output="before \udcff after [nH]"))
+    writer.close()
+    (event,) = list(read_trace(path))
+    assert event.output == "before \ufffd after [nH]"
