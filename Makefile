@@ -30,14 +30,10 @@ test: $(DEV_STAMP) lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
-# import-linter walks a package's folder; ours is spread over the repository by package-dir, so the
-# check runs on a copy laid out as the wheel lays it out.
-IMPORTS_TREE := $(VENV)/imports-tree
+# import-linter walks the txscout folder; the links in it (txscout/agent -> ../agent, ...) lay the
+# packages out there as package-dir installs them.
 lint-imports: $(DEV_STAMP)
-	rm -rf $(IMPORTS_TREE) && mkdir -p $(IMPORTS_TREE)
-	cp -r txscout $(IMPORTS_TREE)/txscout
-	for d in core agent tools memory tui benchmarks; do cp -r $$d $(IMPORTS_TREE)/txscout/$$d; done
-	cd $(IMPORTS_TREE) && PYTHONPATH=. $(abspath $(VENV))/bin/lint-imports --config $(CURDIR)/pyproject.toml
+	$(VENV)/bin/lint-imports
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
