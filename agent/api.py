@@ -26,7 +26,7 @@ from txscout.agent.steps import final_answer, strategy_for
 from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
 from txscout.core.evidence import Evidence
-from txscout.core.settings import Mode, Settings, load_settings
+from txscout.core.settings import Mode, Settings, ToolProtocol, load_settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
     from txscout.memory.store import EvidenceStore
-
-Protocol = Literal["auto", "native", "text"]
 
 
 class Usage(BaseModel):
@@ -101,7 +99,7 @@ class Agent:
         *,
         mode: Mode | None = None,
         settings: Settings | None = None,
-        protocol: Protocol = "auto",
+        protocol: ToolProtocol | None = None,
         store: EvidenceStore | Literal[False] | None = None,
         **overrides: Any,
     ) -> None:
@@ -131,7 +129,7 @@ class Agent:
                 tools = [*tools, *servers.tools]
                 self._unreported = list(servers.problems)
         self.tools = list(tools)
-        self.protocol = protocol
+        self.protocol: ToolProtocol = protocol or self.settings.tool_protocol
         if store is None:
             from txscout.memory.store import EvidenceStore
 
@@ -203,7 +201,10 @@ class Agent:
             store_evidence=self._persist(),
             choices=Choices.for_question(question, choices),
         )
-        run.emit(RunStarted(question=question, model=self.model_label, mode=mode, tools=list(run.tools)))
+        calling = ("native" if self._native is not None else "text") if run.tools else ""
+        run.emit(
+            RunStarted(question=question, model=self.model_label, mode=mode, tools=list(run.tools), protocol=calling)
+        )
         while self._unreported:
             run.emit(ErrorRaised(kind="mcp", message=self._unreported.pop(0)))
         return run

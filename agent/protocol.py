@@ -269,6 +269,36 @@ def fact_rule(observations: list[str], question: str = "") -> tuple[str, str] | 
     return 'fact ( "; " fact ){0,3}', f"fact ::= {choices}\n"
 
 
+def answer_grammar(choices: Choices) -> str:
+    """A bare reply that is one answer of ``choices``: the final answer of a model whose tool calls
+    are native, so its reply carries no "Final Answer:" line to frame it."""
+    expression, rules = choice_rule(choices)
+    return f"root ::= {expression}\n{rules}"
+
+
+def cited_facts(observations: list[str], question: str = "") -> list[str]:
+    """:func:`facts` of each observation, each followed by the citation number the observation shows
+    ("C9H8O4 [1]"): where a value was copied from decides which source it cites, not the model."""
+    out: list[str] = []
+    for text in observations:
+        found = re.search(r"\[(\d+)\]", text)
+        for fact in facts([text], question):
+            cited = f"{fact} [{found.group(1)}]" if found else fact
+            if cited not in out:
+                out.append(cited)
+    return out
+
+
+def copying_answer_grammar(observations: list[str], question: str = "") -> str | None:
+    """A bare reply that opens with up to four cited values copied from the observations
+    (:func:`cited_facts`), for the first answer of a native tool-calling model after grounding; None
+    when the observations state no value."""
+    choices = " | ".join(_gbnf_literal(f) for f in cited_facts(observations, question))
+    if not choices:
+        return None
+    return f'root ::= fact ( "; " fact ){{0,3}} tail\nfact ::= {choices}\ntail ::= ( " " [^\\n]{{0,200}} )?\n'
+
+
 def copying_grammar(observations: list[str], question: str = "") -> str:
     """Final answer that must open with up to four values copied from the observations.
 

@@ -9,7 +9,8 @@ and reads a last tool-free answer when a budget runs out.
   a closed answer set (``run.choices``) constrains the final answer to it, and when grounding closed it
   to the asked property's values the first step must give one of them. Otherwise the first step after
   grounding must open its answer with a value the observations state.
-* :class:`NativeSteps` uses the model's own tool-calling API (``bind_tools``).
+* :class:`NativeSteps` uses the model's own tool-calling API (``bind_tools``); where the backend takes a
+  grammar, the steps that must answer are constrained in the bare form such a model answers in.
 """
 
 from __future__ import annotations
@@ -145,28 +146,58 @@ class TextSteps:
 
 
 class NativeSteps:
-    """Native tool calling: the model's tool calls arrive structured, its answer is a reply without any."""
+    """Native tool calling: the model's tool calls arrive structured, its answer is a reply without any.
+
+    Where the backend takes a grammar (the embedded model, a llama.cpp server with ``endpoint_grammar``),
+    the steps that must answer are constrained as the text protocol's are, in the bare form a
+    tool-calling model answers in: one of the answers the tools settled (``choices.grounded``), or, first
+    after grounding, values copied from the observations with the citation each came from
+    (``protocol.copying_answer_grammar``). Those steps are asked of the model without its tools, since
+    a grammar and tool calls exclude each other (servers refuse both in one request, or, like
+    llama-cpp-python's ``chatml-function-calling``, only honour one). Small models otherwise answer
+    from the observations without citing them, or call the grounding tools again.
+    """
 
     def __init__(self, run: Run, tool_calling: Runnable[Any, Any]) -> None:
         self.run = run
         self.tool_calling = tool_calling
+        self._question = ""
+        self._grounded: list[str] = []
 
     def system_prompt(self) -> str:
         return protocol.native_system_prompt()
 
     def open(self, messages: list[BaseMessage], question: str) -> None:
         messages.append(HumanMessage(question))
+        self._question = question
 
     def record_automatic(
         self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
     ) -> None:
         """An ordinary tool-call turn. Its content is an empty string, never None: OpenAI-compatible
         servers (llama.cpp's among them) reject an assistant message whose content is null."""
+        if not outcome.is_error:
+            self._grounded.append(outcome.text)
         call_id = f"auto-{len(messages)}"
         messages.append(AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}]))
         messages.append(ToolMessage(protocol.frame_observation(name, outcome.text), tool_call_id=call_id))
 
+    def _answer_grammar(self, step: int) -> str | None:
+        """The grammar of a step that must answer, or None when the model may call tools."""
+        if not self.run.backend.grammar:
+            return None
+        choices = self.run.choices
+        if choices is not None and choices.grounded:
+            return protocol.answer_grammar(choices)
+        if step == 1 and self._grounded and choices is None:
+            return protocol.copying_answer_grammar(self._grounded, self._question)
+        return None
+
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
+        grammar = self._answer_grammar(step)
+        if grammar is not None:
+            reply = self.run.call_model(messages, purpose="react", step=step, grammar=grammar)
+            return reply.text.strip() or EMPTY_ANSWER
         reply = self.run.call_model(messages, purpose="react", step=step, runnable=self.tool_calling)
         content = reply.text.strip()
         if not reply.tool_calls:
@@ -181,8 +212,10 @@ class NativeSteps:
             )
         return None
 
-    def final_grammar(self) -> None:
-        return None
+    def final_grammar(self) -> str | None:
+        """A closed answer set constrains the tool-free last reply, in the bare form."""
+        choices = self.run.choices
+        return protocol.answer_grammar(choices) if choices is not None else None
 
     def read_final(self, reply: str) -> str:
         return reply.strip()

@@ -31,6 +31,9 @@ class RunStarted(_Event):
     model: str
     mode: str
     tools: list[str] = Field(default_factory=list)
+    protocol: Literal["text", "native", ""] = ""
+    """How the model calls tools: the text protocol or its native tool calling; empty when it has none
+    (bare mode, no tools)."""
 
 
 class ModelCall(_Event):

@@ -27,6 +27,7 @@ from txscout.core.errors import UserError, validation_problems
 from txscout.core.secrets import mask_value
 
 Mode = Literal["bare", "react", "full"]
+ToolProtocol = Literal["auto", "native", "text"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 Source = Literal["flag", "env", "file", "default"]
 
@@ -120,6 +121,11 @@ class ModelSettings(BaseModel):
         default=False,
         description="The endpoint takes GBNF grammars (llama.cpp's llama-server, llama-cpp-python's server): "
         "replies are then constrained as the embedded model's are, which small models need.",
+    )
+    tool_protocol: ToolProtocol = Field(
+        default="auto",
+        description="How the model calls tools: native (its own tool-calling API), text (Thought/Action lines, "
+        "for any chat model) or auto (native where the model has it, unless it takes grammars: then text).",
     )
     max_reply_tokens: int | None = Field(
         default=None, ge=1, description="Most tokens one reply of an endpoint model may have (default: the server's)."

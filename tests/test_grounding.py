@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import Any
+
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from tests.sampling_fakes import EmbeddedLike
 from tests.scripted import script
 from txscout.agent import protocol
+from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
 from txscout.agent.models import load_model
 from txscout.core.settings import load_settings
@@ -77,3 +83,48 @@ def test_plan_predicts_the_endpoints_the_question_names_and_compares_every_named
     compare = dict(calls)["compare_molecules"]
     assert compare["property"] == "rotatable_bonds" and len(compare["molecules"]) == 4
     assert sum(tool == "molecule_properties" for tool, _ in calls) == 3, "lookups stay within MAX_LINKED"
+
+
+class NativeEmbeddedLike(EmbeddedLike):
+    """Takes a grammar as the embedded model does and calls tools natively; a call made with the tools
+    bound is recorded with their names, so a test sees which steps offered them."""
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
+        return self.bind(tools=[t.name for t in tools])
+
+
+def test_native_grammar_backend_answers_a_settled_property_with_the_tools_value_and_its_citation() -> None:
+    model = NativeEmbeddedLike(responses=[AIMessage("C9H8O4 [1]")])
+    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react", store=False, protocol="native").run(
+        "What is the molecular formula of aspirin?"
+    )
+    (seen,) = model.kwargs_seen
+    assert "tools" not in seen, "a step that must answer is asked without the tools"
+    assert seen["grammar"] == protocol.answer_grammar(Choices(answers=["C9H8O4 [1]"]))
+    assert answer.text == "C9H8O4 [1]" and answer.citations[0].locator == "computed by identify_molecule"
+    started = answer.events[0]
+    assert started.type == "run_started" and started.protocol == "native"
+
+
+def test_native_grammar_backend_copies_cited_values_first_after_grounding_then_may_call_tools() -> None:
+    model = NativeEmbeddedLike(responses=[AIMessage("logP 1.31 [2], within Lipinski's limit.")])
+    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react", store=False, protocol="native").run(
+        "Tell me about aspirin and whether it is drug-like."
+    )
+    (seen,) = model.kwargs_seen
+    grammar = seen["grammar"]
+    assert "tools" not in seen and grammar.startswith("root ::= fact")
+    fact_rule = next(line for line in grammar.splitlines() if line.startswith("fact ::="))
+    facts = [json.loads(f) for f in fact_rule.removeprefix("fact ::= ").split(" | ")]
+    assert {"C9H8O4 [1]", "MW 180.16 g/mol [1]", "logP 1.31 [2]"} <= set(facts)
+    assert not {"C9H8O4 [2]", "logP 1.31 [1]"} & set(facts), "each value cites the observation stating it"
+    sources = {c.ref: c.locator for c in answer.citations}
+    assert sources == {2: "computed by molecule_properties"}
+
+
+def test_native_grammar_backend_offers_tools_when_nothing_was_grounded() -> None:
+    model = NativeEmbeddedLike(responses=[AIMessage("Blue, by Rayleigh scattering.")])
+    agent = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react", store=False, protocol="native")
+    agent.run("Why is the sky blue?")
+    (seen,) = model.kwargs_seen
+    assert "grammar" not in seen and "identify_molecule" in seen["tools"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -85,6 +86,42 @@ def test_text_protocol_with_server_grammar_answers_with_citations(llama_server) 
         "computed by molecule_properties",
     }
     assert f"[{answer['citations'][0]['ref']}]" in answer["text"]
+
+
+def _native_ask(origin: str, trace: Path, question: str) -> dict[str, object]:
+    """``txscout ask`` with native tool calling and the server's grammar, as a user would configure it."""
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            *("--offline", "--mode", "react", "--model", "openai:smollm2", "--max-steps", "2", "--json"),
+            *("--base-url", f"{origin}/v1", "--trace", str(trace), question),
+        ],
+        env={"TXSCOUT_ENDPOINT_GRAMMAR": "true", "TXSCOUT_TOOL_PROTOCOL": "native", "TXSCOUT_MAX_REPLY_TOKENS": "48"},
+    )
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert events[0]["type"] == "run_started" and events[0]["protocol"] == "native"
+    return json.loads(result.stdout)
+
+
+def test_native_tool_calling_answers_a_settled_property_with_its_citation(llama_server, tmp_path: Path) -> None:
+    """Native tool calling (``chatml-function-calling``) to a cited answer: grounding's calls go out as
+    tool-call turns, and the answer step is constrained to the value the tools returned, with its source."""
+    answer = _native_ask(llama_server.origin, tmp_path / "native.jsonl", QUESTION)
+    assert answer["status"] == "completed"
+    assert answer["text"].startswith("C9H8O4 [1]"), answer["text"]
+    assert answer["citations"][0]["locator"] == "computed by identify_molecule"
+
+
+def test_native_tool_calling_copies_cited_values_from_grounding(llama_server, tmp_path: Path) -> None:
+    """No asked property settles this one: the answer opens with values the observations state, each
+    citing the observation it was copied from."""
+    answer = _native_ask(llama_server.origin, tmp_path / "open.jsonl", "Tell me about aspirin.")
+    assert answer["status"] == "completed" and answer["citations"], answer["text"]
+    by_ref = {c["ref"]: c["locator"] for c in answer["citations"]}
+    assert set(by_ref.values()) <= {"computed by identify_molecule", "computed by molecule_properties"}
+    assert re.match(r"^[^\n\[]+ \[\d\]", answer["text"]), answer["text"]
 
 
 def test_full_mode_gets_every_sample_from_a_server_that_ignores_n(llama_server) -> None:
