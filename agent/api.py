@@ -22,7 +22,7 @@ from txscout.agent.backends import Backend
 from txscout.agent.citations import Citation
 from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
 from txscout.agent.safety import screen_question
-from txscout.agent.steps import final_answer, strategy_for
+from txscout.agent.steps import final_answer, strategy_for, system_prompt
 from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
 from txscout.core.evidence import Evidence
@@ -146,6 +146,16 @@ class Agent:
         if bound is None and self.protocol == "native":
             raise UserError(f"model {self.model_label} does not support native tool calling")
         return bound
+
+    def warm(self) -> bool:
+        """Read the ReAct system prompt ahead of the first question, where the model keeps it
+        (``prompt_state``: the embedded model, which also saves it for later processes), so the first
+        question is answered as fast as the ones after it. False when the model gains nothing from it."""
+        if not self.backend.capabilities.prompt_state or not self.tools:
+            return False
+        prompt = system_prompt(self.tools, native=self._native is not None)
+        self.model.prepare(prompt)  # type: ignore[attr-defined]  # what prompt_state promises
+        return True
 
     def _persist(self) -> Callable[[Evidence], None] | None:
         """Retrieved literature outlives the run in the evidence store (computed tool output does not)."""

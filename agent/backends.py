@@ -42,6 +42,9 @@ class Capabilities(BaseModel):
     """Generates one reply at a time: concurrent requests would only queue, so samples are requested in turn."""
     seeded: bool = False
     """Takes a per-call ``seed`` and is deterministic for a given seed: samples need distinct seeds to differ."""
+    prompt_state: bool = False
+    """Keeps its state after a long system prompt, in its context and on disk, and ``prepare(system)`` reads
+    one ahead: a question asked later, in this process or a new one, skips reading it (``Agent.warm``)."""
     cancellable: bool = False
     """Takes a per-call ``cancel`` (a ``threading.Event``) and stops once it is set even where no text comes
     back to check it between, such as while reading a long prompt."""

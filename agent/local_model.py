@@ -10,6 +10,9 @@ Replies stream token by token (``stream``); a consumer that stops iterating clos
 llama.cpp stops generating before its next token. One generation runs at a time in a process, whatever
 the model: two at once would only split the same cores.
 
+A long system prompt's state is kept on disk (``agent.prompt_cache``), so a new process starts from
+it instead of reading the prompt again.
+
 Threads: decoding one token of a model this small is a short burst of small matrix products, and the
 threads of one step wait for each other at every operation. With more threads than free cores (a
 second txscout, a test run, a browser) those waits spin on cores the others need and decoding slows
@@ -30,6 +33,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -171,6 +175,30 @@ def _llama_class() -> type:
     return CheckedGrammarLlama
 
 
+@functools.lru_cache(maxsize=8)
+def _system_tokens(llama: Any, system: str) -> tuple[int, ...]:
+    """The tokens of a system turn as the model's chat template (from its GGUF) renders it, or none
+    when the file has no template. Rendered the way llama-cpp-python renders whole chats, so they are
+    the leading tokens of every prompt with this system message."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return ()
+
+    def text(token: int) -> str:
+        return llama.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
+
+    formatter = Jinja2ChatFormatter(
+        template=template,
+        eos_token=text(llama.token_eos()),
+        bos_token=text(llama.token_bos()),
+        add_generation_prompt=False,
+    )
+    prompt = formatter(messages=[{"role": "system", "content": system}]).prompt
+    return tuple(llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+
 @contextlib.contextmanager
 def _abortable_prompt(llama: Any, cancel: threading.Event | None) -> Iterator[Callable[[], None]]:
     """Let ``cancel`` stop llama.cpp while it reads the prompt; yields the switch that ends this.
@@ -208,19 +236,31 @@ class LocalChatModel(BaseChatModel):
     seed: int = 0
     threads: int | None = None
     """llama.cpp threads for decoding and for the prompt; None chooses from the usable cores."""
+    prompt_cache_dir: str | None = None
+    """Folder of saved system-prompt states (``agent.prompt_cache``); None reads every prompt afresh."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities(grammar=True, serial=True, seeded=True, cancellable=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True
+    )
     """What ``Backend`` may ask of this model: a GBNF grammar per call (``grammar=``), a per-call ``seed``
     (sampling is deterministic per seed, so samples need distinct seeds to differ), one reply at a
-    time, since one llama.cpp context serves every call (concurrent requests would only queue), and a
-    ``cancel`` event that stops a streamed reply even while its prompt is being read."""
+    time, since one llama.cpp context serves every call (concurrent requests would only queue), a
+    ``cancel`` event that stops a streamed reply even while its prompt is being read, and
+    :meth:`prepare`, which reads a system prompt ahead."""
 
     _loaded: ClassVar[dict[tuple[str, int, tuple[int, int]], Any]] = {}
     _load_lock: ClassVar[threading.Lock] = threading.Lock()
 
     @classmethod
-    def for_path(cls, path: os.PathLike[str] | str, name: str = "local", threads: int | None = None) -> LocalChatModel:
-        model = cls(model_path=str(path), model_name=name, threads=threads)
+    def for_path(
+        cls,
+        path: os.PathLike[str] | str,
+        name: str = "local",
+        threads: int | None = None,
+        prompt_cache_dir: os.PathLike[str] | str | None = None,
+    ) -> LocalChatModel:
+        cache = str(prompt_cache_dir) if prompt_cache_dir is not None else None
+        model = cls(model_path=str(path), model_name=name, threads=threads, prompt_cache_dir=cache)
         model.llama()
         return model
 
@@ -269,6 +309,22 @@ class LocalChatModel(BaseChatModel):
             options["grammar"] = _grammar(kwargs["grammar"])
         return options
 
+    def prepare(self, system: str) -> None:
+        """Read ``system`` into the context now (or restore its saved state), so that the next prompt
+        opening with it, in this process or, through the prompt cache, a new one, starts after it."""
+        with GENERATION_LOCK:
+            self._prime(self.llama(), [{"role": "system", "content": system}])
+
+    def _prime(self, llama: Any, chat: list[dict[str, str]]) -> None:
+        """Start from the saved state of a long system prompt when the context does not hold it."""
+        if self.prompt_cache_dir is None or not chat or chat[0]["role"] != "system":
+            return
+        from txscout.agent.prompt_cache import PromptCache
+
+        tokens = _system_tokens(llama, chat[0]["content"])
+        if tokens:
+            PromptCache(Path(self.prompt_cache_dir), self.model_path).prime(llama, tokens, seed=self.seed)
+
     def _context_full(self, exc: ValueError) -> LimitReached:
         if "context window" not in str(exc):
             raise exc
@@ -285,6 +341,7 @@ class LocalChatModel(BaseChatModel):
         options = self._options(stop, kwargs)
         with GENERATION_LOCK:
             try:
+                self._prime(self.llama(), chat)
                 out = self.llama().create_chat_completion(messages=chat, **options)
             except ValueError as exc:
                 raise self._context_full(exc) from exc
@@ -319,6 +376,12 @@ class LocalChatModel(BaseChatModel):
         cancel: threading.Event | None = kwargs.get("cancel")
         with GENERATION_LOCK, _abortable_prompt(self.llama(), cancel) as prompt_read:
             llama = self.llama()
+            try:
+                self._prime(llama, chat)
+            except RuntimeError as exc:  # llama_decode stopped by the abort callback
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("cancelled by the user") from exc
+                raise
             parts = llama.create_chat_completion(messages=chat, stream=True, **options)
             prompt_tokens: int | None = None
             finish = None

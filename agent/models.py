@@ -95,7 +95,12 @@ def load_model(spec: str, settings: Settings) -> BaseChatModel:
     if kind == "local":
         from txscout.agent.local_model import LocalChatModel
 
-        return LocalChatModel.for_path(local_model_path(rest), name=describe(spec), threads=settings.threads)
+        return LocalChatModel.for_path(
+            local_model_path(rest),
+            name=describe(spec),
+            threads=settings.threads,
+            prompt_cache_dir=settings.prompt_cache_dir if settings.prompt_cache else None,
+        )
     if kind == "openai":
         if not rest:
             raise UserError("openai model spec needs a model name, e.g. openai:gpt-4o-mini")

@@ -25,6 +25,7 @@ from txscout.core.events import ErrorRaised, Thought
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
+    from langchain_core.tools import BaseTool
 
     from txscout.agent.loop import Run, ToolOutcome
 
@@ -70,6 +71,11 @@ def final_answer(reply: str) -> str:
     return parsed.answer.strip() if isinstance(parsed, protocol.Final) else ""
 
 
+def system_prompt(tools: list[BaseTool], native: bool) -> str:
+    """The system prompt of a ReAct phase over ``tools``, by native tool calling or the text protocol."""
+    return protocol.native_system_prompt() if native else protocol.text_system_prompt(tools)
+
+
 def strategy_for(run: Run, tool_calling: Runnable[Any, Any] | None) -> StepStrategy:
     """Native tool calling when the model has tools bound (``tool_calling``), else the text protocol."""
     return NativeSteps(run, tool_calling) if tool_calling is not None else TextSteps(run)
@@ -86,7 +92,7 @@ class TextSteps:
         self._grounded: list[str] = []
 
     def system_prompt(self) -> str:
-        return protocol.text_system_prompt(self.tools)
+        return system_prompt(self.tools, native=False)
 
     def open(self, messages: list[BaseMessage], question: str) -> None:
         messages.append(HumanMessage(f"Question: {question}"))
@@ -165,7 +171,7 @@ class NativeSteps:
         self._grounded: list[str] = []
 
     def system_prompt(self) -> str:
-        return protocol.native_system_prompt()
+        return system_prompt(list(self.run.tools.values()), native=True)
 
     def open(self, messages: list[BaseMessage], question: str) -> None:
         messages.append(HumanMessage(question))

@@ -20,8 +20,11 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.setenv("TXSCOUT_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("TXSCOUT_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("TXSCOUT_CACHE_DIR", str(home / "cache"))
+    # Shared by the session: saved prompt states only save time, and each test saving its own would cost it.
+    monkeypatch.setenv("TXSCOUT_PROMPT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "prompts"))
+    kept = ("TXSCOUT_CONFIG", "TXSCOUT_DATA_DIR", "TXSCOUT_CACHE_DIR", "TXSCOUT_PROMPT_CACHE_DIR")
     for name in list(os.environ):
-        if name.startswith("TXSCOUT_") and name not in ("TXSCOUT_CONFIG", "TXSCOUT_DATA_DIR", "TXSCOUT_CACHE_DIR"):
+        if name.startswith("TXSCOUT_") and name not in kept:
             monkeypatch.delenv(name)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("NCBI_API_KEY", raising=False)

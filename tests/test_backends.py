@@ -37,7 +37,9 @@ def test_declared_capabilities_shape_the_request() -> None:
     assert embedded.request(grammar="root ::= y") == {"grammar": "root ::= y"}
     assert embedded.sample_workers(5) == 1
     assert Backend(Batched(batches=[])).request(n=4, temperature=0.7) == {"temperature": 0.7, "n": 4}
-    assert LocalChatModel.capabilities == Capabilities(grammar=True, serial=True, seeded=True, cancellable=True)
+    assert LocalChatModel.capabilities == Capabilities(
+        grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True
+    )
     stop = threading.Event()
     assert Backend(LocalChatModel.model_construct()).request(cancel=stop) == {"cancel": stop}
     assert embedded.request(cancel=stop) == {}  # a model that does not take it is stopped between chunks

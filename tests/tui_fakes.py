@@ -168,6 +168,9 @@ class FixedAgent:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings(offline=True)
 
+    def warm(self) -> bool:
+        return False
+
     def run(
         self,
         question: str,

@@ -72,6 +72,10 @@ class Runner(Protocol):
         mode: Mode | None = None,
     ) -> Answer: ...
 
+    def warm(self) -> bool:
+        """Prepare for the first question (``Agent.warm``); False when there is nothing to prepare."""
+        ...
+
 
 AgentFactory = Callable[[], Runner]
 
@@ -241,8 +245,11 @@ class TxscoutApp(App[None]):
 
     @work(thread=True, group="load", exit_on_error=False)
     def _load_agent(self) -> None:
+        """Build the agent and read its system prompt ahead (``warm``, where it has one), so that the
+        first question does not wait for the prompt and cannot be stuck behind a warm-up."""
         try:
             agent = self._factory()
+            agent.warm()
         except Exception as exc:
             self.post_message(AgentFailed(describe_error(exc)))
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -252,6 +253,24 @@ def models(
         status = Text(clean(row.status), style="green" if row.ok else "red")
         table.add_row(Text(clean(row.spec)), "✓" if row.configured else "", status, Text(clean(row.detail)))
     out.print(table)
+
+
+@app.command()
+def warm(model: ModelOpt = None, mcp_config: McpConfigOpt = None) -> None:
+    """Load the model and read its ReAct system prompt ahead, saving its state for later processes
+    (the embedded model; a no-op for others). Run once after installing or changing tools."""
+    settings = _settings(model=model, mcp_config=mcp_config)
+    from txscout.agent.api import Agent
+
+    started = time.perf_counter()
+    with err.status("loading model and tools…"):
+        agent = Agent(settings=settings, store=False)
+        warmed = agent.warm()
+    took = time.perf_counter() - started
+    if warmed:
+        out.print(Text(f"{clean(agent.model_label)}: system prompt ready ({took:.1f} s)"))
+    else:
+        out.print(Text(f"{clean(agent.model_label)}: nothing to prepare (only the embedded model keeps prompts)"))
 
 
 @config_app.command("show")
