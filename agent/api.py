@@ -150,11 +150,14 @@ class Agent:
     def warm(self) -> bool:
         """Read the ReAct system prompt ahead of the first question, where the model keeps it
         (``prompt_state``: the embedded model, which also saves it for later processes), so the first
-        question is answered as fast as the ones after it. False when the model gains nothing from it."""
+        question is answered as fast as the ones after it. False when the model gains nothing from it;
+        ``UserError`` when the prompt was read but its state could not be saved (the cache folder)."""
         if not self.backend.capabilities.prompt_state or not self.tools:
             return False
         prompt = system_prompt(self.tools, native=self._native is not None)
-        self.model.prepare(prompt)  # type: ignore[attr-defined]  # what prompt_state promises
+        problem = self.model.prepare(prompt)  # type: ignore[attr-defined]  # what prompt_state promises
+        if problem:
+            raise UserError(f"{problem}; set prompt_cache_dir to a writable folder, or prompt_cache = false")
         return True
 
     def _persist(self) -> Callable[[Evidence], None] | None:

@@ -309,21 +309,27 @@ class LocalChatModel(BaseChatModel):
             options["grammar"] = _grammar(kwargs["grammar"])
         return options
 
-    def prepare(self, system: str) -> None:
+    def prepare(self, system: str) -> str | None:
         """Read ``system`` into the context now (or restore its saved state), so that the next prompt
-        opening with it, in this process or, through the prompt cache, a new one, starts after it."""
+        opening with it, in this process or, through the prompt cache, a new one, starts after it.
+        Returns why the state could not be saved, if it could not."""
         with GENERATION_LOCK:
-            self._prime(self.llama(), [{"role": "system", "content": system}])
+            return self._prime(self.llama(), [{"role": "system", "content": system}], ahead=True)
 
-    def _prime(self, llama: Any, chat: list[dict[str, str]]) -> None:
-        """Start from the saved state of a long system prompt when the context does not hold it."""
-        if self.prompt_cache_dir is None or not chat or chat[0]["role"] != "system":
-            return
+    def _prime(self, llama: Any, chat: list[dict[str, str]], ahead: bool = False) -> str | None:
+        """Start from the saved state of a long system prompt when the context does not hold it; ahead of
+        a question (``prepare``) also without a prompt cache, reading it into the context alone. Returns
+        the prompt cache's problem, if saving failed."""
+        if (self.prompt_cache_dir is None and not ahead) or not chat or chat[0]["role"] != "system":
+            return None
         from txscout.agent.prompt_cache import PromptCache
 
         tokens = _system_tokens(llama, chat[0]["content"])
-        if tokens:
-            PromptCache(Path(self.prompt_cache_dir), self.model_path).prime(llama, tokens, seed=self.seed)
+        if not tokens:
+            return None
+        cache = PromptCache(Path(self.prompt_cache_dir) if self.prompt_cache_dir is not None else None, self.model_path)
+        cache.prime(llama, tokens, seed=self.seed, ensure_saved=ahead)
+        return cache.problem
 
     def _context_full(self, exc: ValueError) -> LimitReached:
         if "context window" not in str(exc):

@@ -19,9 +19,9 @@ state that did not match would cost time, not correctness.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -30,8 +30,6 @@ import numpy as np
 
 from txscout.core.files import atomic_write_bytes
 
-log = logging.getLogger(__name__)
-
 MIN_TOKENS = 512
 """Shorter prefixes are read faster than a state file of them is restored."""
 WORTH_RESTORING = 256
@@ -39,7 +37,9 @@ WORTH_RESTORING = 256
 KEEP_FILES = 4
 """States kept per folder, most recently used first: one per long system prompt in use."""
 
-Outcome = Literal["kept", "restored", "saved", "skipped"]
+Outcome = Literal["kept", "restored", "saved", "unsaved", "read", "skipped"]
+"""What :meth:`PromptCache.prime` did; ``unsaved``: read, but the state could not be written
+(:attr:`PromptCache.problem` says why)."""
 
 
 def shared_prefix(llama: Any, tokens: Sequence[int]) -> int:
@@ -50,36 +50,43 @@ def shared_prefix(llama: Any, tokens: Sequence[int]) -> int:
 
 
 class PromptCache:
-    """Saved llama.cpp states of long system prompts in ``folder``, for one model file."""
+    """Saved llama.cpp states of long system prompts in ``folder``, for one model file; with no folder,
+    prefixes are read into the context and kept there only."""
 
-    def __init__(self, folder: Path, model_path: str) -> None:
+    def __init__(self, folder: Path | None, model_path: str) -> None:
         self.folder = folder
         self._identity = _identity(model_path)
+        self.problem: str | None = None
 
-    def path_for(self, llama: Any, tokens: Sequence[int]) -> Path:
+    def path_for(self, llama: Any, tokens: Sequence[int]) -> Path | None:
+        if self.folder is None:
+            return None
         digest = hashlib.sha256(self._identity.encode())
         digest.update(str(llama.n_ctx()).encode())
         digest.update(np.asarray(tokens, dtype=np.int32).tobytes())
         return self.folder / f"{digest.hexdigest()[:32]}.npz"
 
-    def prime(self, llama: Any, tokens: Sequence[int], seed: int) -> Outcome:
-        """Leave ``llama``'s context holding ``tokens``: as it is, restored from disk, or read and saved.
+    def prime(self, llama: Any, tokens: Sequence[int], seed: int, *, ensure_saved: bool = False) -> Outcome:
+        """Leave ``llama``'s context holding ``tokens``: as it is, restored from disk, or read (and saved).
 
         Called with the model's generation lock held, before the prompt that starts with ``tokens``;
         ``seed`` is the model's (each call passes its own, so a restored state needs no saved one).
+        ``ensure_saved`` (``txscout warm``) saves the state even when the context holds it already.
         """
         if len(tokens) < MIN_TOKENS:
             return "skipped"
         shared = shared_prefix(llama, tokens)
-        if shared >= len(tokens) - WORTH_RESTORING:
-            return "kept"
         path = self.path_for(llama, tokens)
-        if self._restore(llama, path, tokens, seed):
+        held = shared >= len(tokens) - WORTH_RESTORING
+        if held and not (ensure_saved and path is not None and not path.exists()):
+            return "kept"
+        if not held and path is not None and self._restore(llama, path, tokens, seed):
             return "restored"
         llama.n_tokens = shared
-        llama.eval(list(tokens[shared:]))
-        self._save(llama, path, tokens)
-        return "saved"
+        llama.eval(list(tokens[shared:]))  # evaluating drops what the context held past ``shared`` first
+        if path is None:
+            return "read"
+        return "saved" if self._save(llama, path, tokens) else "unsaved"
 
     def _restore(self, llama: Any, path: Path, tokens: Sequence[int], seed: int) -> bool:
         from llama_cpp import LlamaState
@@ -89,9 +96,9 @@ class PromptCache:
                 stored, state = saved["tokens"], saved["state"]
         except FileNotFoundError:
             return False
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("prompt cache: unreadable state %s (%s); reading the prompt instead", path.name, exc)
-            path.unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError):
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)  # damaged: read the prompt and save it again
             return False
         if stored.tolist() != list(tokens):
             return False
@@ -107,11 +114,13 @@ class PromptCache:
                 seed=seed,
             )
         )
-        path.touch()
+        with contextlib.suppress(OSError):
+            path.touch()  # recently used, so eviction keeps it
         return True
 
-    def _save(self, llama: Any, path: Path, tokens: Sequence[int]) -> None:
-        """Best effort: a full disk or a read-only cache folder costs the next process time, nothing else."""
+    def _save(self, llama: Any, path: Path, tokens: Sequence[int]) -> bool:
+        """Whether the state was written. A full disk or a read-only folder costs later processes time,
+        nothing else, so generation goes on; ``txscout warm`` reports it (:attr:`problem`)."""
         state = llama.save_state()
         buffer = io.BytesIO()
         np.savez(
@@ -122,13 +131,20 @@ class PromptCache:
         try:
             atomic_write_bytes(path, buffer.getvalue(), private=True)
         except OSError as exc:
-            log.warning("prompt cache: could not save %s (%s)", path, exc)
-            return
-        self._evict()
+            self.problem = f"cannot save the prompt state in {path.parent}: {exc.strerror or exc}"
+            return False
+        _evict(path.parent)
+        return True
 
-    def _evict(self) -> None:
-        states = sorted(self.folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in states[KEEP_FILES:]:
+
+def _evict(folder: Path) -> None:
+    """Keep the :data:`KEEP_FILES` most recently used states; another process may be evicting too."""
+    dated = []
+    for state in folder.glob("*.npz"):
+        with contextlib.suppress(OSError):
+            dated.append((state.stat().st_mtime, state))
+    for _, old in sorted(dated, reverse=True)[KEEP_FILES:]:
+        with contextlib.suppress(OSError):
             old.unlink(missing_ok=True)
 
 

@@ -82,7 +82,9 @@ class Process:
 
 
 def start_llama_server(tmp: Path, *, chat_format: str = "chatml-function-calling", alias: str = "smollm2") -> Process:
-    """llama-cpp-python's own server with SmolLM2, one thread, so it shares the machine politely."""
+    """llama-cpp-python's own server with SmolLM2: one thread writes replies, so it shares the machine
+    politely; prompts, read in batches while the test waits for the reply, use every core."""
+    from txscout.agent.local_model import usable_cores
     from txscout.agent.models import local_model_path
 
     port = free_port()
@@ -105,7 +107,7 @@ def start_llama_server(tmp: Path, *, chat_format: str = "chatml-function-calling
         "--n_threads",
         "1",
         "--n_threads_batch",
-        "1",
+        str(usable_cores()),
         "--verbose",
         "false",
     ]

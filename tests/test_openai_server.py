@@ -74,7 +74,7 @@ def test_text_protocol_with_server_grammar_answers_with_citations(llama_server) 
             *("--offline", "--mode", "react", "--model", "openai:smollm2", "--max-steps", "2", "--json"),
             *("--base-url", f"{llama_server.origin}/v1", QUESTION),
         ],
-        env={"TXSCOUT_ENDPOINT_GRAMMAR": "true", "TXSCOUT_MAX_REPLY_TOKENS": "160"},
+        env={"TXSCOUT_ENDPOINT_GRAMMAR": "true", "TXSCOUT_MAX_REPLY_TOKENS": "96"},
     )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
@@ -132,6 +132,7 @@ def test_full_mode_gets_every_sample_from_a_server_that_ignores_n(llama_server) 
         samples=3,
         search_rounds=0,
         critique_rounds=0,
+        max_reply_tokens=64,
     ).run("How many carbon atoms does aspirin have?")  # a count no tool states, so it is sampled
     rounds = [e for e in answer.events if isinstance(e, UncertaintyRound)]
     assert answer.status == "completed", answer.reason

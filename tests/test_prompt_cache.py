@@ -127,6 +127,16 @@ def test_warm_command_leaves_the_react_prompt_saved_for_the_next_process() -> No
     assert PromptCache(settings.prompt_cache_dir, PATH).path_for(llama, _system_tokens(llama, react)).exists()
 
 
+def test_warm_that_cannot_save_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    """Right after the warm command above, the context holds the prompt: only the save is attempted."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = CliRunner().invoke(app, ["warm"], env={"TXSCOUT_PROMPT_CACHE_DIR": str(blocker / "prompts")})
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: cannot save the prompt state in"), result.output
+
+
 def test_warm_is_a_no_op_for_models_without_prompt_state() -> None:
     from tests.scripted import script
     from txscout.agent.api import Agent

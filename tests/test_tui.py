@@ -5,6 +5,7 @@ Waits are on conditions (``until``), never fixed sleeps, so the tests are fast a
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable
@@ -14,13 +15,14 @@ from typing import Any
 import pytest
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Collapsible
 
 from tests.scripted import ScriptedChatModel, script
-from tests.tui_fakes import broken_tool, gated_tool, search_papers, search_then_answer
+from tests.tui_fakes import FixedAgent, broken_tool, gated_tool, search_papers, search_then_answer
 from txscout.agent.api import Agent
-from txscout.core.errors import ModelUnavailable
+from txscout.core.errors import ModelUnavailable, UserError
 from txscout.core.events import read_trace, validate_sequence
 from txscout.tui.app import TxscoutApp
 from txscout.tui.screens.evidence import EvidenceScreen
@@ -238,6 +240,25 @@ async def test_model_load_failure_is_a_notification_and_the_app_stays_usable(sto
         assert app.question_input.value == QUESTION
         await pilot.press("f1")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+async def test_a_warm_up_that_fails_is_noted_and_the_app_still_answers(store: SessionStore) -> None:
+    """Preparing the model is an optimisation: when it fails the first question reads the prompt itself."""
+
+    class UnsavedPrompt(FixedAgent):
+        def warm(self) -> bool:
+            raise UserError("cannot save the prompt state in /ro/prompts: Read-only file system")
+
+    app = TxscoutApp(agent_factory=UnsavedPrompt, store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.agent_ready)
+        (note,) = [w for w in app.timeline.entries if isinstance(w, TimelineEntry) and w.kind == "error"]
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(note.content)
+        assert "Read-only file system" in console.export_text()
+        app.question_input.value = QUESTION
+        await pilot.press("enter")
+        await until(pilot, lambda: "answer" in kinds(app))
 
 
 class UnreachableModel(ScriptedChatModel):

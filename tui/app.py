@@ -249,11 +249,14 @@ class TxscoutApp(App[None]):
         first question does not wait for the prompt and cannot be stuck behind a warm-up."""
         try:
             agent = self._factory()
-            agent.warm()
         except Exception as exc:
             self.post_message(AgentFailed(describe_error(exc)))
-        else:
-            self.post_message(AgentReady(agent))
+            return
+        try:
+            agent.warm()
+        except Exception as exc:  # the first question reads the prompt itself; the app stays usable
+            self.call_from_thread(self.timeline.note, f"could not prepare the model: {describe_error(exc)}", "error")
+        self.post_message(AgentReady(agent))
 
     def on_agent_ready(self, message: AgentReady) -> None:
         self.agent = message.agent
