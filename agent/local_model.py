@@ -177,9 +177,15 @@ def _llama_class() -> type:
 
 @functools.lru_cache(maxsize=8)
 def _system_tokens(llama: Any, system: str) -> tuple[int, ...]:
-    """The tokens of a system turn as the model's chat template (from its GGUF) renders it, or none
-    when the file has no template. Rendered the way llama-cpp-python renders whole chats, so they are
-    the leading tokens of every prompt with this system message."""
+    """The leading tokens of every prompt that opens with this system message, rendered by the model's
+    chat template (from its GGUF) as llama-cpp-python renders whole chats; none when the file has no
+    template.
+
+    Templates differ in where the system message goes (ChatML gives it a turn of its own, Gemma's puts
+    it at the head of the first user turn), so the prefix is read off two chats that differ only in
+    their user message: the tokens both share, less the last one, which may merge with the text that
+    follows it.
+    """
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     template = llama.metadata.get("tokenizer.chat_template")
@@ -195,8 +201,14 @@ def _system_tokens(llama: Any, system: str) -> tuple[int, ...]:
         bos_token=text(llama.token_bos()),
         add_generation_prompt=False,
     )
-    prompt = formatter(messages=[{"role": "system", "content": system}]).prompt
-    return tuple(llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def tokens(user: str) -> list[int]:
+        chat = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return llama.tokenize(formatter(messages=chat).prompt.encode("utf-8"), add_bos=False, special=True)
+
+    first, second = tokens("A"), tokens("9?")
+    shared = next((i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b), len(first))
+    return tuple(first[: max(0, shared - 1)])
 
 
 @contextlib.contextmanager
