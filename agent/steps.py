@@ -168,6 +168,7 @@ class NativeSteps:
         self.run = run
         self.tool_calling = tool_calling
         self._question = ""
+        self._question_at = -1
         self._grounded: list[str] = []
 
     def system_prompt(self) -> str:
@@ -175,18 +176,22 @@ class NativeSteps:
 
     def open(self, messages: list[BaseMessage], question: str) -> None:
         messages.append(HumanMessage(question))
+        self._question_at = len(messages) - 1
         self._question = question
 
     def record_automatic(
         self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
     ) -> None:
-        """An ordinary tool-call turn. Its content is an empty string, never None: OpenAI-compatible
-        servers (llama.cpp's among them) reject an assistant message whose content is null."""
+        """The observation goes under the question, as in the text protocol, not into a tool-call turn
+        the model never made: every chat template renders a user turn, while some servers' tool-calling
+        formats leave tool results out of the prompt (llama-cpp-python's ``chatml-function-calling``),
+        and small models shown a scripted call repeat it instead of answering. The model's own calls
+        still come back as tool-call turns."""
         if not outcome.is_error:
             self._grounded.append(outcome.text)
-        call_id = f"auto-{len(messages)}"
-        messages.append(AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}]))
-        messages.append(ToolMessage(protocol.frame_observation(name, outcome.text), tool_call_id=call_id))
+        question = messages[self._question_at]
+        observation = protocol.frame_observation(name, outcome.text)
+        messages[self._question_at] = HumanMessage(f"{question.content}\n\n{observation}")
 
     def _answer_grammar(self, step: int) -> str | None:
         """The grammar of a step that must answer, or None when the model may call tools."""
