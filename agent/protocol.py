@@ -263,10 +263,19 @@ def fact_rule(observations: list[str], question: str = "") -> tuple[str, str] | 
     observations (:func:`facts`) and the rules it needs; None when the observations state no value.
     The copying grammar's final answer and the uncertainty samples of a draft written under it share
     it, so the samples are judged under the draft's own constraint."""
-    choices = " | ".join(_gbnf_literal(f) for f in facts(observations, question))
+    return _values_rule(facts(observations, question))
+
+
+def _values_rule(values: list[str]) -> tuple[str, str] | None:
+    """Up to four of ``values``, joined by "; ", and the rule listing them; None when there are none."""
+    choices = " | ".join(_gbnf_literal(v) for v in values)
     if not choices:
         return None
     return 'fact ( "; " fact ){0,3}', f"fact ::= {choices}\n"
+
+
+_TAIL = 'tail ::= ( " " [^\\n]{0,200} )?\n'
+"""Free text after the copied values: one line, bounded so the grammar stays small."""
 
 
 def answer_grammar(choices: Choices) -> str:
@@ -293,10 +302,11 @@ def copying_answer_grammar(observations: list[str], question: str = "") -> str |
     """A bare reply that opens with up to four cited values copied from the observations
     (:func:`cited_facts`), for the first answer of a native tool-calling model after grounding; None
     when the observations state no value."""
-    choices = " | ".join(_gbnf_literal(f) for f in cited_facts(observations, question))
-    if not choices:
+    rule = _values_rule(cited_facts(observations, question))
+    if rule is None:
         return None
-    return f'root ::= fact ( "; " fact ){{0,3}} tail\nfact ::= {choices}\ntail ::= ( " " [^\\n]{{0,200}} )?\n'
+    expression, rules = rule
+    return f"root ::= {expression} tail\n{rules}{_TAIL}"
 
 
 def copying_grammar(observations: list[str], question: str = "") -> str:
@@ -309,5 +319,4 @@ def copying_grammar(observations: list[str], question: str = "") -> str:
     if rule is None:
         return grammar_for([], allow_actions=False)
     expression, rules = rule
-    tail = 'tail ::= ( " " [^\\n]{0,200} )?\n'
-    return f'root ::= "Thought: " line "\\nFinal Answer: " {expression} tail\n{rules}{tail}' + _JSON_RULES
+    return f'root ::= "Thought: " line "\\nFinal Answer: " {expression} tail\n{rules}{_TAIL}' + _JSON_RULES

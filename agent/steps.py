@@ -81,34 +81,49 @@ def strategy_for(run: Run, tool_calling: Runnable[Any, Any] | None) -> StepStrat
     return NativeSteps(run, tool_calling) if tool_calling is not None else TextSteps(run)
 
 
+class QuestionTurn:
+    """The question's turn of the transcript, which grounding's observations join: both strategies
+    show them there rather than as tool calls the model never made."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.grounded: list[str] = []
+        """The text of each successful grounding observation, in order."""
+        self._at = -1
+
+    def open(self, messages: list[BaseMessage], question: str, turn: str) -> None:
+        """Append the turn (``turn``, the question as the strategy words it)."""
+        messages.append(HumanMessage(turn))
+        self._at = len(messages) - 1
+        self.text = question
+
+    def add(self, messages: list[BaseMessage], outcome: ToolOutcome, observation: str) -> None:
+        """Append ``observation`` (the outcome as the strategy frames it) to the question's turn."""
+        if not outcome.is_error:
+            self.grounded.append(outcome.text)
+        messages[self._at] = HumanMessage(f"{messages[self._at].content}\n\n{observation}")
+
+
 class TextSteps:
     """The text protocol: replies parsed by ``protocol.parse_reply``, corrected when they do not parse."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
         self.tools = list(run.tools.values())
-        self._question = ""
-        self._question_at = -1
-        self._grounded: list[str] = []
+        self._question = QuestionTurn()
 
     def system_prompt(self) -> str:
         return system_prompt(self.tools, native=False)
 
     def open(self, messages: list[BaseMessage], question: str) -> None:
-        messages.append(HumanMessage(f"Question: {question}"))
-        self._question_at = len(messages) - 1
-        self._question = question
+        self._question.open(messages, question, f"Question: {question}")
 
     def record_automatic(
         self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
     ) -> None:
         """The observation goes under the question, not into a scripted "Action:" turn: small models
         shown one imitate it and call the same tool again rather than answer."""
-        if not outcome.is_error:
-            self._grounded.append(outcome.text)
-        observation = protocol.frame_observation(name, outcome.text)
-        question = messages[self._question_at]
-        messages[self._question_at] = HumanMessage(f"{question.content}\n\nObservation: {observation}")
+        self._question.add(messages, outcome, f"Observation: {protocol.frame_observation(name, outcome.text)}")
 
     def _grammar(self, step: int) -> str:
         """The step's grammar, read from the run's answer set as it stands (grounding may have closed it).
@@ -122,8 +137,9 @@ class TextSteps:
         choices = self.run.choices
         if choices is not None and choices.grounded:
             return protocol.grammar_for([], allow_actions=False, choices=choices)
-        if step == 1 and self._grounded and choices is None:
-            return protocol.copying_grammar(self._grounded, self._question)
+        grounded = self._question.grounded
+        if step == 1 and grounded and choices is None:
+            return protocol.copying_grammar(grounded, self._question.text)
         return protocol.grammar_for(self.tools, choices=choices)
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -167,17 +183,13 @@ class NativeSteps:
     def __init__(self, run: Run, tool_calling: Runnable[Any, Any]) -> None:
         self.run = run
         self.tool_calling = tool_calling
-        self._question = ""
-        self._question_at = -1
-        self._grounded: list[str] = []
+        self._question = QuestionTurn()
 
     def system_prompt(self) -> str:
         return system_prompt(list(self.run.tools.values()), native=True)
 
     def open(self, messages: list[BaseMessage], question: str) -> None:
-        messages.append(HumanMessage(question))
-        self._question_at = len(messages) - 1
-        self._question = question
+        self._question.open(messages, question, question)
 
     def record_automatic(
         self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
@@ -187,11 +199,7 @@ class NativeSteps:
         formats leave tool results out of the prompt (llama-cpp-python's ``chatml-function-calling``),
         and small models shown a scripted call repeat it instead of answering. The model's own calls
         still come back as tool-call turns."""
-        if not outcome.is_error:
-            self._grounded.append(outcome.text)
-        question = messages[self._question_at]
-        observation = protocol.frame_observation(name, outcome.text)
-        messages[self._question_at] = HumanMessage(f"{question.content}\n\n{observation}")
+        self._question.add(messages, outcome, protocol.frame_observation(name, outcome.text))
 
     def _answer_grammar(self, step: int) -> str | None:
         """The grammar of a step that must answer, or None when the model may call tools."""
@@ -200,8 +208,9 @@ class NativeSteps:
         choices = self.run.choices
         if choices is not None and choices.grounded:
             return protocol.answer_grammar(choices)
-        if step == 1 and self._grounded and choices is None:
-            return protocol.copying_answer_grammar(self._grounded, self._question)
+        grounded = self._question.grounded
+        if step == 1 and grounded and choices is None:
+            return protocol.copying_answer_grammar(grounded, self._question.text)
         return None
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:

@@ -9,6 +9,7 @@ at a word boundary.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 DEFAULT_MAX_CHARS = 900
 
@@ -45,31 +46,28 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def _split_long(sentence: str, max_chars: int) -> list[str]:
-    pieces: list[str] = []
+def _pack(parts: Iterable[str], max_chars: int) -> list[str]:
+    """Consecutive ``parts`` joined by spaces, greedily, into strings of at most ``max_chars``
+    characters; a part longer than that stands alone."""
+    packed: list[str] = []
     current = ""
-    for word in sentence.split(" "):
-        if current and len(current) + 1 + len(word) > max_chars:
-            pieces.append(current)
-            current = word
+    for part in parts:
+        if current and len(current) + 1 + len(part) > max_chars:
+            packed.append(current)
+            current = part
         else:
-            current = f"{current} {word}" if current else word
+            current = f"{current} {part}" if current else part
     if current:
-        pieces.append(current)
-    return pieces
+        packed.append(current)
+    return packed
 
 
 def chunk_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
-    """Whole sentences packed greedily into chunks of at most ``max_chars`` characters."""
-    chunks: list[str] = []
-    current = ""
-    for sentence in split_sentences(text):
-        for piece in _split_long(sentence, max_chars) if len(sentence) > max_chars else [sentence]:
-            if current and len(current) + 1 + len(piece) > max_chars:
-                chunks.append(current)
-                current = piece
-            else:
-                current = f"{current} {piece}" if current else piece
-    if current:
-        chunks.append(current)
-    return chunks
+    """Whole sentences packed greedily into chunks of at most ``max_chars`` characters; a longer
+    sentence is first split between words."""
+    pieces = (
+        piece
+        for sentence in split_sentences(text)
+        for piece in (_pack(sentence.split(" "), max_chars) if len(sentence) > max_chars else [sentence])
+    )
+    return _pack(pieces, max_chars)

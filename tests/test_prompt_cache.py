@@ -65,11 +65,12 @@ def test_generation_restores_the_saved_state_itself(tmp_path: Path, tokens: tupl
     cached.prepare(SYSTEM)
     (saved,) = tmp_path.glob("*.npz")
     assert oct(saved.stat().st_mode & 0o777) == "0o600", "the state holds the prompt: private like every cache file"
-    before = saved.stat().st_mtime_ns
+    before, inode = saved.stat().st_mtime_ns, saved.stat().st_ino
     os.utime(saved, ns=(before - 10**9, before - 10**9))
     cached.llama().reset()
     cached.invoke([SystemMessage(SYSTEM), QUESTION], max_tokens=4)
     assert saved.stat().st_mtime_ns > before - 10**9, "restoring marks the state recently used"
+    assert saved.stat().st_ino == inode, "restored, not read again and saved anew (a new file)"
 
 
 def test_an_unreadable_or_foreign_state_is_replaced_by_reading_the_prompt(

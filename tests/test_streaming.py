@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 from rich.console import Console
-from textual.pilot import Pilot
 
+from tests.tui_fakes import until
 from txscout.agent.api import Agent
 from txscout.agent.models import load_model
 from txscout.agent.render import ConsoleRenderer
@@ -146,14 +145,6 @@ class GatedStreamingModel(BaseChatModel):
             if i == self.hold_after:
                 self.gate.wait(30)
             yield ChatGenerationChunk(message=AIMessageChunk(content=word if i == 0 else " " + word))
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.01)
 
 
 async def test_tui_reply_row_grows_token_counter_moves_and_escape_stops_it(tmp_path: Path) -> None:

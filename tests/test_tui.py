@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Collapsible
 
 from tests.scripted import ScriptedChatModel, script
-from tests.tui_fakes import FixedAgent, broken_tool, gated_tool, search_papers, search_then_answer
+from tests.tui_fakes import FixedAgent, broken_tool, gated_tool, search_papers, search_then_answer, until
 from txscout.agent.api import Agent
 from txscout.core.errors import ModelUnavailable, UserError
 from txscout.core.events import read_trace, validate_sequence
@@ -35,16 +33,6 @@ from txscout.tui.widgets.timeline import Observation, TimelineEntry
 
 SIZE = (120, 40)
 QUESTION = "What does imatinib inhibit?"
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Let the app process messages until ``condition`` holds. The timeout is generous on purpose: a
-    passing test returns as soon as the condition holds, and a loaded CI machine must not fail it."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.01)
 
 
 def scripted_app(store: SessionStore, *replies: str, tools: list[Any] | None = None) -> TxscoutApp:

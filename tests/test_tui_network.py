@@ -3,29 +3,19 @@ off again, observed through what the tool does (its backend reached or not) on t
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
 from tests.scripted import script
-from tests.tui_fakes import search_then_answer
+from tests.tui_fakes import search_then_answer, until
 from txscout.agent.api import Agent
 from txscout.core.events import ToolResult, read_trace
 from txscout.core.settings import load_settings
 from txscout.tools.literature import literature_tools
 from txscout.tui.app import TxscoutApp
 from txscout.tui.sessions import SessionStore
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.01)
 
 
 async def ask(pilot: Pilot[Any], app: TxscoutApp, question: str) -> ToolResult:

@@ -7,14 +7,14 @@ fixed and shown in UTC, so every render is identical. Update with ``pytest --sna
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui_fakes import FIXED_QUESTION, FixedAgent
+from tests.tui_fakes import FIXED_QUESTION, FixedAgent, until
 from txscout.tui.app import TxscoutApp
 from txscout.tui.screens.evidence import EvidenceScreen
 from txscout.tui.screens.help import HelpScreen
@@ -23,14 +23,6 @@ from txscout.tui.sessions import Session, SessionEntry, SessionStore
 
 SIZE = (120, 36)
 FIXED_TIME = 1_790_000_000.0
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await pilot.pause(0.01)
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
+from textual.pilot import Pilot
 
 from txscout.agent.api import Answer, Usage
 from txscout.agent.citations import Citation
@@ -199,3 +202,13 @@ class FixedAgent:
             events=events,
             evidence=[FIXED_PAPER],
         )
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Let the app process messages until ``condition`` holds. The timeout is generous on purpose: a
+    passing test returns as soon as the condition holds, and a loaded CI machine must not fail it."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.01)
