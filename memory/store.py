@@ -267,7 +267,7 @@ class EvidenceStore:
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
         if self.path is None:
-            yield  # the chroma server serialises writes itself
+            yield  # a server has no lock across clients; _written_by attributes each chunk to one write
             return
         from filelock import FileLock, Timeout
 
@@ -352,21 +352,34 @@ class EvidenceStore:
                     if row[0].content_hash not in known:
                         unique.setdefault(row[0].content_hash, row)
                 collection = self._coll()
+                write = uuid.uuid4().hex
                 for batch in _batched(list(unique.values()), _BATCH):
                     collection.add(
                         ids=[c.content_hash for c, _, _ in batch],
                         embeddings=[v for _, _, v in batch],
                         documents=[c.text for c, _, _ in batch],
-                        metadatas=[m for _, m, _ in batch],
+                        metadatas=[m | {"write": write} for _, m, _ in batch],
                     )
-                if unique:
+                added = self._written_by(write, list(unique))
+                if added:
                     self._bump_generation()
         except StoreError:
             raise
         except Exception as exc:
             raise StoreError(f"could not write to memory store {self.location}: {exc}") from exc
         self._lexical = None
-        return len(unique)
+        return added
+
+    def _written_by(self, write: str, ids: list[str]) -> int:
+        """How many of `ids` this write stored. Chroma keeps the first copy of an id and ignores later
+        ones, and a shared server has no lock, so two clients may both find a chunk absent and both send
+        it; the stamp read back says whose copy the store kept, so each chunk is counted once."""
+        collection = self._coll()
+        kept = 0
+        for batch in _batched(ids, _BATCH):
+            metadatas = collection.get(ids=batch, include=["metadatas"])["metadatas"] or []
+            kept += sum(1 for meta in metadatas if (meta or {}).get("write") == write)
+        return kept
 
     @staticmethod
     def _embedding_text(chunk: Evidence) -> str:

@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from txscout.cli import app
+from txscout.core.evidence import Evidence
+from txscout.memory.store import EvidenceStore
 
 runner = CliRunner()
 TOPICS = {
@@ -118,3 +120,19 @@ def test_two_clients_adding_at_once_lose_nothing_and_duplicate_nothing(
     chunks_by_file = {row["source"]: row["chunks"] for report in reports for row in report}
     assert len(texts) == sum(chunks_by_file.values())
     assert sum(row["added"] for report in reports for row in report) == len(texts)
+
+
+class _StaleReader(EvidenceStore):
+    """A client whose absence check ran before another client's write landed: it sees nothing stored."""
+
+    def _existing(self, ids: list[str]) -> set[str]:
+        return set()
+
+
+def test_a_write_that_lost_the_race_counts_nothing(shared: str) -> None:
+    """Both clients send the same chunks; the store keeps one copy and only the first write counts it."""
+    items = [Evidence(text=" ".join(sentences), source_kind="file", title=name) for name, sentences in TOPICS.items()]
+    first = EvidenceStore(url=shared).add(items)
+    assert first == len(items)
+    assert _StaleReader(url=shared).add(items) == 0
+    assert EvidenceStore(url=shared).stats().chunks == first
