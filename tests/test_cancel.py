@@ -36,6 +36,29 @@ def long_model() -> LocalChatModel:
     return model
 
 
+def in_background(run: Run, prompt: str) -> tuple[threading.Thread, list[BaseException]]:
+    """One model call on a worker thread; what it raises is kept for the test to inspect."""
+    raised: list[BaseException] = []
+
+    def generate() -> None:
+        try:
+            run.call_model([HumanMessage(prompt)], purpose="react", step=1)
+        except BaseException as exc:
+            raised.append(exc)
+
+    worker = threading.Thread(target=generate)
+    worker.start()
+    return worker, raised
+
+
+def cancel_and_time(cancel: threading.Event, worker: threading.Thread) -> float:
+    """Seconds from setting the cancel to the worker's end."""
+    cancelled_at = time.monotonic()
+    cancel.set()
+    worker.join(30)
+    return time.monotonic() - cancelled_at
+
+
 def test_cancel_stops_a_long_embedded_generation_within_a_second() -> None:
     events: list[Event] = []
     writing = threading.Event()
@@ -47,21 +70,9 @@ def test_cancel_stops_a_long_embedded_generation_within_a_second() -> None:
             writing.set()
 
     run = Run(model=long_model(), tools=[], settings=SETTINGS, emit=emit, cancel=cancel)
-    raised: list[BaseException] = []
-
-    def generate() -> None:
-        try:
-            run.call_model([HumanMessage(ESSAY)], purpose="react", step=1)
-        except BaseException as exc:
-            raised.append(exc)
-
-    worker = threading.Thread(target=generate)
-    worker.start()
+    worker, raised = in_background(run, ESSAY)
     assert writing.wait(300), "the model never started writing"
-    cancelled_at = time.monotonic()
-    cancel.set()
-    worker.join(30)
-    stopped_after = time.monotonic() - cancelled_at
+    stopped_after = cancel_and_time(cancel, worker)
 
     assert not worker.is_alive() and len(raised) == 1 and isinstance(raised[0], Cancelled)
     assert stopped_after < STOP_WITHIN_S, f"generation went on for {stopped_after:.2f} s after the cancel"
@@ -78,22 +89,10 @@ def test_cancel_stops_the_embedded_model_while_it_reads_a_long_prompt() -> None:
     cancel = threading.Event()
     run = Run(model=long_model(), tools=[], settings=SETTINGS, emit=events.append, cancel=cancel)
     prompt = f"Summarise this text ({time.time_ns()}). " + "Chemistry grew out of alchemy and metallurgy. " * 250
-    raised: list[BaseException] = []
-
-    def generate() -> None:
-        try:
-            run.call_model([HumanMessage(prompt)], purpose="react", step=1)
-        except BaseException as exc:
-            raised.append(exc)
-
-    worker = threading.Thread(target=generate)
-    worker.start()
+    worker, raised = in_background(run, prompt)
     time.sleep(0.5)
     assert worker.is_alive() and not any(isinstance(e, TextDelta) for e in events)  # still reading
-    cancelled_at = time.monotonic()
-    cancel.set()
-    worker.join(30)
-    stopped_after = time.monotonic() - cancelled_at
+    stopped_after = cancel_and_time(cancel, worker)
 
     assert len(raised) == 1 and isinstance(raised[0], Cancelled)
     assert stopped_after < STOP_WITHIN_S, f"the prompt was read for {stopped_after:.2f} s after the cancel"
