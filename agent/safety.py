@@ -32,12 +32,15 @@ spelled out one by one joined. What the patterns cannot read is wording in other
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from txscout.core.events import SafetyFlagged
+
+if TYPE_CHECKING:
+    from txscout.tools.chemistry.linking import LinkedMolecule
 
 SCREEN_TOOL = "question_screen"
 """The ``tool`` named by a flag the question screen raises (tools name themselves)."""
@@ -182,7 +185,11 @@ def intent_patterns() -> list[tuple[str, re.Pattern[str]]]:
         patterns.append((intent, anywhere))
     # acquisition and harmful use, phrased around the agent rather than with a single verb
     patterns += [
-        ("acquisition", rf"\bwhere\s+(?:{_MODAL}|to)\s+(?:{_WHO}\s+)?(?:get|find|buy|obtain|order)\b"),
+        (
+            "acquisition",
+            rf"\bwhere\s+(?:{_MODAL}|to)\s+(?:{_WHO}\s+)?(?:get|find|buy|obtain|order)\b"
+            r"(?!\s+(?:trained|training|treated|treatment|tested|help|advice|information|certified|vaccinated)\b)",
+        ),
         ("enhancement", rf"\badded\s+to\s+{_OBJECT}"),
         ("synthesis", rf"\b(?:convert|turn|transform)\w*\s+(?:\w+\s+){{0,4}}(?:into|to)\s+{_OBJECT}"),
         ("synthesis", rf"\bto\s+(?:get|give|form|yield|obtain|make|produce)\s+{_OBJECT}"),
@@ -219,40 +226,67 @@ def intent_patterns() -> list[tuple[str, re.Pattern[str]]]:
     return [(intent, re.compile(p)) for intent, p in patterns]
 
 
-_INVISIBLE = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
-)
-
-
 _SPELLED_OUT = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-]){3,}[A-Za-z](?![A-Za-z])")
-_PRECURSOR_USE = re.compile(r"\b(?:react\w*|combin\w*|mix\w*|heat\w*|convert\w*|yield\w*|fluorinat\w*)\b", re.I)
+_PRECURSOR_USE = re.compile(
+    r"\b(?:react\w*|combin\w*|mix\w*|heat\w*|convert\w*|yield\w*|fluorinat\w*)\b|"
+    r"反应|混合|реакц\w*|смеш\w*|reagi\w*|mezcl\w*|misch\w*|melang\w*",
+    re.IGNORECASE,
+)
 """A precursor put to use is a synthesis request: "what does methylphosphonyl difluoride react with"."""
 _WRAPPERS = re.compile(r"[()\[\]{}\"`*_]|(?<!\w)'|'(?!\w)")
+_OBJECT_AWARE = ("synthesis", "acquisition")
+"""The English intents that win over protective words. A weaponising or spreading verb found by the
+patterns may be a noun in a protective question ("symptoms after release of sarin", "destruction of VX
+stockpiles"); ``screen_words.HARM`` has the forms of those that always win ("how do I release ...")."""
+
+DECISIVE_CATEGORIES = frozenset({"CWC schedule 1 agent", "CWC schedule 1 precursor", "Australia Group listed toxin"})
+"""Agents whose mere linking refuses a question unless it is clearly protective."""
 
 
 def normalise_question(question: str) -> str:
     """Read text as it looks: NFKC (full-width letters), no invisible format characters (a zero-width space
-    inside a name) and no letters spelled out one by one ("s a r i n")."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", question))
-    return _SPELLED_OUT.sub(lambda m: re.sub(r"[ .\-]", "", m.group()), text)
+    inside a name), no accents, look-alike letters of other scripts read as Latin in mixed words, and no
+    letters spelled out one by one ("s a r i n")."""
+    from txscout.tools.chemistry.lexicon import fold
+
+    return _SPELLED_OUT.sub(lambda m: re.sub(r"[ .\-]", "", m.group()), fold(question))
 
 
 @dataclass(frozen=True)
 class Screening:
-    """What the screen found: the flagged mentions, and the request it read, if any."""
+    """What the screen found: the flagged mentions, the request it read, and whether the question is protective."""
 
     flags: list[SafetyFlagged]
     intent: str | None
+    """The harmful request read: "synthesis", "acquisition", "enhancement", "dissemination", "lethal dose",
+    "evasion" or "fiction"."""
+    harm: bool = False
+    """The request wins over protective words (making or getting the agent, or a cue from ``HARM``)."""
+    protective: bool = False
+    """The question reads as treatment, antidotes, detection, decontamination, verification, history,
+    policy, symptoms, preparedness or training."""
+    decisive: bool = False
+    """A flag names a scheduled agent, a schedule 1 precursor or a listed toxin (not a drug that merely
+    resembles one): then the agent decides, not the wording."""
+
+    @property
+    def requested(self) -> bool:
+        """The question asks for harm with a flagged agent (the test for a direct tool call's arguments)."""
+        return bool(self.flags) and self.intent is not None and (self.harm or not self.protective)
 
     @property
     def refused(self) -> bool:
-        return bool(self.flags) and self.intent is not None
+        return self.requested or (bool(self.flags) and self.decisive and not self.protective)
+
+    @property
+    def reason(self) -> str | None:
+        if not self.refused:
+            return None
+        return self.intent if self.requested else "not protective"
 
 
-def requested_intent(question: str, mentions: list[str]) -> str | None:
-    """The first harmful request ("synthesis", "acquisition", "enhancement", "dissemination") about the mentions."""
-    if not mentions:
-        return None
+def _agent_text(question: str, mentions: list[str]) -> str:
+    """The lower-cased question with each mention of a flagged agent replaced by ``AGENT``."""
     spans = sorted(
         {
             (m.start(), m.end())
@@ -266,46 +300,98 @@ def requested_intent(question: str, mentions: list[str]) -> str | None:
     for start, end in spans:
         if start < last:
             continue
-        parts += [question[last:start].lower(), f" {_AGENT} "]
+        parts += [question[last:start].casefold(), f" {_AGENT} "]
         last = end
-    parts.append(question[last:].lower())
+    parts.append(question[last:].casefold())
     text = re.sub(rf"{_AGENT}\s*['\u2019]s\b", _AGENT, "".join(parts))  # "AGENT's toxicity"
-    text = " ".join(_WRAPPERS.sub(" ", text).split())
+    return " ".join(_WRAPPERS.sub(" ", text).split())
+
+
+def requested_intent(question: str, mentions: list[str]) -> str | None:
+    """The first harmful request ("synthesis", "acquisition", "enhancement", "dissemination") about the
+    mentions that the English patterns read."""
+    if not mentions:
+        return None
+    text = _agent_text(question, mentions)
     return next((intent for intent, pattern in intent_patterns() if pattern.search(text)), None)
 
 
+def _flag(linked: LinkedMolecule) -> tuple[SafetyFlagged, bool] | None:
+    """The flag for one linked mention, and whether it is decisive, or None if it names nothing listed."""
+    from txscout.tools.chemistry.safety import check_class, check_name, check_structure
+
+    match = (
+        (check_structure(linked.smiles) if linked.smiles else None)
+        or check_name(linked.name or linked.mention)
+        or check_class(linked.name or "")
+    )
+    if match is None:
+        return None
+    flag = SafetyFlagged(
+        tool=SCREEN_TOOL,
+        molecule=linked.smiles or linked.mention,
+        matched=match.matched,
+        similarity=match.similarity,
+        category=match.category,
+    )
+    # A drug named by its own name that merely resembles an agent (echothiophate) is not the agent;
+    # a structure written out as an analogue is asked about as one.
+    is_agent = match.similarity == 1.0 or linked.name is None or linked.name == match.matched
+    return flag, match.category in DECISIVE_CATEGORIES and is_agent
+
+
 def screen(question: str) -> Screening:
-    """Link the question's molecules, gate their structures, and read whether it asks for a harmful request."""
-    from txscout.tools.chemistry.linking import find_molecules
-    from txscout.tools.chemistry.safety import CLASS_CATEGORY, check_class, check_name, check_structure
+    """Link the question's agents in any language or disguise, gate their structures, and decide.
+
+    A question that links a scheduled agent, a schedule 1 precursor or a listed toxin is refused unless it
+    is clearly protective and asks for no harm; one that links any other listed chemical or class term is
+    refused when it asks for harm.
+    """
+    from txscout.agent.screen_words import harm_patterns, protective_pattern
+    from txscout.tools.chemistry.lexicon import unleet
+    from txscout.tools.chemistry.linking import controlled_names, find_molecules
+    from txscout.tools.chemistry.safety import CLASS_CATEGORY
 
     text = normalise_question(question)
+    leet = unleet(text)
+    views = [(text, find_molecules(text, controlled=True, every_mention=True))]
+    if leet != text.lower():
+        views.append((leet, controlled_names(leet)))
     flags: list[SafetyFlagged] = []
-    mentions: list[str] = []
-    for linked in find_molecules(text, controlled=True, every_mention=True):
-        match = (
-            (check_structure(linked.smiles) if linked.smiles else None)
-            or check_name(linked.name or linked.mention)
-            or check_class(linked.name or "")
-        )
-        if match is None:
-            continue
-        mentions.append(linked.mention)
-        if all(f.matched != match.matched for f in flags):
-            flags.append(
-                SafetyFlagged(
-                    tool=SCREEN_TOOL,
-                    molecule=linked.smiles or linked.mention,
-                    matched=match.matched,
-                    similarity=match.similarity,
-                    category=match.category,
-                )
-            )
+    decisive = False
+    intents: list[str] = []
+    read_as: list[list[str]] = []
+    for view, linked_mentions in views:
+        mentions: list[str] = []
+        read_as.append(mentions)
+        for linked in linked_mentions:
+            found = _flag(linked)
+            if found is None:
+                continue
+            flag, agent = found
+            mentions.append(linked.mention)
+            decisive = decisive or agent
+            if all(f.matched != flag.matched for f in flags):
+                flags.append(flag)
+        intent = requested_intent(view, mentions)
+        if intent is not None:
+            intents.append(intent)
     flags.sort(key=lambda f: f.category == CLASS_CATEGORY)  # the named agents first, generic classes after
-    intent = requested_intent(text, mentions)
-    if intent is None and any("precursor" in f.category for f in flags) and _PRECURSOR_USE.search(text):
-        intent = "synthesis"
-    return Screening(flags=flags, intent=intent)
+    if not flags:
+        return Screening(flags=[], intent=None)
+    words = _agent_text(text, read_as[0])
+    cue = next((kind for kind, pattern in harm_patterns() if pattern.search(words)), None)
+    if any("precursor" in f.category for f in flags) and _PRECURSOR_USE.search(text):
+        intents.append("synthesis")
+    strong = [i for i in intents if i in _OBJECT_AWARE]
+    intent = next(iter([*strong, *([cue] if cue else []), *intents]), None)
+    return Screening(
+        flags=flags,
+        intent=intent,
+        harm=bool(strong) or cue is not None,
+        protective=bool(protective_pattern().search(words)),
+        decisive=decisive,
+    )
 
 
 def screen_question(question: str, emit: Callable[[SafetyFlagged], None]) -> bool:

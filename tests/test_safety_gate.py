@@ -225,9 +225,10 @@ def test_intent_is_read_from_the_words_around_the_agent(question: str, intent: s
     assert requested_intent(question.replace("AGENT", "sarin"), ["sarin"]) == intent
 
 
-def test_a_question_that_only_mentions_an_agent_raises_no_flag() -> None:
+def test_a_question_that_only_mentions_an_agent_is_refused_but_reads_no_request() -> None:
     result = screen("Tell me about sarin and VX.")
-    assert [f.matched for f in result.flags] == ["Sarin", "VX"] and not result.refused
+    assert [f.matched for f in result.flags] == ["Sarin", "VX"] and result.intent is None
+    assert result.refused and not result.requested
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from rdkit import Chem
 
 from txscout.tools.chemistry.names import name_index, normalise
-from txscout.tools.chemistry.safety import Term, agent_by_inchikey, controlled_terms
+from txscout.tools.chemistry.safety import Term, agent_by_cas, agent_by_inchikey, controlled_terms
 
 _TOKEN = re.compile(r"\S+")
 _STRIP = "\"'`“”‘’.,;:!?"
@@ -31,14 +31,33 @@ _SMILES_SPECIAL = re.compile(r"[\[\]\(\)=#@/\\]|[a-zA-Z]\d")
 _PLAIN_ATOMS = re.compile(r"^(?:Cl|Br|[CNOSPFIcnos])+$")
 _LABEL = re.compile(r"^(?:smiles|structure)[:=]", re.IGNORECASE)
 _INCHIKEY = re.compile(r"(?<![A-Z0-9])[A-Z]{14}-[A-Z]{10}-[A-Z](?![A-Z0-9])")
+_CAS = re.compile(r"(?<![\d\-])\d{2,7}-\d{2}-\d(?![\d\-])")
 _SEPARATOR = r"[\s\-\u2010-\u2015_]*"
-_EDGE_BEFORE = r"(?<![A-Za-z0-9])(?<!anti-)(?<!anti )(?<!anti- )"  # "British anti-Lewisite" is the antidote
+_ANTI = r"(?<!anti-)(?<!anti )(?<!anti- )"  # "British anti-Lewisite" is the antidote
+_EDGE_BEFORE = r"(?<![A-Za-z0-9])" + _ANTI
 _EDGE_AFTER = r"(?![A-Za-z0-9])"
 _CONTEXT = 80
+_COMPOUND_HEADS = (
+    r"(?:vergiftung|angriff|anschlag|herstellung|synthese|produktion|exposition|nachweis|einsatz|opfer|"
+    r"behandlung|gegenmittel|antidot|gas|dampf|menge|dosis|vorrat|bestand|munition|waffe)\w*"
+)
+"""German writes "Sarinvergiftung" as one word: a name may head such a compound."""
 _CHEMISTRY_CONTEXT = re.compile(
     r"\b(?:nerve|agents?|chemicals?|chemistry|weapon\w*|gas|gases|toxic\w*|toxins?|poison\w*|lethal|deadly|"
     r"cwc|opcw|organophosph\w*|phosphon\w*|mustards?|vesicants?|blister\w*|military|warfare|munitions?|"
-    r"synthes\w*|precursors?|reagents?|molecules?|compounds?|substances?)\b",
+    r"synthes\w*|precursors?|reagents?|molecules?|compounds?|substances?|react\w*|analog\w*|homolog\w*|alcohols?|"
+    # the same in the screen's other languages (accents already dropped by fold)
+    r"neurotox\w*|nerv\w*|kampfstoff\w*|giftgas\w*|chimique\w*|quimic\w*|chimic\w*|agente\w*|armes?|"
+    r"armas?|waffe\w*|toxique\w*|toxico\w*|tossic\w*|giftig\w*|gaz|gas|отравля\w*|нервно\w*|боев\w*|"
+    r"химическ\w*|химик\w*|вещество\w*|газ\w*|токсин\w*|синтез\w*|прекурсор\w*|ОВ)\b|"
+    r"神经毒剂|毒剂|毒气|化学武器|神経剤|化学兵器|毒ガス|신경작용제|화학무기|غاز|كيميائي|كيماوي|سلاح",
+    re.IGNORECASE,
+)
+_WEAPON_CONTEXT = re.compile(
+    _CHEMISTRY_CONTEXT.pattern + r"|\b(?:attack\w*|incident|assassinat\w*|murder\w*|kill\w*|victims?|"
+    r"attentat\w*|attaque\w*|empoisonn\w*|anschlag\w*|vergift\w*|attentado\w*|ataque\w*|envenen\w*|"
+    r"attacco|avvelen\w*|atentado|атак\w*|теракт\w*|отрав\w*|убийств\w*|яд\w*)\b|"
+    r"袭击|事件|毒|攻撃|暗殺|هجوم|تسميم|اغتيال",
     re.IGNORECASE,
 )
 
@@ -115,20 +134,37 @@ def _term_pattern(text: str) -> str:
     return _SEPARATOR.join(classes.get(p, quote if p in "'\u2019\u2032" else re.escape(p)) for p in parts)
 
 
+def _edged(text: str) -> str:
+    """A name's pattern with the word edges its script has.
+
+    A Latin-script name is a whole word (an English plural allowed). Other alphabets inflect and take
+    attached particles (Russian "зарином", Arabic "بالسارين"), and Chinese and Japanese have no spaces, so
+    those names are found inside words; the names are long enough not to occur inside others by chance.
+    """
+    core = _term_pattern(text)
+    before = _EDGE_BEFORE if text[0].isascii() else _ANTI
+    after = _edged_tail(text) + _EDGE_AFTER if text[-1].isascii() else ""
+    return before + core + after
+
+
+def _edged_tail(text: str) -> str:
+    """What may follow a Latin-script name inside its word: a plural, or the head of a German compound."""
+    return f"(?:e?s|{_COMPOUND_HEADS})?" if text[-1].isascii() else ""
+
+
 @cache
-def _controlled() -> tuple[re.Pattern[str], re.Pattern[str], list[tuple[re.Pattern[str], Term]]]:
-    """(names regex, codes regex, each term's own regex): the alternations find, the per-term ones identify."""
+def _controlled() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], list[tuple[re.Pattern[str], Term]]]:
+    """(names, contextual names, codes, each term's own regex): the alternations find, the per-term ones identify."""
     terms = sorted(controlled_terms(), key=lambda t: len(t.text), reverse=True)  # longest alternative first
-    names = [t for t in terms if not t.code]
+    names = [t for t in terms if not t.code and not t.contextual]
+    contextual = [t for t in terms if t.contextual]
     codes = [t for t in terms if t.code]
-    name_re = re.compile(
-        _EDGE_BEFORE + "(?:" + "|".join(_term_pattern(t.text) for t in names) + ")(?:e?s)?" + _EDGE_AFTER,
-        re.IGNORECASE,
-    )
+    name_re = re.compile("|".join(_edged(t.text) for t in names), re.IGNORECASE)
+    contextual_re = re.compile("|".join(_edged(t.text) for t in contextual), re.IGNORECASE)
     code_re = re.compile(_EDGE_BEFORE + "(?:" + "|".join(re.escape(t.text) for t in codes) + ")" + _EDGE_AFTER)
-    each = [(re.compile(_term_pattern(t.text) + "(?:e?s)?", re.IGNORECASE), t) for t in names]
+    each = [(re.compile(_term_pattern(t.text) + _edged_tail(t.text), re.IGNORECASE), t) for t in names + contextual]
     each += [(re.compile(re.escape(t.text)), t) for t in codes]
-    return name_re, code_re, each
+    return name_re, contextual_re, code_re, each
 
 
 @cache
@@ -144,16 +180,24 @@ def _covered(text: str, spans: list[tuple[int, int]]) -> bytearray:
     return mask
 
 
-def _controlled_mentions(text: str) -> list[tuple[int, int, LinkedMolecule]]:
-    """Names anywhere; a code only with a chemistry word or a controlled name within ``_CONTEXT`` characters."""
+def _near(text: str, match: re.Match[str], context: re.Pattern[str], named: bytearray) -> bool:
+    near = slice(max(0, match.start() - _CONTEXT), match.end() + _CONTEXT)
+    return not named[match.start()] and (any(named[near]) or bool(context.search(text[near])))
+
+
+def _controlled_mentions(text: str, *, codes: bool = True) -> list[tuple[int, int, LinkedMolecule]]:
+    """Names anywhere; an everyday word or attack description with a weapon or chemistry word within
+    ``_CONTEXT`` characters; a code with a chemistry word or a controlled name that near; CAS numbers and
+    InChIKeys of listed agents. ``codes=False`` looks for names only (the view of the text that reads
+    digits as letters has no codes, numbers or keys left in it)."""
     with _LOCK:
-        name_re, code_re, each = _controlled()
+        name_re, contextual_re, code_re, each = _controlled()
     hits = list(name_re.finditer(text))
     named = _covered(text, [m.span() for m in hits])
-    for m in code_re.finditer(text):
-        near = slice(max(0, m.start() - _CONTEXT), m.end() + _CONTEXT)
-        if not named[m.start()] and (any(named[near]) or _CHEMISTRY_CONTEXT.search(text[near])):
-            hits.append(m)
+    hits += [m for m in contextual_re.finditer(text) if _near(text, m, _WEAPON_CONTEXT, named)]
+    named = _covered(text, [m.span() for m in hits])
+    if codes:
+        hits += [m for m in code_re.finditer(text) if _near(text, m, _CHEMISTRY_CONTEXT, named)]
     terms: dict[str, Term] = {}
     found = []
     for m in hits:
@@ -162,12 +206,24 @@ def _controlled_mentions(text: str) -> list[tuple[int, int, LinkedMolecule]]:
         term = terms[m.group()]
         smiles = _canonical(term.smiles) if term.smiles else ""
         found.append((m.start(), m.end(), LinkedMolecule(mention=m.group(), smiles=smiles, name=term.label)))
+    if not codes:
+        return found
     for m in _INCHIKEY.finditer(text):
         agent = agent_by_inchikey(m.group())
         if agent is not None:
             linked = LinkedMolecule(mention=m.group(), smiles=_canonical(agent[1]), name=agent[0])
             found.append((m.start(), m.end(), linked))
+    for m in _CAS.finditer(text):
+        agent = agent_by_cas(m.group())
+        if agent is not None:
+            linked = LinkedMolecule(mention=m.group(), smiles=_canonical(agent[1]) if agent[1] else "", name=agent[0])
+            found.append((m.start(), m.end(), linked))
     return found
+
+
+def controlled_names(text: str) -> list[LinkedMolecule]:
+    """Every mention of a listed agent's name (no codes, structures or numbers) in ``text``."""
+    return [linked for _, _, linked in sorted(_controlled_mentions(text, codes=False), key=lambda h: h[0])]
 
 
 def find_molecules(text: str, *, controlled: bool = False, every_mention: bool = False) -> list[LinkedMolecule]:

@@ -28,6 +28,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from txscout.core.toolkit import ToolError
+from txscout.tools.chemistry.lexicon import cas_numbers, lexicon_terms
 from txscout.tools.chemistry.molecules import fragments
 
 SIMILARITY_THRESHOLD = 0.35
@@ -208,7 +209,7 @@ def agent_smiles(name: str) -> str | None:
     if rec is None:
         return None
     if not rec.get("smiles"):
-        raise ToolError(f"{rec['name']} is a {rec['category']} without a small-molecule structure (a protein toxin)")
+        raise ToolError(f"{rec['name']} is a {rec['category']} without a stored small-molecule structure")
     return str(rec["smiles"])
 
 
@@ -222,13 +223,22 @@ class Term:
     code: bool
     """A short code ("GB", "VR") with everyday meanings too: matched case-sensitively, only in chemical context."""
     smiles: str | None
+    contextual: bool = False
+    """A name that is an everyday word too ("новичок", a beginner) or a description by attack ("Skripal"):
+    matched case-insensitively, only next to a weapon or chemistry word."""
 
 
 @cache
 def controlled_terms() -> tuple[Term, ...]:
-    """Every name of every listed agent, and the generic class terms ("nerve agent", "chemical weapon")."""
+    """Every name of every listed agent (in English, and in other languages and scripts from the lexicon),
+    and the generic class terms ("nerve agent", "chemical weapon")."""
     data = _data()
     terms: list[Term] = []
+    smiles_of = {rec["name"]: rec.get("smiles") for rec in data["agents"]}
+    for lexicon_term in lexicon_terms():
+        terms.append(
+            Term(lexicon_term.text, lexicon_term.agent, False, smiles_of[lexicon_term.agent], lexicon_term.contextual)
+        )
     for rec in data["agents"]:
         codes = rec.get("codes", [])
         smiles = rec.get("smiles")
@@ -254,6 +264,15 @@ def check_class(label: str) -> SafetyMatch | None:
         hazard=cls["hazard"],
         exposure_response=cls["exposure_response"],
     )
+
+
+def agent_by_cas(number: str) -> tuple[str, str] | None:
+    """(name, SMILES or "") of the listed agent with this CAS registry number."""
+    name = cas_numbers().get(number)
+    if name is None:
+        return None
+    rec = next(r for r in _data()["agents"] if r["name"] == name)
+    return name, str(rec.get("smiles", ""))
 
 
 def agent_by_inchikey(key: str) -> tuple[str, str] | None:
