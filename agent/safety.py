@@ -3,30 +3,48 @@
 Two lines of defence, both deterministic:
 
 1. ``screen_question`` runs at the start of every run, in every mode, before the model is called. It links
-   the molecules the question mentions (drug names, SMILES, InChI, and every name, IUPAC name, code and
-   InChIKey of the listed controlled agents, plus class terms such as "nerve agent"), puts each through
-   the structure gate (exact match or close analogue of a listed agent), and reads what the question asks
-   for. A request to synthesise, acquire, enhance (weaponise) or disseminate a flagged agent is refused
-   without calling the model. Asking about hazards, mechanism, detection or treatment is not refused.
+   the agents the question mentions in any language or disguise, puts each through the structure gate,
+   and decides on the agent, not the English wording:
+
+   - A question that links a CWC schedule 1 agent, a schedule 1 precursor or a listed toxin (ricin,
+     saxitoxin, abrin, botulinum toxin, tetrodotoxin) is refused unless it is clearly protective:
+     treatment, antidotes, detection, decontamination, verification, history, policy, symptoms,
+     preparedness or training. Protective wins only when nothing in the question asks to make, get,
+     weaponise or spread the agent, names a lethal dose, evades detection or wraps the request in fiction
+     or role play (``screen_words.HARM``, and the English intent patterns below for making and getting).
+   - A question that links any other listed chemical (schedule 2 and 3: phosgene, thiodiglycol), a drug
+     that merely resembles an agent (echothiophate), or only a class term ("nerve agent") is refused when
+     it asks for harm, as before.
+
 2. Tools still check every structure they see; once any tool flags one, the model's draft is replaced by
    the refusal. That catches what the question never names (a structure the model looks up itself).
 
-The refusal keeps the public safety information (hazard, first aid and antidotes) of each flagged agent.
+The refusal keeps the public safety information (hazard, first aid and antidotes) of each flagged agent,
+so a neutral question ("tell me about sarin") still gets the facts that matter for safety.
 
-How intent is read (``intent_patterns``): every flagged mention in the lower-cased question becomes the
-token ``AGENT``; a request is a pattern over that text. Verb patterns need the agent (or a pronoun standing
-for it) as the object, with only determiners and quantity words between ("make 5 g of pure AGENT"), or as
-the subject of a passive ("how is AGENT made", "can AGENT be weaponised"). Noun patterns need it as their
-complement ("synthesis of AGENT", "AGENT precursors"). A handful of phrases count wherever they stand
-("synthetic route", "precursors", "weaponise", "aerosolise", "mass casualties", "evade detection"). An
-agent followed by a protective noun ("AGENT antidote", "AGENT detection", "AGENT poisoning") is not an
-object, so "how do I prepare a sarin antidote kit" is answered. "What makes sarin toxic" is a question
-about hazard: "makes" counts only when the agent ends the clause or a place or means follows ("he makes
-sarin at home"). A CWC precursor that the question would react, mix or combine is a synthesis request too.
+Linking covers names in English and the lexicon's languages and scripts (Latin, Cyrillic, CJK, Arabic),
+CAS numbers, military codes (next to a chemistry word only: "GB" is also gigabytes), the attack an agent
+was used in ("the agent used on Skripal"), SMILES, InChI and InChIKeys. Before linking the question is
+folded: NFKC, no invisible characters, no accents, look-alike letters of other scripts read as Latin in
+mixed words, letters spelled out one by one joined; a second view reads digits as letters ("s4r1n").
 
-Before linking, the question is read as it looks: NFKC, invisible format characters removed, letters
-spelled out one by one joined. What the patterns cannot read is wording in other languages or encodings
-(base64, leetspeak); the tools' structure checks remain the line behind them.
+The trade-off: linking is language-blind, the protective allow-list is not (``screen_words.PROTECTIVE``
+covers English, French, German, Spanish, Italian, Portuguese, Russian, Chinese, Japanese, Korean and
+Arabic). A protective question in another language, a neutral question ("what is VX?") or a protective
+one in fiction is refused, with the safety facts; we accept those refusals so that no rewording of a
+request gets past. A question that does not link the agent at all (an unlisted analogue described only
+in words) still reaches the model, and the tools' structure checks stand behind it.
+
+How English intent is read (``intent_patterns``): every flagged mention in the lower-cased question
+becomes the token ``AGENT``; a request is a pattern over that text. Verb patterns need the agent (or a
+pronoun standing for it) as the object, with only determiners and quantity words between ("make 5 g of
+pure AGENT"), or as the subject of a passive ("how is AGENT made"). Noun patterns need it as their
+complement ("synthesis of AGENT"). An agent followed by a protective noun ("AGENT antidote") is not an
+object, so "how do I prepare a sarin antidote kit" is answered. Making and getting (synthesis,
+acquisition) win over protective words; a weaponising or spreading word found by these patterns may be a
+noun in a protective question ("symptoms after release of sarin", "destruction of VX stockpiles"), so it
+refuses only a question that is not protective. A CWC precursor that the question would react, mix or
+combine is a synthesis request too.
 """
 
 from __future__ import annotations

@@ -112,9 +112,9 @@ def run(data: Path, per_set: int) -> dict:
             result = screen(question)
             mentioned += bool(result.flags)
             if result.refused:
-                intents[str(result.intent)] += 1
+                intents[str(result.reason)] += 1
                 refused.append(
-                    {"question": question[:300], "matched": [f.matched for f in result.flags], "intent": result.intent}
+                    {"question": question[:300], "matched": [f.matched for f in result.flags], "intent": result.reason}
                 )
         sets[set_name] = {
             "questions": len(questions),

@@ -6,10 +6,12 @@ everyday names like "iron" or "water", and English words that happen to parse as
 Structures are read wherever they stand: quoted, in brackets or parentheses, or followed by punctuation.
 
 For the safety screen, ``controlled=True`` also links every name of the listed controlled agents (common
-names, IUPAC names, codes, InChIKeys) and generic terms such as "nerve agent". Those ~200 names make one
-regex alternation, which tolerates the spelling freedom of systematic names (spaces or hyphens between
-name parts, any bracket style). Short codes ("GB", "HD", "VR") have everyday meanings, so they count only
-case-sensitively and next to a chemistry word or another controlled name.
+names, IUPAC names, codes, InChIKeys, CAS numbers, and the lexicon's names in other languages and scripts)
+and generic terms such as "nerve agent". Those names make one regex alternation, which tolerates the
+spelling freedom of systematic names (spaces or hyphens between name parts, any bracket style). Short
+codes ("GB", "HD", "VR") have everyday meanings, so they count only case-sensitively and next to a
+chemistry word or another controlled name; so do names that are everyday words in their language and
+descriptions of an agent by the attack it was used in, next to a weapon or chemistry word.
 """
 
 from __future__ import annotations
