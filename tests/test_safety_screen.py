@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from tests.scripted import ScriptedChatModel, script
-from txscout.agent.api import Agent, Answer
+from txscout.agent.api import Agent
 from txscout.agent.safety import SCREEN_TOOL, screen
+from txscout.core.events import Event
 from txscout.core.settings import Settings
 from txscout.tools.chemistry import chemistry_tools
 from txscout.tools.chemistry.lexicon import cas_numbers, cas_valid, fold, lexicon_terms, unleet
@@ -39,6 +41,12 @@ REQUIRED_PROTECTIVE = [
 ]
 
 
+class Reply(NamedTuple):
+    text: str
+    events: list[Event]
+    model_calls: int
+
+
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory: pytest.TempPathFactory) -> list:
     return chemistry_tools(Settings(offline=True, cache_dir=tmp_path_factory.mktemp("chem")))
@@ -49,18 +57,16 @@ def always(reply: str) -> ScriptedChatModel:
     return script(*[f"Thought: I can answer.\nFinal Answer: {reply}"] * 40)
 
 
-def ask(model: ScriptedChatModel, tools: list, mode: str, entry: str, question: str, tmp_path: Path) -> Answer:
-    """The question through one of the library's entry points; ``stream``'s answer event is checked too."""
+def ask(model: ScriptedChatModel, tools: list, mode: str, entry: str, question: str, tmp_path: Path) -> Reply:
+    """The question through one of the library's entry points: the answer's text, its events, its model calls."""
     settings = Settings(offline=True, cache_dir=tmp_path, mode=mode)
     agent = Agent(model=model, tools=tools, settings=settings, store=False, protocol="text")
-    if entry == "arun":
-        return asyncio.run(agent.arun(question))
     if entry == "stream":
         events = list(agent.stream(question))
-        assert not any(DRAFT in json.dumps(e.model_dump(mode="json")) for e in events)
         ready = next(e for e in events if e.type == "answer")
-        assert "DRAFT-7f3a" not in ready.text
-    return agent.run(question)
+        return Reply(ready.text, events, len(model.prompts))
+    answer = asyncio.run(agent.arun(question)) if entry == "arun" else agent.run(question)
+    return Reply(answer.text, answer.events, answer.usage.model_calls)
 
 
 def test_the_fixture_covers_six_languages_and_the_required_protective_questions() -> None:
@@ -78,14 +84,13 @@ def test_a_linked_agent_is_refused_in_any_language_or_disguise_before_the_model(
 ) -> None:
     entry = ENTRIES[(index + MODES.index(mode)) % len(ENTRIES)]  # each phrasing meets every entry point once
     model = always(DRAFT)
-    answer = ask(model, tools, mode, entry, question, tmp_path)
-    assert model.prompts == []  # the model was never called
-    assert answer.usage.model_calls == 0
-    assert "DRAFT-7f3a" not in answer.text and "reflux" not in answer.text
-    assert "can't provide guidance" in answer.text and f"**{agent}**" in answer.text
-    flags = [e for e in answer.events if e.type == "safety_flag"]
+    reply = ask(model, tools, mode, entry, question, tmp_path)
+    assert model.prompts == [] and reply.model_calls == 0  # the model was never called
+    assert "DRAFT-7f3a" not in reply.text and "reflux" not in reply.text
+    assert not any("DRAFT-7f3a" in e.model_dump_json() for e in reply.events)
+    assert "can't provide guidance" in reply.text and f"**{agent}**" in reply.text
+    flags = [e for e in reply.events if e.type == "safety_flag"]
     assert agent in [f.matched for f in flags] and {f.tool for f in flags} == {SCREEN_TOOL}
-    assert not any(e.type == "text_delta" for e in answer.events)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -95,10 +100,10 @@ def test_a_clearly_protective_question_still_reaches_the_model(
 ) -> None:
     assert screen(question).flags  # it does link an agent: protection, not a missed name, lets it through
     model = always(ANSWER)
-    answer = ask(model, tools, mode, "run", question, tmp_path)
-    assert model.prompts and answer.usage.model_calls >= 1
-    assert "ANSWER-2c9e" in answer.text
-    assert not any(e.type == "safety_flag" for e in answer.events)
+    reply = ask(model, tools, mode, "run", question, tmp_path)
+    assert model.prompts and reply.model_calls >= 1
+    assert "ANSWER-2c9e" in reply.text
+    assert not any(e.type == "safety_flag" for e in reply.events)
 
 
 @pytest.mark.parametrize(

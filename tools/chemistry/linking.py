@@ -129,44 +129,102 @@ def _smiles_candidate(token: str) -> str | None:
     return Chem.MolToSmiles(mol)
 
 
-def _term_pattern(text: str) -> str:
-    parts = re.findall(r"[A-Za-z0-9]+|[^\sA-Za-z0-9\-\u2010-\u2015]", text)
-    classes = {"(": r"[(\[{]", "[": r"[(\[{]", "{": r"[(\[{]", ")": r"[)\]}]", "]": r"[)\]}]", "}": r"[)\]}]"}
-    quote = r"['\u2019\u2032]"
-    return _SEPARATOR.join(classes.get(p, quote if p in "'\u2019\u2032" else re.escape(p)) for p in parts)
+_BRACKET_CLASSES = {"(": r"[(\[{]", "[": r"[(\[{]", "{": r"[(\[{]", ")": r"[)\]}]", "]": r"[)\]}]", "}": r"[)\]}]"}
+_QUOTES = "'\u2019\u2032"
 
 
-def _edged(text: str) -> str:
-    """A name's pattern with the word edges its script has.
+def _parts(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z0-9]+|[^\sA-Za-z0-9\-\u2010-\u2015]", text)
 
-    A Latin-script name is a whole word (an English plural allowed). Other alphabets inflect and take
-    attached particles (Russian "зарином", Arabic "بالسارين"), and Chinese and Japanese have no spaces, so
-    those names are found inside words; the names are long enough not to occur inside others by chance.
+
+def _part_pattern(part: str) -> str:
+    return _BRACKET_CLASSES.get(part, r"['\u2019\u2032]" if part in _QUOTES else re.escape(part))
+
+
+def _tail(text: str) -> str:
+    """What may follow a name inside its word, and its right edge.
+
+    A Latin-script name is a whole word, allowing an English plural or the head of a German compound
+    ("Sarinvergiftung"). Other alphabets inflect and take attached particles (Russian "зарином", Arabic
+    "بالسارين"), and Chinese and Japanese have no spaces, so those names are found inside words; they
+    are long enough not to occur inside others by chance.
     """
-    core = _term_pattern(text)
-    before = _EDGE_BEFORE if text[0].isascii() else _ANTI
-    after = _edged_tail(text) + _EDGE_AFTER if text[-1].isascii() else ""
-    return before + core + after
+    return f"(?:e?s|{_COMPOUND_HEADS})?" + _EDGE_AFTER if text[-1].isascii() else ""
 
 
-def _edged_tail(text: str) -> str:
-    """What may follow a Latin-script name inside its word: a plural, or the head of a German compound."""
-    return f"(?:e?s|{_COMPOUND_HEADS})?" if text[-1].isascii() else ""
+def _atoms(text: str) -> list[str]:
+    """A name as a sequence of single-character patterns, so that many names share one prefix tree."""
+    atoms: list[str] = []
+    for i, part in enumerate(_parts(text)):
+        if i:
+            atoms.append(_SEPARATOR)
+        if part.isascii() and part.isalnum():
+            atoms.extend(re.escape(c) for c in part.lower())
+        else:
+            atoms.append(_part_pattern(part.lower()))
+    return [*atoms, _tail(text)]
+
+
+def _trie_pattern(texts: list[str]) -> str:
+    """One pattern for many names, factored by common prefix (a plain alternation of hundreds of names
+    tries each at every position; the tree tries a handful). Longer names come before their prefixes."""
+    root: dict = {}
+    for text in sorted(texts, key=len, reverse=True):
+        node = root
+        for atom in _atoms(text):
+            node = node.setdefault(atom, {})
+        node[None] = {}
+
+    def emit(node: dict) -> str:
+        branches = [atom + emit(child) for atom, child in node.items() if atom is not None]
+        if None in node:
+            branches.append("")
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit(root) if root else "(?!)"
+
+
+def _names_pattern(texts: list[str]) -> re.Pattern[str]:
+    """Names that start in ASCII need a word edge before them; names in other scripts may be attached."""
+    latin = [t for t in texts if t[0].isascii()]
+    other = [t for t in texts if not t[0].isascii()]
+    return re.compile(f"{_EDGE_BEFORE}{_trie_pattern(latin)}|{_ANTI}{_trie_pattern(other)}", re.IGNORECASE)
+
+
+_KEY_DROP = re.compile(r"[\s\-\u2010-\u2015_]")
+_KEY_BRACKETS = str.maketrans("[{]}\u2019\u2032", "(())''")
+_KEY_TAIL = re.compile(f"(?:e?s|{_COMPOUND_HEADS})?", re.IGNORECASE)
+
+
+def _name_key(text: str) -> str:
+    """A name as the patterns read it: no case, spaces or hyphens, one bracket and one quote style."""
+    return _KEY_DROP.sub("", text.lower()).translate(_KEY_BRACKETS)
 
 
 @cache
-def _controlled() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], list[tuple[re.Pattern[str], Term]]]:
-    """(names, contextual names, codes, each term's own regex): the alternations find, the per-term ones identify."""
+def _controlled() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], dict[str, Term]]:
+    """(names, contextual names, codes, the term each found text denotes): the trees find, the keys identify."""
     terms = sorted(controlled_terms(), key=lambda t: len(t.text), reverse=True)  # longest alternative first
     names = [t for t in terms if not t.code and not t.contextual]
     contextual = [t for t in terms if t.contextual]
     codes = [t for t in terms if t.code]
-    name_re = re.compile("|".join(_edged(t.text) for t in names), re.IGNORECASE)
-    contextual_re = re.compile("|".join(_edged(t.text) for t in contextual), re.IGNORECASE)
+    name_re = _names_pattern([t.text for t in names])
+    contextual_re = _names_pattern([t.text for t in contextual])
     code_re = re.compile(_EDGE_BEFORE + "(?:" + "|".join(re.escape(t.text) for t in codes) + ")" + _EDGE_AFTER)
-    each = [(re.compile(_term_pattern(t.text) + _edged_tail(t.text), re.IGNORECASE), t) for t in names + contextual]
-    each += [(re.compile(re.escape(t.text)), t) for t in codes]
-    return name_re, contextual_re, code_re, each
+    keys: dict[str, Term] = {}
+    for term in names + contextual:
+        keys.setdefault(_name_key(term.text), term)
+    for term in codes:
+        keys.setdefault(term.text, term)  # codes are case-sensitive, so their key is themselves
+    return name_re, contextual_re, code_re, keys
+
+
+def _term_of(found: str, keys: dict[str, Term]) -> Term:
+    """The term a matched text denotes: a code as written, a name by its key, less a plural or compound head."""
+    if found in keys:
+        return keys[found]
+    key = _name_key(found)
+    return next(keys[key[:i]] for i in range(len(key), 0, -1) if key[:i] in keys and _KEY_TAIL.fullmatch(key[i:]))
 
 
 @cache
@@ -193,19 +251,16 @@ def _controlled_mentions(text: str, *, codes: bool = True) -> list[tuple[int, in
     InChIKeys of listed agents. ``codes=False`` looks for names only (the view of the text that reads
     digits as letters has no codes, numbers or keys left in it)."""
     with _LOCK:
-        name_re, contextual_re, code_re, each = _controlled()
+        name_re, contextual_re, code_re, keys = _controlled()
     hits = list(name_re.finditer(text))
     named = _covered(text, [m.span() for m in hits])
     hits += [m for m in contextual_re.finditer(text) if _near(text, m, _WEAPON_CONTEXT, named)]
     named = _covered(text, [m.span() for m in hits])
     if codes:
         hits += [m for m in code_re.finditer(text) if _near(text, m, _CHEMISTRY_CONTEXT, named)]
-    terms: dict[str, Term] = {}
     found = []
     for m in hits:
-        if m.group() not in terms:
-            terms[m.group()] = next(t for pattern, t in each if pattern.fullmatch(m.group()))
-        term = terms[m.group()]
+        term = _term_of(m.group(), keys)
         smiles = _canonical(term.smiles) if term.smiles else ""
         found.append((m.start(), m.end(), LinkedMolecule(mention=m.group(), smiles=smiles, name=term.label)))
     if not codes:
