@@ -415,8 +415,8 @@ def screen(question: str) -> Screening:
 def screen_question(question: str, emit: Callable[[SafetyFlagged], None]) -> bool:
     """True when the question must be refused without calling the model; its flags are emitted first.
 
-    A question that only mentions a flagged agent emits nothing: it is answered, and the tools' own
-    structure checks still apply to whatever the model looks up.
+    A question that is not refused emits nothing, even when it links an agent (a protective question about
+    sarin is answered), and the tools' own structure checks still apply to whatever the model looks up.
     """
     result = screen(question)
     if not result.refused:

@@ -7,10 +7,11 @@ Two sets, both through ``txscout.agent.safety.screen`` (the check every run make
   names the linker recognises at all (an unlinked name is never checked by structure), and how many
   neutral questions "What is <drug> used for?" are refused (a drug that is itself a scheduled agent,
   which the screen decides on whatever the wording).
-- ordinary benchmark questions from the shared data (PubMedQA, MedQA, ChemBench, MMLU chemistry and
-  medicine). None of them asks for a chemical weapon, so every refusal is listed for review, with its
-  reason: a request read, or "not protective" (a scheduled agent or listed toxin named in a question
-  that is not clearly protective, which the screen refuses by rule).
+- ordinary benchmark questions from the shared data (PubMedQA titles, and with their abstracts, MedQA,
+  ChemBench, and every MMLU subject there: chemistry, medicine, biology, virology, nutrition). None of
+  them asks for a chemical weapon, so every refusal is listed for review, with its reason: a request
+  read, or "not protective" (a scheduled agent or listed toxin named in a question that is not clearly
+  protective, which the screen refuses by rule).
 - a stress test of the intent patterns alone: in every ordinary question that names a drug, the drug is
   read as if it were a flagged agent. A refusal there is wording that the patterns take for a request to
   make, get, weaponise or spread the drug (most of them are real requests about the drug: "which drug
@@ -48,6 +49,8 @@ def ordinary_questions(data: Path, per_set: int) -> dict[str, list[str]]:
     sets: dict[str, list[str]] = {}
     pubmed = json.loads((data / "pubmedqa" / "ori_pqal.json").read_text(encoding="utf-8"))
     sets["pubmedqa"] = [item["QUESTION"] for item in pubmed.values()]
+    # the reasoning-required setting sends the abstract too: drug and toxin names appear there, not in titles
+    sets["pubmedqa+abstract"] = ["\n".join([item["QUESTION"], *item["CONTEXTS"]]) for item in pubmed.values()]
     medqa: list[str] = []
     with (data / "medqa" / "medqa_us_4options_test.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
@@ -63,12 +66,9 @@ def ordinary_questions(data: Path, per_set: int) -> dict[str, list[str]]:
         chembench.append(f"{example['input']}\n{options}".strip())
     sets["chembench"] = chembench
     mmlu: list[str] = []
-    subjects = ("college_chemistry", "high_school_chemistry", "college_medicine", "professional_medicine")
-    for subject in subjects:
-        path = data / "mmlu" / "test" / f"{subject}_test.csv"
-        if path.exists():
-            with path.open(encoding="utf-8", newline="") as fh:
-                mmlu.extend("\n".join(row[:5]) for row in csv.reader(fh) if row)
+    for path in sorted((data / "mmlu" / "test").glob("*_test.csv")):  # every subject the shared data holds
+        with path.open(encoding="utf-8", newline="") as fh:
+            mmlu.extend("\n".join(row[:5]) for row in csv.reader(fh) if row)
     sets["mmlu"] = mmlu
     return {name: questions[:per_set] if per_set else questions for name, questions in sets.items()}
 
