@@ -369,7 +369,11 @@ def tools_call(
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in exc.errors())
             raise UserError(f"invalid arguments for {name}: {problems}") from None
-    with tool_context(ToolContext(offline=settings.offline)):
+
+    def say(text: str) -> None:
+        err.print(Text(text, style="dim"))
+
+    with tool_context(ToolContext(offline=settings.offline, status=say)):
         message = tool.invoke({"name": name, "args": parsed, "id": "cli", "type": "tool_call"})
     if getattr(message, "status", "success") == "error":
         problem = str(message.content)
