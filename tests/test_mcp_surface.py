@@ -28,7 +28,8 @@ def service(tmp_path: Path, *, tools: list | None = None) -> TxscoutMcp:
     tools = tools if tools is not None else [search_papers()]
 
     def agent() -> Agent:
-        return Agent(model=script(*search_then_answer("imatinib")), tools=tools, settings=settings, store=False)
+        replies = search_then_answer("imatinib")
+        return Agent(model=script(*replies, *replies), tools=tools, settings=settings, store=False)
 
     store = EvidenceStore(path=tmp_path / "memory", embedder=HashEmbedder())
     return TxscoutMcp(settings, tools=tools, agent_factory=agent, store=store, traces=tmp_path / "sessions")
@@ -40,11 +41,18 @@ async def test_ask_sends_progress_as_the_run_goes(tmp_path: Path) -> None:
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         heard.append((progress, message))
 
-    async with create_connected_server_and_client_session(build_server(service(tmp_path))) as session:
+    served = service(tmp_path)
+    async with create_connected_server_and_client_session(build_server(served)) as session:
         answered = await session.call_tool("ask", {"question": QUESTION}, progress_callback=on_progress)
-    assert not answered.isError
+        first = list(heard)
+        heard.clear()
+        again = await session.call_tool("ask", {"question": QUESTION}, progress_callback=on_progress)
+    assert not answered.isError and not again.isError
+    assert (heard[0][1] or "").startswith("started: model ")  # loading is announced only once
+    heard[:] = first
     messages = [message or "" for _, message in heard]
-    assert messages[0].startswith("started: model ")
+    assert messages[0] == "loading the model and tools (the first question only)"
+    assert messages[1].startswith("started: model ")
     assert "step 1: calling search_papers" in messages and "step 1: search_papers answered" in messages
     assert messages[-1] == "answer ready"
     assert [progress for progress, _ in heard] == sorted({progress for progress, _ in heard})  # rising, distinct

@@ -305,6 +305,8 @@ class TxscoutMcp:
             if message is not None and progress is not None:
                 progress(message)
 
+        if self._agent is None and progress is not None:
+            progress("loading the model and tools (the first question only)")
         try:
             answer = self.agent().run(args.question, mode=args.mode, on_event=on_event)
         except UserError as exc:
