@@ -19,6 +19,8 @@ from txscout.core.text import clean
 
 _PREVIEW = 220
 _SUMMARISED = {"uncertainty"}
+_LONG_PROMPT = 256
+"""Prompt tokens left to read that take long enough (seconds on a small CPU) to be worth a line."""
 
 
 def _preview(text: str, limit: int = _PREVIEW) -> str:
@@ -82,7 +84,7 @@ class ConsoleRenderer:
     def _reading(self, event: PromptRead) -> None:
         """One line when a model starts reading a long prompt, so the wait before its first token is
         explained (the TUI shows the count as it moves; a console line per batch would be noise)."""
-        if event.purpose in _SUMMARISED or event.call in self._reading_calls or event.done >= event.total:
+        if event.purpose in _SUMMARISED or event.call in self._reading_calls or event.total - event.done < _LONG_PROMPT:
             return
         self._reading_calls.add(event.call)
         self._end_line()

@@ -101,6 +101,7 @@ async def test_resources_are_stored_documents_and_past_traces(tmp_path: Path) ->
 
         events = await session.read_resource(listed[f"trace: {QUESTION}"].uri)
         assert events.contents[0].text == trace.read_text()
+        assert events.contents[0].mimeType == "application/x-ndjson" and document.contents[0].mimeType == "text/plain"
         assert [e.type for e in read_trace(trace)][-1] == "run_finished"
 
         for outside in ("txscout://traces/..%2F..%2Fsecret.jsonl", "txscout://evidence/nothing", "file:///etc/passwd"):

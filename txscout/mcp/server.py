@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote
 import anyio
 from mcp import types
 from mcp.server.lowlevel import Server
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from pydantic import AnyUrl, BaseModel, Field
 
 from txscout import __version__
@@ -362,7 +363,7 @@ class TxscoutMcp:
             )
         return listed
 
-    def read(self, uri: str) -> str:
+    def read(self, uri: str) -> ReadResourceContents:
         """A resource's text: a document's chunks with its provenance, or a trace file as written."""
         if uri.startswith(EVIDENCE_URI):
             chunks = self.store().source(unquote(uri.removeprefix(EVIDENCE_URI)))
@@ -370,13 +371,16 @@ class TxscoutMcp:
                 raise ValueError(f"no stored document {uri}")
             first = chunks[0]
             head = [first.title, first.citation()]
-            return "\n".join([*filter(None, head), "", *(chunk.text for chunk in chunks)])
+            text = "\n".join([*filter(None, head), "", *(chunk.text for chunk in chunks)])
+            return ReadResourceContents(content=text, mime_type="text/plain")
         if uri.startswith(TRACE_URI):
             root = self.traces.resolve()
             path = (root / unquote(uri.removeprefix(TRACE_URI))).resolve()
             if not path.is_relative_to(root) or path.suffix != ".jsonl" or not path.is_file():
                 raise ValueError(f"no trace {uri}")
-            return path.read_text(encoding="utf-8", errors="replace")
+            return ReadResourceContents(
+                content=path.read_text(encoding="utf-8", errors="replace"), mime_type="application/x-ndjson"
+            )
         raise ValueError(f"unknown resource {uri}; txscout serves {EVIDENCE_URI}… and {TRACE_URI}…")
 
 
@@ -432,5 +436,5 @@ def _serve_prompts_and_resources(server: Server[Any, Any], service: TxscoutMcp) 
         return await anyio.to_thread.run_sync(service.resources)
 
     @server.read_resource()
-    async def read_resource(uri: AnyUrl) -> str:
-        return await anyio.to_thread.run_sync(service.read, str(uri))
+    async def read_resource(uri: AnyUrl) -> list[ReadResourceContents]:
+        return [await anyio.to_thread.run_sync(service.read, str(uri))]
