@@ -88,8 +88,9 @@ class Agent:
     ``model`` is a spec (``local``, ``openai:MODEL``, ...), any LangChain chat model, or a ``Backend``
     (a chat model with capabilities its class does not declare, see ``agent.backends``); ``tools``
     defaults to ``tools.default_tools()``. Retrieved literature is kept in ``store``: the configured
-    evidence store when omitted, none with ``store=False``. Other keyword arguments override settings
-    (``max_steps=3``, ``offline=True``, ...).
+    evidence store when omitted, none with ``store=False``. ``on_stage`` hears what building the agent
+    is busy with (loading the model, the tools, opening the store): a first start can take minutes on a
+    busy machine. Other keyword arguments override settings (``max_steps=3``, ``offline=True``, ...).
     """
 
     def __init__(
@@ -101,8 +102,10 @@ class Agent:
         settings: Settings | None = None,
         protocol: ToolProtocol | None = None,
         store: EvidenceStore | Literal[False] | None = None,
+        on_stage: Callable[[str], None] | None = None,
         **overrides: Any,
     ) -> None:
+        stage = on_stage or (lambda _stage: None)
         self.settings = settings or load_settings(mode=mode, **overrides)
         if settings is not None and (mode or overrides):
             self.settings = settings.model_copy(update={"mode": mode or settings.mode, **overrides})
@@ -110,6 +113,7 @@ class Agent:
             from txscout.agent.models import describe, load_model
 
             spec = model or self.settings.model
+            stage(f"loading the model {describe(spec)}")
             self.backend = Backend.of(load_model(spec, self.settings))
             self.model_label = describe(spec)
         else:
@@ -119,6 +123,7 @@ class Agent:
         # Problems found while building the agent (an MCP server left out), reported once by the next run.
         self._unreported: list[str] = []
         if tools is None:
+            stage("loading the tools")
             from txscout.agent.toolbox import default_tools
 
             tools = default_tools(self.settings)
@@ -131,6 +136,7 @@ class Agent:
         self.tools = list(tools)
         self.protocol: ToolProtocol = protocol or self.settings.tool_protocol
         if store is None:
+            stage("opening the evidence store")
             from txscout.memory.store import EvidenceStore
 
             store = EvidenceStore(self.settings)
@@ -147,15 +153,24 @@ class Agent:
             raise UserError(f"model {self.model_label} does not support native tool calling")
         return bound
 
-    def warm(self) -> bool:
+    def warm(
+        self,
+        on_stage: Callable[[str], None] | None = None,
+        on_prompt: Callable[[int, int], None] | None = None,
+    ) -> bool:
         """Read the ReAct system prompt ahead of the first question, where the model keeps it
         (``prompt_state``: the embedded model, which also saves it for later processes), so the first
-        question is answered as fast as the ones after it. False when the model gains nothing from it;
-        ``UserError`` when the prompt was read but its state could not be saved (the cache folder)."""
+        question is answered as fast as the ones after it. ``on_stage`` hears that it starts;
+        ``on_prompt(done, total)`` the progress through the prompt when it is read rather than restored.
+        False when the model gains nothing from it; ``UserError`` when the prompt was read but its state
+        could not be saved (the cache folder)."""
         if not self.backend.capabilities.prompt_state or not self.tools:
             return False
         prompt = system_prompt(self.tools, native=self._native is not None)
-        problem = self.model.prepare(prompt)  # type: ignore[attr-defined]  # what prompt_state promises
+        if on_stage is not None:
+            on_stage("preparing the system prompt (restored when a saved state matches)")
+        # what prompt_state promises
+        problem = self.model.prepare(prompt, on_prompt=on_prompt)  # type: ignore[attr-defined]
         if problem:
             raise UserError(f"{problem}; set prompt_cache_dir to a writable folder, or prompt_cache = false")
         return True

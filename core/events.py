@@ -61,6 +61,19 @@ class TextDelta(_Event):
     tokens: int = 1
 
 
+class PromptRead(_Event):
+    """A model reading its prompt, before its first token: ``done`` of ``total`` prompt tokens are in its
+    context (tokens it held from an earlier call count as done). Sent by models that report it (the
+    embedded one), once before reading and after each batch, so a long silent wait shows progress."""
+
+    type: Literal["prompt_read"] = "prompt_read"
+    step: int
+    purpose: str = "react"
+    call: int = 0
+    done: int
+    total: int
+
+
 class Thought(_Event):
     type: Literal["thought"] = "thought"
     step: int
@@ -156,6 +169,7 @@ Event = Annotated[
     RunStarted
     | ModelCall
     | TextDelta
+    | PromptRead
     | Thought
     | ToolCalled
     | ToolResult

@@ -48,6 +48,13 @@ class ToolContext:
     add_evidence: Callable[[Evidence], int] | None = None
     offline: bool = False
     run_id: str = ""
+    status: Callable[[str], None] | None = None
+    """Told what a tool is busy with when that takes a person's patience (loading a model), so the one
+    waiting hears why; nowhere to tell outside a caller that sets it."""
+
+    def notice(self, text: str) -> None:
+        if self.status is not None:
+            self.status(text)
 
     def event(self, event: Event) -> None:
         if self.emit is not None:

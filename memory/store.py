@@ -75,6 +75,16 @@ class StoreStats(BaseModel):
     size_bytes: int | None = None
 
 
+class StoredSource(BaseModel):
+    """One stored document: the id its chunks share (``parent``), its provenance and its chunk count."""
+
+    id: str
+    title: str
+    source_kind: str
+    locator: str
+    chunks: int
+
+
 def _metadata(item: Evidence, parent: str, chunk: int) -> dict[str, Any]:
     meta: dict[str, Any] = {name: getattr(item, name) for name in _META_FIELDS if getattr(item, name) not in (None, "")}
     return meta | {"parent": parent, "chunk": chunk}
@@ -419,6 +429,32 @@ class EvidenceStore:
                 vector = embeddings[i] if embeddings is not None else None
                 yield chunk_id, page["documents"][i], page["metadatas"][i] or {}, vector
             offset += len(page["ids"])
+
+    def sources(self) -> list[StoredSource]:
+        """One entry per stored document (its chunks counted), for listing; a store never written to
+        has none and is not created by asking."""
+        if self.path is not None and not self.path.exists():
+            return []
+        found: dict[str, StoredSource] = {}
+        for _, _, meta, _ in self.iter_all():
+            parent = str(meta.get("parent", ""))
+            known = found.get(parent)
+            if known is None:
+                item = _evidence("", meta)
+                found[parent] = StoredSource(
+                    id=parent, title=item.title, source_kind=item.source_kind, locator=item.locator, chunks=1
+                )
+            else:
+                known.chunks += 1
+        return list(found.values())
+
+    def source(self, parent: str) -> list[Evidence]:
+        """A stored document's chunks in order, each with its provenance; none when no such document."""
+        if self.path is not None and not self.path.exists():
+            return []
+        page = self._coll().get(where={"parent": parent}, include=["documents", "metadatas"])
+        rows = sorted(zip(page["documents"], page["metadatas"], strict=True), key=lambda r: int(r[1].get("chunk", 0)))
+        return [_evidence(text, meta or {}) for text, meta in rows]
 
     def _lexical_index(self, generation: str) -> LexicalIndex:
         from txscout.core.lexical import LexicalIndex

@@ -38,11 +38,14 @@ def test_declared_capabilities_shape_the_request() -> None:
     assert embedded.sample_workers(5) == 1
     assert Backend(Batched(batches=[])).request(n=4, temperature=0.7) == {"temperature": 0.7, "n": 4}
     assert LocalChatModel.capabilities == Capabilities(
-        grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True
+        grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True, prompt_progress=True
     )
     stop = threading.Event()
     assert Backend(LocalChatModel.model_construct()).request(cancel=stop) == {"cancel": stop}
     assert embedded.request(cancel=stop) == {}  # a model that does not take it is stopped between chunks
+    heard = print
+    assert Backend(LocalChatModel.model_construct()).request(on_prompt=heard) == {"on_prompt": heard}
+    assert embedded.request(on_prompt=heard) == {}  # a model that cannot report is not asked to
 
 
 def test_explicit_capabilities_override_the_declared_ones() -> None:

@@ -130,12 +130,18 @@ def test_trace_show_rejects_garbage(tmp_path: Path) -> None:
     assert_user_error(invoke("trace", "show", str(bad)), "bad.jsonl:1: not a txscout event")
 
 
-def test_models_reports_each_embedded_model_and_a_dead_endpoint() -> None:
+def test_models_reports_each_embedded_model_and_a_dead_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where the joined Gemma file would go
     url = f"http://127.0.0.1:{closed_port()}/v1"
     result = invoke("models", "--json", "--model", "openai:served", "--base-url", url)
     rows = {row["spec"]: row for row in json.loads(result.stdout)}
     assert rows["local:smollm2"]["status"] == rows["local:gemma3-270m"]["status"] == "loads"
     assert rows["openai:served"]["configured"] and rows["openai:served"]["status"].startswith("unreachable")
+    # A check writes no model file: Gemma's chunks are described where they are, not joined.
+    assert "4 chunks" in rows["local:gemma3-270m"]["detail"] and "on first use" in rows["local:gemma3-270m"]["detail"]
+    assert not list(tmp_path.rglob("*")), list(tmp_path.rglob("*"))
 
 
 def test_molecule_over_the_atom_limit_names_the_limit_and_never_reaches_pubchem(

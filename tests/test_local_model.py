@@ -90,3 +90,28 @@ def test_one_generation_at_a_time_per_process() -> None:
     second.join(120)
     assert len(times[0]) > 5 and len(times[1]) > 5
     assert min(times[1]) > max(times[0])
+
+
+def test_reading_a_prompt_reports_its_progress_batch_by_batch() -> None:
+    """Ahead of a question (``prepare``) and before a reply's first token, the model says how far it has
+    read; tokens the context already holds count as read."""
+    system = "You answer questions about kinase inhibitors. " + "Imatinib inhibits BCR-ABL in CML. " * 50
+    model = LocalChatModel(model_path=PATH, n_ctx=1536, max_tokens=8)  # a context of its own: nothing held
+    ahead: list[tuple[int, int]] = []
+    model.prepare(system, on_prompt=lambda done, total: ahead.append((done, total)))
+    total = ahead[0][1]
+    assert ahead[0][0] == 0 and total > 512
+    batches = [(min(done, total), total) for done in range(512, total + 511, 512)]
+    assert ahead == [(0, total), *batches]  # one report before reading, one per 512-token batch
+
+    asked: list[tuple[int, int]] = []
+    chunks = list(
+        model.stream(
+            [SystemMessage(system), HumanMessage("Which kinase does imatinib inhibit?")],
+            on_prompt=lambda done, total: asked.append((done, total)),
+        )
+    )
+    prompt_tokens = sum(chunk.usage_metadata["input_tokens"] for chunk in chunks if chunk.usage_metadata)
+    assert asked[0][0] >= total - 1  # the system prompt was held, so reading starts after it
+    assert asked[-1] == (prompt_tokens, prompt_tokens)
+    assert [done for done, _ in asked] == sorted(done for done, _ in asked)

@@ -234,7 +234,7 @@ async def test_a_warm_up_that_fails_is_noted_and_the_app_still_answers(store: Se
     """Preparing the model is an optimisation: when it fails the first question reads the prompt itself."""
 
     class UnsavedPrompt(FixedAgent):
-        def warm(self) -> bool:
+        def warm(self, on_stage: Any = None, on_prompt: Any = None) -> bool:
             raise UserError("cannot save the prompt state in /ro/prompts: Read-only file system")
 
     app = TxscoutApp(agent_factory=UnsavedPrompt, store=store)

@@ -171,7 +171,7 @@ class FixedAgent:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings(offline=True)
 
-    def warm(self) -> bool:
+    def warm(self, on_stage: Any = None, on_prompt: Any = None) -> bool:
         return False
 
     def run(

@@ -34,6 +34,7 @@ from txscout.core.events import (
     ErrorRaised,
     Event,
     ModelCall,
+    PromptRead,
     RunFinished,
     TextDelta,
     TraceFormatError,
@@ -72,7 +73,11 @@ class Runner(Protocol):
         mode: Mode | None = None,
     ) -> Answer: ...
 
-    def warm(self) -> bool:
+    def warm(
+        self,
+        on_stage: Callable[[str], None] | None = None,
+        on_prompt: Callable[[int, int], None] | None = None,
+    ) -> bool:
         """Prepare for the first question (``Agent.warm``); False when there is nothing to prepare."""
         ...
 
@@ -101,6 +106,15 @@ class AgentFailed(Message):
 
 class InboxReady(Message):
     """A run worker left something in the inbox."""
+
+
+class LoadStage(Message):
+    """What loading the model is busy with; ``reading`` is the progress through the system prompt."""
+
+    def __init__(self, stage: str, reading: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.stage = stage
+        self.reading = reading
 
 
 @dataclass
@@ -149,7 +163,13 @@ class TxscoutApp(App[None]):
         Binding("f6", "toggle_network", "Network"),
         Binding("ctrl+up", "show_entry(-1)", "Show the session's previous question", show=False),
         Binding("ctrl+down", "show_entry(1)", "Show the session's next question", show=False),
+        # Priority: the screen's own Tab walks every focusable row, observations included.
+        Binding("tab", "panel(1)", "Next panel", show=False, priority=True),
+        Binding("shift+tab", "panel(-1)", "Previous panel", show=False, priority=True),
     ]
+    PANELS: ClassVar[tuple[str, ...]] = ("#question", "#timeline", "#answer", "#evidence-list")
+    """What Tab and Shift+Tab step between, in order; a panel that cannot take focus (no sources yet) is
+    passed over."""
 
     def __init__(
         self,
@@ -183,11 +203,21 @@ class TxscoutApp(App[None]):
         self._inbox: queue.SimpleQueue[RunEvent | RunEnded] = queue.SimpleQueue()
         self._frame_pending = False
         self._streamed_tokens = 0
+        self._load_started = 0.0
+        self._reading_noted = False
 
     def _default_factory(self) -> Runner:
+        self.load_stage("importing the agent's libraries")
         from txscout.agent.api import Agent
 
-        return Agent(model=self.model_spec, settings=self.settings, mode=self.mode)
+        return Agent(model=self.model_spec, settings=self.settings, mode=self.mode, on_stage=self.load_stage)
+
+    def load_stage(self, stage: str) -> None:
+        """Say what loading is busy with (thread-safe: the loading worker calls it)."""
+        self.post_message(LoadStage(stage))
+
+    def _prompt_progress(self, done: int, total: int) -> None:
+        self.post_message(LoadStage("reading the system prompt", (done, total)))
 
     def notify(self, message: str, *, title: str = "", markup: bool = False, **options: Any) -> None:
         """Notifications carry errors, titles and file names: plain text, cleaned of terminal control."""
@@ -239,9 +269,28 @@ class TxscoutApp(App[None]):
 
     def _start_loading(self) -> None:
         self._loading = True
+        self._load_started = self._clock()
+        self._reading_noted = False
         self.status.state = "loading model…"
+        self.status.start_clock()
         self.timeline.note(f"loading model {self.status.model}…" if self.status.model else "loading model…")
         self._load_agent()
+
+    def on_load_stage(self, message: LoadStage) -> None:
+        """Each stage gets a timeline line with the time since loading began; progress through the system
+        prompt moves the status line, with one timeline line when reading starts."""
+        if not self._loading:
+            return
+        elapsed = self._clock() - self._load_started
+        if message.reading is None:
+            self.status.state = f"loading: {message.stage}"
+            self.timeline.note(f"{message.stage}… · {elapsed:.1f} s")
+            return
+        done, total = message.reading
+        self.status.state = f"loading: {message.stage} {done:,}/{total:,} tokens"
+        if not self._reading_noted:
+            self._reading_noted = True
+            self.timeline.note(f"{message.stage} ({total:,} tokens)… · {elapsed:.1f} s")
 
     @work(thread=True, group="load", exit_on_error=False)
     def _load_agent(self) -> None:
@@ -253,7 +302,7 @@ class TxscoutApp(App[None]):
             self.post_message(AgentFailed(describe_error(exc)))
             return
         try:
-            agent.warm()
+            agent.warm(on_stage=self.load_stage, on_prompt=self._prompt_progress)
         except Exception as exc:  # the first question reads the prompt itself; the app stays usable
             self.call_from_thread(self.timeline.note, f"could not prepare the model: {describe_error(exc)}", "error")
         self.post_message(AgentReady(agent))
@@ -271,7 +320,9 @@ class TxscoutApp(App[None]):
         self.status.model = message.agent.model_label
         self.status.offline = message.agent.settings.offline
         self.status.state = "ready"
-        self.timeline.note(f"model {message.agent.model_label} ready")
+        took = self._clock() - self._load_started
+        self.status.stop_clock(took)
+        self.timeline.note(f"model {message.agent.model_label} ready in {took:.1f} s")
         self._warm_up_tools(message.agent)
         if self._pending is not None:
             question, self._pending = self._pending, None
@@ -289,6 +340,7 @@ class TxscoutApp(App[None]):
     def on_agent_failed(self, message: AgentFailed) -> None:
         self._loading = False
         self.status.state = "no model"
+        self.status.stop_clock()
         self.timeline.note(f"the model could not be loaded: {message.error}", "error")
         self.notify(
             f"{message.error}\nAsk again (Enter) to retry.",
@@ -443,6 +495,12 @@ class TxscoutApp(App[None]):
                 panel.add(record)
             if isinstance(event, ErrorRaised) and event.kind == "memory":
                 self.notify(event.message, severity="warning")
+        reading = [e for e in events if isinstance(e, PromptRead)]
+        if reading and self.status.state.startswith(("running", "reading prompt")):
+            last = reading[-1]
+            self.status.state = (
+                "running" if last.done >= last.total else f"reading prompt {last.done:,}/{last.total:,} tokens"
+            )
         # Output tokens move while the model writes; a finished call's count replaces its streamed one.
         counted = False
         for event in events:
@@ -618,7 +676,38 @@ class TxscoutApp(App[None]):
     # --- sources ---------------------------------------------------------------------------------
 
     def on_evidence_panel_opened(self, message: EvidencePanel.Opened) -> None:
-        self.push_screen(EvidenceScreen(message.record))
+        self.push_screen(EvidenceScreen(message.record), self._back_to_question)
+
+    def _back_to_question(self, _result: object = None) -> None:
+        """After reading a source the next thing typed is most often a question: it goes to the input,
+        not to the list the source was opened from (where "?" would open the help)."""
+        self.question_input.focus()
+
+    # --- moving around ---------------------------------------------------------------------------
+
+    def action_panel(self, step: int) -> None:
+        """Focus the next (or previous) panel; inside a dialog, Tab keeps its usual meaning."""
+        if self.screen is not self.screen_stack[0]:
+            if step > 0:
+                self.screen.focus_next()
+            else:
+                self.screen.focus_previous()
+            return
+        panels = [self.query_one(selector) for selector in self.PANELS]
+        focused = self.focused
+        current = next(
+            (
+                i
+                for i, panel in enumerate(panels)
+                if focused is not None and (focused is panel or panel in focused.ancestors)
+            ),
+            -1 if step > 0 else 0,
+        )
+        for offset in range(1, len(panels) + 1):
+            panel = panels[(current + step * offset) % len(panels)]
+            if panel.focusable and panel.display:
+                panel.focus()
+                return
 
     def on_answer_pane_citation_clicked(self, message: AnswerPane.CitationClicked) -> None:
         if not self.query_one(EvidencePanel).open_ref(message.ref):
@@ -678,7 +767,6 @@ class TxscoutApp(App[None]):
                     ("click [n]", "In the answer, open source n"),
                 ],
             ),
-            ("Moving around", [("Tab / Shift+Tab", "Next / previous panel")]),
         ]
 
 

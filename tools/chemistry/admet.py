@@ -31,6 +31,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from txscout.core.toolkit import current_context
+
 MODEL_NAME = "ADMET-AI 2.0 (Chemprop-RDKit ensembles trained on TDC)"
 PERCENTILE_SUFFIX = "_drugbank_approved_percentile"
 _NOISY_LOGGERS = (
@@ -166,6 +168,7 @@ def model() -> Any:
     global _MODEL, LOAD_SECONDS
     with _LOAD_LOCK:
         if _MODEL is None:
+            current_context().notice("loading ADMET-AI models…")
             start = time.perf_counter()
             with quiet():
                 from admet_ai import ADMETModel

@@ -24,6 +24,7 @@ _KEY_NAMES = {
     "right": "→",
     "pageup": "PgUp",
     "pagedown": "PgDn",
+    "tab": "Tab",
 }
 
 

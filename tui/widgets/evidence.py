@@ -51,6 +51,9 @@ class EvidencePanel(Vertical):
         yield Static("No sources yet.", id="evidence-empty")
         yield OptionList(id="evidence-list")
 
+    def on_mount(self) -> None:
+        self._update_title()  # the empty list is hidden from the start, so Tab passes it over
+
     def show(self, records: list[EvidenceRecord]) -> None:
         """Replace the list, keeping the highlighted row when the same sources are shown again."""
         options = self.query_one(OptionList)

@@ -22,7 +22,11 @@ STATE_STYLE = {
     "running": ("●", "cyan"),
     "cancelling…": ("◌", "red"),
     "no model": ("✗", "red"),
+    "loading": ("◌", "yellow"),
+    "reading prompt": ("◌", "cyan"),
 }
+"""Symbols by state; a state with details ("loading: the tools", "reading prompt 512/2,048 tokens") is
+styled by its leading words."""
 
 
 class StatusBar(Static):
@@ -60,7 +64,8 @@ class StatusBar(Static):
         self.elapsed = self._clock() - self._started
 
     def render(self) -> Text:
-        symbol, colour = STATE_STYLE.get(self.state, ("●", "default"))
+        lead = next((name for name in STATE_STYLE if self.state.startswith(name)), "")
+        symbol, colour = STATE_STYLE.get(self.state) or STATE_STYLE.get(lead, ("●", "default"))
         text = Text(f" {symbol} {self.state}", style=f"bold {colour}")
         parts = [
             f"model {clean_line(self.model) or '—'}",

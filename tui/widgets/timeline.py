@@ -1,9 +1,10 @@
 """The live timeline of a run: one entry per meaningful event, observations collapsed until asked for.
 
 Model calls are not entries (they would double every step); their tokens go to the status bar. A
-reply is one row that grows as the model writes it (``TextDelta``); a thought already shown there is not
-repeated. Uncertainty samples are not shown as they stream: their entropy row sums them up. The same
-widget replays a saved trace, so a reopened question looks as it did when it ran. Every string
+reply is one row that shows the model reading its prompt (``PromptRead``), then grows as the model
+writes (``TextDelta``); a thought already shown there is not repeated. Uncertainty samples are not
+shown as they stream: their entropy row sums them up. The same widget replays a saved trace, so a
+reopened question looks as it did when it ran. Every string
 shown came from the question, a tool or the model: it is cleaned of terminal control and put in a
 ``Text`` (never parsed as markup).
 """
@@ -28,6 +29,7 @@ from txscout.core.events import (
     ErrorRaised,
     Event,
     EvidenceAdded,
+    PromptRead,
     Revision,
     RunFinished,
     RunStarted,
@@ -69,15 +71,23 @@ class TimelineEntry(Static):
         self.kind = kind
 
 
+def reading_words(done: int, total: int) -> str:
+    return f"prompt read ({total:,} tokens)" if done >= total else f"reading its prompt: {done:,}/{total:,} tokens"
+
+
 class ReplyEntry(TimelineEntry):
-    """A model reply as it streams in: the row grows with every batch of deltas."""
+    """A model reply as it streams in: the row grows with every batch of deltas. Before the first token
+    it shows how far the model has read its prompt, which can take many seconds on a small CPU."""
 
     def __init__(self, call: int) -> None:
         self.call = call
         self.text = ""
+        self.reading: tuple[int, int] | None = None
         super().__init__(self._content(), "reply")
 
     def _content(self) -> Table:
+        if not self.text and self.reading is not None:
+            return _line("model", Text(reading_words(*self.reading), style="dim"), label_style="italic")
         return _line("model", Text(clean(self.text), style="italic"), label_style="italic")
 
     def append(self, text: str) -> None:
@@ -196,6 +206,8 @@ class Timeline(VerticalScroll, can_focus=True):
     DEFAULT_CSS = sibling_css(__file__)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "toggle_observations", "Toggle observations"),
+        Binding("n", "observation(1)", "Next observation", show=False),
+        Binding("p", "observation(-1)", "Previous observation", show=False),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -239,14 +251,17 @@ class Timeline(VerticalScroll, can_focus=True):
         widgets: list[Widget] = []
         grown: set[ReplyEntry] = set()
         for event in events:
-            if isinstance(event, TextDelta):
+            if isinstance(event, TextDelta | PromptRead):
                 if event.purpose in _SUMMARISED:
                     continue
                 if self._reply is None or self._reply.call != event.call:
                     self._reply = ReplyEntry(event.call)
                     widgets.append(self._reply)
-                self._reply.append(event.text)
                 grown.add(self._reply)
+                if isinstance(event, PromptRead):
+                    self._reply.reading = (event.done, event.total)
+                    continue
+                self._reply.append(event.text)
                 if event.purpose == "react":
                     self._streamed_steps.add(event.step)
             elif isinstance(event, RunStarted) and self._header is not None:
@@ -272,6 +287,18 @@ class Timeline(VerticalScroll, can_focus=True):
     @property
     def entries(self) -> list[Widget]:
         return [w for w in self.children if isinstance(w, TimelineEntry | Collapsible)]
+
+    def action_observation(self, step: int) -> None:
+        """Focus the next (or previous) observation's title, where Enter expands it: Tab leaves the
+        timeline for the next panel instead of visiting every observation on the way."""
+        titles = [c.query_one("CollapsibleTitle") for c in self.query(Collapsible)]
+        if not titles:
+            return
+        focused = self.app.focused
+        current = titles.index(focused) if focused in titles else (-1 if step > 0 else len(titles))
+        target = titles[max(0, min(len(titles) - 1, current + step))]
+        target.focus()
+        target.scroll_visible(animate=False)
 
     def action_toggle_observations(self) -> None:
         observations = list(self.query(Collapsible))

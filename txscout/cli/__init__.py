@@ -164,9 +164,10 @@ def ask(
     new_trace = trace is not None and path_kind(trace) == "missing"
     writer = _trace_writer(trace) if trace else None  # a bad path fails now, not after the model loads
     try:
-        with console.status("loading model and tools…"):
+        with console.status("loading model and tools…") as status:
             # A bare question uses no tools and stores no evidence: building them would only slow start-up.
-            agent = Agent(settings=settings, **({"tools": [], "store": False} if settings.mode == "bare" else {}))
+            bare: dict[str, Any] = {"tools": [], "store": False} if settings.mode == "bare" else {}
+            agent = Agent(settings=settings, on_stage=lambda stage: status.update(f"{stage}…"), **bare)
         renderer = ConsoleRenderer(console)
 
         def on_event(event: Any) -> None:
@@ -263,9 +264,16 @@ def warm(model: ModelOpt = None, mcp_config: McpConfigOpt = None) -> None:
     from txscout.agent.api import Agent
 
     started = time.perf_counter()
-    with err.status("loading model and tools…"):
-        agent = Agent(settings=settings, store=False)
-        warmed = agent.warm()
+    with err.status("loading model and tools…") as status:
+
+        def stage(text: str) -> None:
+            status.update(f"{text}…")
+
+        def reading(done: int, total: int) -> None:
+            status.update(f"reading the system prompt: {done:,}/{total:,} tokens")
+
+        agent = Agent(settings=settings, store=False, on_stage=stage)
+        warmed = agent.warm(on_stage=stage, on_prompt=reading)
     took = time.perf_counter() - started
     if warmed:
         out.print(Text(f"{clean(agent.model_label)}: system prompt ready ({took:.1f} s)"))
@@ -369,7 +377,11 @@ def tools_call(
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'args'}: {e['msg']}" for e in exc.errors())
             raise UserError(f"invalid arguments for {name}: {problems}") from None
-    with tool_context(ToolContext(offline=settings.offline)):
+
+    def say(text: str) -> None:
+        err.print(Text(text, style="dim"))
+
+    with tool_context(ToolContext(offline=settings.offline, status=say)):
         message = tool.invoke({"name": name, "args": parsed, "id": "cli", "type": "tool_call"})
     if getattr(message, "status", "success") == "error":
         problem = str(message.content)
