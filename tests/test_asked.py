@@ -341,3 +341,16 @@ def test_a_rule_count_asked_in_other_words_is_the_count_not_every_property() -> 
     (option,) = admitted_options(grammars(model)[0])
     assert option.startswith(f"{len(lipinski['violations'])} violations of Lipinski's rule of five")
     assert "MW" not in option.split("(")[0] and "logP" not in answer.text.split("(")[0]
+
+
+def test_a_settled_admet_answer_passes_the_critique_unrevised() -> None:
+    """Every number the answer states (value and percentile) is in the evidence it cites, so the
+    model-free support check finds nothing to revise."""
+    _, _, first = run_grounded("What is the hERG risk of imatinib?")
+    (option,) = admitted_options(grammars(first)[0])
+    model = embedded(f"Thought: The prediction gives it.\nFinal Answer: {option}")
+    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="full", store=False).run(
+        "What is the hERG risk of imatinib?"
+    )
+    assert not [e for e in answer.events if isinstance(e, Revision)]
+    assert answer.text == option and answer.confidence == 1.0

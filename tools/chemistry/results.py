@@ -208,7 +208,7 @@ class AdmetResult(BaseModel):
     model: str = admet_model.MODEL_NAME
     predictions: list[MoleculePrediction]
     legend: str = (
-        "probabilities are 0-1; pNN is the percentile among approved DrugBank drugs; "
+        "probabilities are 0-1; pct NN is the percentile among approved DrugBank drugs; "
         "'unreliable' marks endpoints with negative test R² in ADMET-AI's benchmark"
     )
     ref: int | None = None
