@@ -355,6 +355,17 @@ def asked_set(question: str) -> list[Property]:
     return props
 
 
+_CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)[A-Za-z][\w-]*[A-Za-z0-9](?![\w-])")
+
+
+def named_codes(question: str) -> list[str]:
+    """Words of a question that name a compound by a code (letters and digits: "AZD9291",
+    "notamolecule123xyz"), once the wording of the properties it asks is removed ("CYP3A4" asks a
+    property), for grounding to look up when no molecule in the question is linked."""
+    rest = _matches(question)[1]
+    return list(dict.fromkeys(m.group() for m in _CODE.finditer(rest) if len(m.group()) >= 4))
+
+
 def asked_property(question: str) -> Property | None:
     """The one property the question asks for, or None when it asks none, several, or also something
     the table does not cover."""

@@ -24,10 +24,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from txscout.agent.asked import TOOL_OF, admitted, asked_properties, compared_property
+from txscout.agent.answers import Choices
+from txscout.agent.asked import TOOL_OF, admitted, asked_properties, asked_set, compared_property, named_codes
 
 if TYPE_CHECKING:
-    from txscout.agent.loop import ReactPhase, Run
+    from txscout.agent.loop import Observation, ReactPhase, Run
 
 MAX_LINKED = 3
 MAX_COMPARED = 8
@@ -79,7 +80,9 @@ def _molecule_args(run: Run, tool: str, molecules: list[str]) -> dict[str, Any] 
 def plan(run: Run, question: str) -> list[tuple[str, dict[str, Any]]]:
     """The grounding calls for ``question``, in order: each linked molecule through the lookup tools
     (and the alert or group tool the question asks about), one ADMET prediction for all of them when
-    the question asks about ADMET, one comparison when it compares a property of two or more."""
+    the question asks about ADMET, one comparison when it compares a property of two or more. A
+    property question that links no molecule looks up the compound codes it names instead
+    (``named_codes``), so an unknown one is reported as unknown rather than answered."""
     wanted = [t for t in LOOKUP_TOOLS if t in run.tools]
     if not wanted:
         return []
@@ -90,6 +93,8 @@ def plan(run: Run, question: str) -> list[tuple[str, dict[str, Any]]]:
     calls: list[tuple[str, dict[str, Any]]] = []
     named = [m for m in find_molecules(question) if m.smiles]
     linked = named[:MAX_LINKED]
+    if not named and asked_set(question) and "identify_molecule" in run.tools:
+        return [("identify_molecule", {"molecule": code}) for code in named_codes(question)[:MAX_LINKED]]
     for molecule in linked:
         for tool in wanted:
             value = molecule.name if tool == "identify_molecule" and molecule.name else molecule.smiles
@@ -124,6 +129,17 @@ def ground(run: Run, question: str, phase: ReactPhase) -> None:
 
     named = [m for m in find_molecules(question) if m.smiles][:MAX_COMPARED]
     grounded = [o for o in run.observations if o.automatic]
-    narrowed = admitted(question, named, grounded, run.choices)
+    narrowed = admitted(question, named, grounded, run.choices) if named else _unknown(grounded, run.choices)
     if narrowed is not None:
         run.choices = narrowed
+
+
+def _unknown(grounded: list[Observation], choices: Choices | None) -> Choices | None:
+    """For a property question whose compound codes were all looked up and none is known, the answer is
+    that: the lookups' own "unknown name" lines, not a value a model would have to make up."""
+    unknown = [o.outcome.text.split("\n", 1)[0] for o in grounded if o.outcome.is_error]
+    if choices is not None or not unknown or len(unknown) != len(grounded):
+        return None
+    if not all(line.startswith("unknown name") for line in unknown):
+        return None
+    return Choices(answers=["; ".join(unknown)], grounded=True)

@@ -256,7 +256,7 @@ def test_wording_beyond_the_property_names(question: str, keys: list[str]) -> No
 
 def run_grounded(question: str, *, mode: str = "react") -> tuple[Agent, Any, EmbeddedLike]:
     model = embedded("Thought: The observation gives it.\nFinal Answer: x")
-    agent = Agent(model=model, tools=chemistry_tools(SETTINGS), mode=mode, store=False)
+    agent = Agent(model=model, tools=chemistry_tools(SETTINGS), mode=mode, store=False, offline=True)
     return agent, agent.run(question), model
 
 
@@ -354,3 +354,20 @@ def test_a_settled_admet_answer_passes_the_critique_unrevised() -> None:
     )
     assert not [e for e in answer.events if isinstance(e, Revision)]
     assert answer.text == option and answer.confidence == 1.0
+
+
+def test_a_property_of_an_unknown_compound_code_is_answered_as_an_unknown_name() -> None:
+    _, answer, model = run_grounded("What is the molecular weight of notamolecule123xyz?")
+
+    looked_up = [e.args for e in answer.events if e.type == "tool_call" and e.automatic]
+    assert looked_up == [{"molecule": "notamolecule123xyz"}]
+    (option,) = admitted_options(grammars(model)[0])
+    assert option.startswith("unknown name 'notamolecule123xyz': not in the offline approved-drug table")
+    assert "invalid SMILES" not in option and "ring bond" not in option
+
+
+def test_a_known_development_code_is_answered_for_its_drug() -> None:
+    _, _, model = run_grounded("What is the molecular weight of AZD9291?")
+    (option,) = admitted_options(grammars(model)[0])
+    weight = tool_artifact("molecule_properties", molecule="osimertinib")["descriptors"]["molecular_weight"]
+    assert option.startswith(f"{weight:.2f} g/mol")

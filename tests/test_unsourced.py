@@ -33,17 +33,17 @@ def test_a_bare_answer_is_marked_as_the_models_own_everywhere_it_is_shown() -> N
 
 def test_an_answer_after_tools_that_cites_none_says_so() -> None:
     model = script("Thought: I know this.\nFinal Answer: It is an NSAID.")
-    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react", protocol="text", store=False).run(
-        "Tell me about aspirin."
-    )
+    answer = Agent(
+        model=model, tools=chemistry_tools(SETTINGS), mode="react", protocol="text", store=False, offline=True
+    ).run("Tell me about aspirin.")
     assert answer.usage.tool_calls > 0 and answer.citations == []
     assert answer.note == UNSOURCED
 
 
 def test_a_cited_answer_has_no_note() -> None:
     model = script("Thought: The observation gives it.\nFinal Answer: C9H8O4 [1]")
-    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="react", protocol="text", store=False).run(
-        "What is the molecular formula of aspirin?"
-    )
+    answer = Agent(
+        model=model, tools=chemistry_tools(SETTINGS), mode="react", protocol="text", store=False, offline=True
+    ).run("What is the molecular formula of aspirin?")
     assert answer.citations and answer.note == ""
     assert "unsourced" not in render_answer(answer)
