@@ -371,3 +371,13 @@ def test_a_known_development_code_is_answered_for_its_drug() -> None:
     (option,) = admitted_options(grammars(model)[0])
     weight = tool_artifact("molecule_properties", molecule="osimertinib")["descriptors"]["molecular_weight"]
     assert option.startswith(f"{weight:.2f} g/mol")
+
+
+def test_the_readme_pains_example_is_grounded_and_answered_by_the_embedded_model() -> None:
+    settings = load_settings(offline=True, mode="react", max_steps=3)
+    agent = Agent(model="local:smollm2", tools=chemistry_tools(settings), settings=settings, store=False)
+    answer = agent.run("Is aspirin a PAINS hit?")
+
+    assert "structural_alerts" in {e.tool for e in answer.events if e.type == "tool_call" and e.automatic}
+    assert re.fullmatch(r"not a PAINS hit: no PAINS alerts \[\d+\]", answer.text)
+    assert answer.usage.model_calls == 1 and answer.citations[0].locator == "computed by structural_alerts"
