@@ -18,6 +18,9 @@ Linking is conservative, because a wrong constraint forces a wrong answer:
 
 * every property asked must be in the table, with no other property word left over
   (:data:`_OTHER_ASKS`): "formula and weight" also asks the bare "weight", so the answer is left free;
+* every part of a several-part question must ask a property of the table ("the SMILES of erlotinib
+  and how many donors" is answered in both parts; "the weight of aspirin and which enzyme it
+  inhibits" is left free, since a closed set would drop the enzyme);
 * every molecule the question names must have every value in a successful grounding observation;
 * a comparison needs the direction (higher/lower ...) to admit one winner; without one the ranking is
   the answer;
@@ -99,7 +102,7 @@ class Property:
     def predicted(self, endpoint: EndpointValue) -> str:
         """An ADMET-AI prediction as a chemist reads it, every part from the prediction itself: the value
         and what it is a probability or a measure of, its percentile among DrugBank's approved drugs, and
-        that rank in plain words ("0.985 probability of blocking the hERG potassium channel (...); 93rd
+        that rank in plain words ("0.985 probability of blocking the hERG potassium channel (...); 98th
         percentile of approved drugs (DrugBank); high risk")."""
         number = self.number(endpoint.value)
         meaning = endpoint.meaning or self.label
@@ -129,10 +132,7 @@ def _row(key: str, source: Source, pattern: str, label: str, **kw: Any) -> Prope
 
 
 _CYP = ("1A2", "2C19", "2C9", "2D6", "3A4")
-_RO5 = (
-    r"(?:\blipinski(?:'s)?(?:[- ]rules?(?:[- ]of[- ](?:five|5))?)?|\brule[- ]of[- ](?:five|5)\b|\bro5\b|"
-    r"\bpfizer(?:'s)? rule\b)"
-)
+_RO5 = r"(?:\blipinski(?:'s)?(?:[- ]rules?(?:[- ]of[- ](?:five|5))?)?|\brule[- ]of[- ](?:five|5)\b|\bro5\b)"
 _BROKEN = r"\b(?:violat\w*|break\w*|broken|breach\w*|fail\w*|out of range|exceed\w*)"
 _HOW_MANY = r"(?:how many|number of|count of|count the)"
 
