@@ -55,6 +55,8 @@ class Answer(BaseModel):
     entropies: list[float] = Field(default_factory=list)
     incomplete: bool = False
     reason: str = ""
+    note: str = ""
+    """Set when the answer cites no source (:func:`sourcing_note`): the reader sees it is the model's own."""
     status: str = "completed"
     mode: str = "react"
     model: str = ""
@@ -62,6 +64,18 @@ class Answer(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     events: list[Event] = Field(default_factory=list, repr=False)
     evidence: list[Evidence] = Field(default_factory=list, repr=False)
+
+
+UNSOURCED_BARE = "unsourced: the model's own answer, no tools were used"
+UNSOURCED = "unsourced: the answer cites none of the tool results"
+
+
+def sourcing_note(citations: Sequence[Citation], tool_calls: int) -> str:
+    """What an answer without citations is: a bare answer (or one where no tool ran) is the model's
+    own, which nothing else on the answer would tell a reader; one after tool calls cited none of them."""
+    if citations:
+        return ""
+    return UNSOURCED_BARE if tool_calls == 0 else UNSOURCED
 
 
 def model_name(model: BaseChatModel) -> str:
@@ -261,6 +275,7 @@ class Agent:
 
             draft = Draft(guarded_answer(run.safety), draft.incomplete, draft.reason)
         text, citations = run.ledger.resolve(draft.text)
+        note = "" if run.safety or not text else sourcing_note(citations, run.tool_calls)
         status = outcome.status
         if status != "cancelled":
             status = "incomplete" if draft.incomplete else "completed"
@@ -271,6 +286,7 @@ class Agent:
                     confidence=outcome.confidence,
                     incomplete=draft.incomplete,
                     reason=draft.reason,
+                    note=note,
                 )
             )
         self._finish(run, status)
@@ -282,6 +298,7 @@ class Agent:
             entropies=outcome.entropies,
             incomplete=draft.incomplete,
             reason=draft.reason,
+            note=note,
             status=status,
             mode=mode,
             model=self.model_label,

@@ -8,11 +8,15 @@ asks one property of those molecules (``agent.asked``), grounding then closes th
 to that property's values, read from the tools' structured results: the answer is the value, not
 whichever fact of the observation a small model happens to copy.
 
+Questions about structural alerts (PAINS, Brenk, NIH) or functional groups are grounded the same way:
+each linked molecule also goes through the tool that states them (``agent.asked.TOOL_OF``).
+
 Grounding has its own budget and does not spend the model's: ``max_tool_calls`` is what the model
 may ask for, and a question naming three molecules would otherwise leave it none. Grounding makes
-at most ``MAX_CALLS`` calls (each of ``MAX_LINKED`` molecules looked up by both lookup tools, one
-batched ADMET prediction and one comparison of up to ``MAX_COMPARED`` molecules); they count in the
-run's ``tool_calls`` like any other, and the time and token limits still apply to them.
+at most ``MAX_CALLS`` calls (each of ``MAX_LINKED`` molecules looked up by both lookup tools and by
+the alert and group tools when asked, one batched ADMET prediction and one comparison of up to
+``MAX_COMPARED`` molecules); they count in the run's ``tool_calls`` like any other, and the time and
+token limits still apply to them.
 """
 
 from __future__ import annotations
@@ -20,17 +24,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from txscout.agent.asked import admitted, asked_properties, compared_property
+from txscout.agent.answers import Choices
+from txscout.agent.asked import TOOL_OF, admitted, asked_properties, asked_set, compared_property, named_codes
 
 if TYPE_CHECKING:
-    from txscout.agent.loop import ReactPhase, Run
+    from txscout.agent.loop import Observation, ReactPhase, Run
 
 MAX_LINKED = 3
 MAX_COMPARED = 8
 """A comparison takes every molecule the question names up to this many (one call however many), so a
 multiple-choice comparison with four or five options compares them all."""
 LOOKUP_TOOLS = ("identify_molecule", "molecule_properties")
-MAX_CALLS = MAX_LINKED * len(LOOKUP_TOOLS) + 2
+MAX_CALLS = MAX_LINKED * (len(LOOKUP_TOOLS) + len(TOOL_OF)) + 2
 _ADMET_WORDS = re.compile(
     r"\b(admet|toxic\w*|herg|cardiotox\w*|ames|mutagen\w*|dili|hepatotox\w*|absorption|bioavailab\w*|"
     r"blood[- ]brain|bbb|clearance|half[- ]life|solubility|permeab\w*|cyp\w*)\b",
@@ -73,17 +78,23 @@ def _molecule_args(run: Run, tool: str, molecules: list[str]) -> dict[str, Any] 
 
 
 def plan(run: Run, question: str) -> list[tuple[str, dict[str, Any]]]:
-    """The grounding calls for ``question``, in order: each linked molecule through the lookup tools,
-    one ADMET prediction for all of them when the question asks about ADMET, one comparison when it
-    compares a property of two or more."""
+    """The grounding calls for ``question``, in order: each linked molecule through the lookup tools
+    (and the alert or group tool the question asks about), one ADMET prediction for all of them when
+    the question asks about ADMET, one comparison when it compares a property of two or more. A
+    property question that links no molecule looks up the compound codes it names instead
+    (``named_codes``), so an unknown one is reported as unknown rather than answered."""
     wanted = [t for t in LOOKUP_TOOLS if t in run.tools]
     if not wanted:
         return []
+    asked = {TOOL_OF[p.source] for p in asked_properties(question) if p.source in TOOL_OF}
+    wanted += [t for t in TOOL_OF.values() if t in asked and t in run.tools]
     from txscout.tools.chemistry import find_molecules
 
     calls: list[tuple[str, dict[str, Any]]] = []
     named = [m for m in find_molecules(question) if m.smiles]
     linked = named[:MAX_LINKED]
+    if not named and asked_set(question) and "identify_molecule" in run.tools:
+        return [("identify_molecule", {"molecule": code}) for code in named_codes(question)[:MAX_LINKED]]
     for molecule in linked:
         for tool in wanted:
             value = molecule.name if tool == "identify_molecule" and molecule.name else molecule.smiles
@@ -118,6 +129,17 @@ def ground(run: Run, question: str, phase: ReactPhase) -> None:
 
     named = [m for m in find_molecules(question) if m.smiles][:MAX_COMPARED]
     grounded = [o for o in run.observations if o.automatic]
-    narrowed = admitted(question, named, grounded, run.choices)
+    narrowed = admitted(question, named, grounded, run.choices) if named else _unknown(grounded, run.choices)
     if narrowed is not None:
         run.choices = narrowed
+
+
+def _unknown(grounded: list[Observation], choices: Choices | None) -> Choices | None:
+    """For a property question whose compound codes were all looked up and none is known, the answer is
+    that: the lookups' own "unknown name" lines, not a value a model would have to make up."""
+    unknown = [o.outcome.text.split("\n", 1)[0] for o in grounded if o.outcome.is_error]
+    if choices is not None or not unknown or len(unknown) != len(grounded):
+        return None
+    if not all(line.startswith("unknown name") for line in unknown):
+        return None
+    return Choices(answers=["; ".join(unknown)], grounded=True)

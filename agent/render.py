@@ -28,8 +28,12 @@ def _preview(text: str, limit: int = _PREVIEW) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def answer_panel(text: str, citations: list[dict[str, object]], confidence: float | None, incomplete: bool) -> Panel:
+def answer_panel(
+    text: str, citations: list[dict[str, object]], confidence: float | None, incomplete: bool, note: str = ""
+) -> Panel:
     parts: list[object] = [Markdown(clean(text) or "_(no answer)_")]
+    if note:
+        parts.append(Text(f"\n{clean(note)}", style="yellow"))
     if citations:
         sources = Text("\nSources\n", style="bold")
         for c in citations:
@@ -153,7 +157,7 @@ class ConsoleRenderer:
                 c.print(Text(f"  ✗ {_preview(event.kind, 60)}: {_preview(event.message)}", style="red"))
             case "answer":
                 if self.show_answer:
-                    c.print(answer_panel(event.text, event.citations, event.confidence, event.incomplete))
+                    c.print(answer_panel(event.text, event.citations, event.confidence, event.incomplete, event.note))
                     if event.incomplete and event.reason:
                         c.print(Text(f"  incomplete: {_preview(event.reason, 400)}", style="yellow"))
             case "run_finished":

@@ -147,6 +147,8 @@ class AnswerReady(_Event):
     confidence: float | None = None
     incomplete: bool = False
     reason: str = ""
+    note: str = ""
+    """What a reader must know to weigh the answer that its text does not say: that it is unsourced."""
 
 
 class ErrorRaised(_Event):

@@ -17,7 +17,7 @@ from rdkit.Chem import Descriptors, rdMolDescriptors
 from tests.sampling_fakes import EmbeddedLike, locked
 from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
-from txscout.agent.asked import asked_property
+from txscout.agent.asked import asked_property, asked_set
 from txscout.agent.uncertainty import SETTLED
 from txscout.core.events import ModelCall, Revision, UncertaintyRound
 from txscout.core.settings import load_settings
@@ -232,3 +232,152 @@ def test_the_embedded_model_answers_a_property_question_with_the_right_value() -
     expected = rdMolDescriptors.CalcTPSA(Chem.MolFromSmiles(SMILES["paracetamol"]))
     stated = float(re.match(r"-?\d+(?:\.\d+)?", answer.text).group())  # type: ignore[union-attr]
     assert abs(stated - expected) <= 0.01 * expected
+
+
+@pytest.mark.parametrize(
+    ("question", "keys"),
+    [
+        ("How many rule-of-five criteria does atorvastatin violate?", ["lipinski_violations"]),
+        ("Can gefitinib cross into the CNS, i.e. is it brain penetrant?", ["BBB_Martins"]),
+        ("Is aspirin a PAINS hit?", ["PAINS"]),
+        ("Which functional groups does aspirin have?", ["functional_groups"]),
+        ("Does erlotinib pass Veber's rules?", ["Veber"]),
+        ("What is the SMILES of erlotinib and how many H-bond donors does it have?", ["smiles", "hbd"]),
+        # a part the table does not cover leaves the whole question open, not answered in part
+        ("What is the molecular weight of aspirin and which enzyme does it inhibit?", []),
+        ("What is the logP of aspirin; is it sold over the counter?", []),
+        # a multiple-choice question's options are not asks of their own
+        ("Which has the lowest TPSA?\nA. aspirin\nB. caffeine", ["tpsa"]),
+    ],
+)
+def test_wording_beyond_the_property_names(question: str, keys: list[str]) -> None:
+    assert [p.key for p in asked_set(question)] == keys
+
+
+def run_grounded(question: str, *, mode: str = "react") -> tuple[Agent, Any, EmbeddedLike]:
+    model = embedded("Thought: The observation gives it.\nFinal Answer: x")
+    agent = Agent(model=model, tools=chemistry_tools(SETTINGS), mode=mode, store=False, offline=True)
+    return agent, agent.run(question), model
+
+
+def tool_artifact(name: str, **args: Any) -> Any:
+    real = {t.name: t for t in chemistry_tools(SETTINGS)}[name]
+    return real.invoke({"name": name, "args": args, "id": "x", "type": "tool_call"}).artifact
+
+
+def level(percentile: float) -> str:
+    return "high" if percentile >= 75 else "low" if percentile < 25 else "moderate"
+
+
+@pytest.mark.parametrize(
+    ("question", "drug", "endpoint", "meaning", "noun"),
+    [
+        ("What is the hERG risk of imatinib?", "imatinib", "hERG", "probability of blocking the hERG", "risk"),
+        (
+            "Does gefitinib cross the blood-brain barrier?",
+            "gefitinib",
+            "BBB_Martins",
+            "probability of crossing the blood-brain barrier",
+            "brain penetration",
+        ),
+    ],
+)
+def test_an_admet_answer_states_value_meaning_drugbank_percentile_and_risk(
+    question: str, drug: str, endpoint: str, meaning: str, noun: str
+) -> None:
+    (predicted,) = tool_artifact("predict_admet", molecules=[drug], endpoints=[endpoint])["predictions"]
+    (value,) = predicted["endpoints"]
+    _, answer, model = run_grounded(question)  # after the model loaded: a cold load may outlast the tool timeout
+
+    (option,) = admitted_options(grammars(model)[0])
+    percentile = round(value["percentile"])
+    assert option.startswith(f"{value['value']:.3g} {meaning}")
+    assert f"; {percentile}" in option and "percentile of approved drugs (DrugBank)" in option
+    assert re.search(rf"; {level(value['percentile'])} {noun} \[\d+\]$", option)
+    ref = int(re.search(r"\[(\d+)\]$", option).group(1))  # type: ignore[union-attr]
+    assert answer.evidence[ref - 1].tool == "predict_admet"
+
+
+def test_imatinib_reads_as_a_high_herg_risk() -> None:
+    """The issue's own example: ADMET-AI puts imatinib in the top decile of approved drugs for hERG."""
+    _, _, model = run_grounded("hERG risk of imatinib")
+    (option,) = admitted_options(grammars(model)[0])
+    assert re.fullmatch(
+        r"0\.9\d+ probability of blocking .*; 9\d(?:st|nd|rd|th) percentile .*; high risk \[\d+\]", option
+    )
+
+
+def test_a_two_part_question_is_answered_in_both_parts() -> None:
+    _, _, model = run_grounded("What is the SMILES of erlotinib and how many H-bond donors does it have?")
+
+    erlotinib = tool_artifact("identify_molecule", molecule="erlotinib")
+    (option,) = admitted_options(grammars(model)[0])
+    assert re.fullmatch(rf"{re.escape(erlotinib['smiles'])} \[\d+\]; 1 hydrogen bond donor \[\d+\]", option)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Is aspirin a PAINS hit?", r"not a PAINS hit: no PAINS alerts \[\d+\]"),
+        ("Is levodopa a PAINS hit?", r"a PAINS hit: 1 PAINS alert \(catechol_A\(92\)\) \[\d+\]"),
+        ("Which functional groups does aspirin have?", r"(?=.*\besters x1\b)(?=.*carboxylic acids x1\b).* \[\d+\]"),
+    ],
+)
+def test_alert_and_group_questions_are_grounded_like_property_questions(question: str, expected: str) -> None:
+    _, answer, model = run_grounded(question)
+
+    auto = {e.tool for e in answer.events if e.type == "tool_call" and e.automatic}
+    assert auto & {"structural_alerts", "functional_groups"}, "the tool that states it ran before the model"
+    (option,) = admitted_options(grammars(model)[0])
+    assert re.fullmatch(expected, option)
+    assert len(model.kwargs_seen) == 1, "one model call: the answer is settled by the tool"
+
+
+def test_a_rule_count_asked_in_other_words_is_the_count_not_every_property() -> None:
+    _, answer, model = run_grounded("How many rule-of-five criteria does cyclosporine violate?")
+
+    rules = tool_artifact("molecule_properties", molecule="cyclosporine")["rules"]
+    (lipinski,) = [r for r in rules if r["rule"] == "Lipinski rule of five"]
+    (option,) = admitted_options(grammars(model)[0])
+    assert option.startswith(f"{len(lipinski['violations'])} violations of Lipinski's rule of five")
+    assert "MW" not in option.split("(")[0] and "logP" not in answer.text.split("(")[0]
+
+
+def test_a_settled_admet_answer_passes_the_critique_unrevised() -> None:
+    """Every number the answer states (value and percentile) is in the evidence it cites, so the
+    model-free support check finds nothing to revise."""
+    _, _, first = run_grounded("What is the hERG risk of imatinib?")
+    (option,) = admitted_options(grammars(first)[0])
+    model = embedded(f"Thought: The prediction gives it.\nFinal Answer: {option}")
+    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="full", store=False).run(
+        "What is the hERG risk of imatinib?"
+    )
+    assert not [e for e in answer.events if isinstance(e, Revision)]
+    assert answer.text == option and answer.confidence == 1.0
+
+
+def test_a_property_of_an_unknown_compound_code_is_answered_as_an_unknown_name() -> None:
+    _, answer, model = run_grounded("What is the molecular weight of notamolecule123xyz?")
+
+    looked_up = [e.args for e in answer.events if e.type == "tool_call" and e.automatic]
+    assert looked_up == [{"molecule": "notamolecule123xyz"}]
+    (option,) = admitted_options(grammars(model)[0])
+    assert option.startswith("unknown name 'notamolecule123xyz': not in the offline approved-drug table")
+    assert "invalid SMILES" not in option and "ring bond" not in option
+
+
+def test_a_known_development_code_is_answered_for_its_drug() -> None:
+    _, _, model = run_grounded("What is the molecular weight of AZD9291?")
+    (option,) = admitted_options(grammars(model)[0])
+    weight = tool_artifact("molecule_properties", molecule="osimertinib")["descriptors"]["molecular_weight"]
+    assert option.startswith(f"{weight:.2f} g/mol")
+
+
+def test_the_readme_pains_example_is_grounded_and_answered_by_the_embedded_model() -> None:
+    settings = load_settings(offline=True, mode="react", max_steps=3)
+    agent = Agent(model="local:smollm2", tools=chemistry_tools(settings), settings=settings, store=False)
+    answer = agent.run("Is aspirin a PAINS hit?")
+
+    assert "structural_alerts" in {e.tool for e in answer.events if e.type == "tool_call" and e.automatic}
+    assert re.fullmatch(r"not a PAINS hit: no PAINS alerts \[\d+\]", answer.text)
+    assert answer.usage.model_calls == 1 and answer.citations[0].locator == "computed by structural_alerts"

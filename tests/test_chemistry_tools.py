@@ -13,6 +13,7 @@ from txscout.core.evidence import Evidence
 from txscout.core.settings import Settings
 from txscout.core.toolkit import ToolContext, tool_context
 from txscout.tools.chemistry import chemistry_tools, find_molecules
+from txscout.tools.chemistry.names import name_index
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 
@@ -342,8 +343,40 @@ def test_unexpected_failures_become_tool_errors(tools: dict, monkeypatch: pytest
         ("CC(C", "unbalanced parentheses"),
         ("[NH4", "unbalanced square brackets"),
         ("c1cccc1", "kekulize"),
-        ("CXC", "unknown element symbol"),
+        ("C(X)C", "unknown element symbol"),
     ],
 )
 def test_smiles_errors_say_what_is_wrong(tools: dict, smiles: str, reason: str) -> None:
     assert reason in call(tools, "identify_molecule", molecule=smiles).content
+
+
+@pytest.mark.parametrize("query", ["notamolecule123xyz", "XYZ-12345", "CXC"])
+def test_a_name_that_is_not_smiles_is_an_unknown_name_not_broken_smiles(tools: dict, query: str) -> None:
+    for name in ("identify_molecule", "molecule_properties", "predict_admet"):
+        args = {"molecules": [query]} if name == "predict_admet" else {"molecule": query}
+        msg = call(tools, name, **args)
+        assert msg.status == "error"
+        assert f"unknown name '{query}'" in msg.content, (name, msg.content)
+        assert "SMILES" not in msg.content.replace("A SMILES string always works offline", ""), msg.content
+
+
+def test_a_research_code_links_to_its_drug(tools: dict) -> None:
+    """AZD9291 is osimertinib's development code: the offline dictionary knows it."""
+    record = call(tools, "identify_molecule", molecule="AZD9291").artifact
+    assert record["name"] == "AZD9291 (Osimertinib)"
+    (linked,) = find_molecules("What is the molecular weight of AZD9291?")
+    assert linked.name == "Osimertinib" and linked.smiles == record["smiles"]
+
+
+def test_a_racemate_keeps_its_own_name_and_an_enantiomer_its_own(tools: dict) -> None:
+    """Ibuprofen and dexibuprofen share a connectivity key; a structure drawn without stereo is the
+    racemate, the drawn (S)-enantiomer is dexibuprofen."""
+    racemic = "CC(C)Cc1ccc(C(C)C(=O)O)cc1"
+    for name in ("identify_molecule", "molecule_properties", "structural_alerts"):
+        labelled = call(tools, name, molecule=racemic).artifact
+        assert (labelled.get("name") or labelled.get("molecule")) == "Ibuprofen", name
+    enantiomer = name_index().lookup("dexibuprofen")
+    assert enantiomer is not None
+    assert call(tools, "molecule_properties", molecule=enantiomer.smiles).artifact["molecule"] == "Dexibuprofen"
+    (linked,) = find_molecules("What is the molecular weight of ibuprofen?")
+    assert call(tools, "molecule_properties", molecule=linked.smiles).artifact["molecule"] == "Ibuprofen"

@@ -128,3 +128,14 @@ def test_native_grammar_backend_offers_tools_when_nothing_was_grounded() -> None
     agent.run("Why is the sky blue?")
     (seen,) = model.kwargs_seen
     assert "grammar" not in seen and "identify_molecule" in seen["tools"]
+
+
+def test_plan_runs_the_alert_or_group_tool_a_question_asks_about() -> None:
+    from txscout.agent.grounding import plan
+    from txscout.agent.loop import Run
+
+    run = Run(model=script(), tools=chemistry_tools(SETTINGS), settings=SETTINGS, emit=lambda _e: None)
+    assert ("structural_alerts", {"molecule": "CC(=O)Oc1ccccc1C(=O)O"}) in plan(run, "Is aspirin a PAINS hit?")
+    groups = [tool for tool, _ in plan(run, "Which functional groups do aspirin and caffeine have?")]
+    assert groups.count("functional_groups") == 2 and "structural_alerts" not in groups
+    assert not {"structural_alerts", "functional_groups"} & {t for t, _ in plan(run, "What is the logP of aspirin?")}

@@ -20,6 +20,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.real_servers import free_port
+from tests.sampling_fakes import EmbeddedLike
 from tests.scripted import ScriptedChatModel
 from txscout.agent.api import Agent
 from txscout.agent.toolbox import default_tools
@@ -213,3 +214,21 @@ def test_unusable_mcp_config_is_one_line(tmp_path: Path, content: str, said: str
     result = CliRunner().invoke(app, ["ask", "--offline", "--mode", "bare", "--mcp-config", str(config), "hi"])
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.exit_code == 2 and len(lines) == 1 and said in lines[0], result.output
+
+
+def test_mcp_ask_names_a_racemate_by_its_own_name() -> None:
+    """Ibuprofen's structure shares its connectivity with dexibuprofen; MCP ``ask`` labels it ibuprofen."""
+    settings = load_settings(offline=True, mode="react", max_steps=2)
+    tools = [t for t in default_tools(settings) if t.name in ("identify_molecule", "molecule_properties")]
+    model = EmbeddedLike(responses=[AIMessage("Thought: The observation gives it.\nFinal Answer: 206.28 g/mol [2]")])
+
+    def agent() -> Agent:
+        return Agent(model=model, tools=tools, settings=settings, store=False)
+
+    result = TxscoutMcp(settings, tools=tools, agent_factory=agent).call(
+        "ask", {"question": "What is the molecular weight of ibuprofen?"}
+    )
+    assert not result.isError
+    titles = [c["title"] for c in result.structuredContent["citations"]]
+    assert titles == ["RDKit properties of Ibuprofen"]
+    assert "Dexibuprofen" not in _text(result)

@@ -79,7 +79,9 @@ class EndpointValue(BaseModel):
 
     def render(self) -> str:
         unit = _DISPLAY_UNITS.get(self.unit, f" {self.unit}")
-        pct = "" if self.percentile is None else f" p{self.percentile:.0f}"
+        # "pct 98", not "p98": a number standing alone, so the critique's support check finds the
+        # percentile an answer states in the evidence it cites
+        pct = "" if self.percentile is None else f" pct {self.percentile:.0f}"
         flag = " unreliable" if self.unreliable else ""
         return f"{self.id} {self.value:.3g}{unit}{pct}{flag}"
 

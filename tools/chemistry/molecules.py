@@ -21,6 +21,8 @@ MAX_HEAVY_ATOMS = 1000
 
 INCHIKEY_RE = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 _SMILES_CHARS = re.compile(r"^[A-Za-z0-9@+\-\[\]\(\)=#$/\\%.:*~]+$")
+_ORGANIC_ATOMS = re.compile(r"^(?:Cl|Br|[BCNOPSFIbcnops])*$")
+_SMILES_SYNTAX = re.compile(r"[\[\]()=#@+/\\%]")
 
 
 @dataclass
@@ -39,7 +41,15 @@ class TooLarge(ToolError):
 
 
 def looks_like_smiles(text: str) -> bool:
-    return bool(_SMILES_CHARS.match(text)) and " " not in text
+    """Whether ``text`` is meant as SMILES: SMILES characters only, and either SMILES syntax (brackets,
+    branches, bonds) or only atoms of the organic subset. A compound code
+    ("AZD9291") or a made-up word ("notamolecule123xyz") is neither, so it is reported as an unknown
+    name, not as broken SMILES."""
+    if not _SMILES_CHARS.match(text) or " " in text:
+        return False
+    if _SMILES_SYNTAX.search(text):
+        return True
+    return bool(_ORGANIC_ATOMS.match("".join(re.findall(r"[A-Za-z]", text))))
 
 
 def check_input(text: str) -> str:

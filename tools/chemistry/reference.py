@@ -29,6 +29,10 @@ def _largest(mol: Chem.Mol) -> Chem.Mol:
     return max(fragments(mol), key=lambda m: m.GetNumHeavyAtoms())
 
 
+def _defined_stereo(mol: Chem.Mol) -> int:
+    return sum(1 for _, label in Chem.FindMolChiralCenters(mol, useLegacyImplementation=False) if label != "?")
+
+
 def connectivity_key(mol: Chem.Mol) -> str:
     return Chem.MolToSmiles(_largest(mol), isomericSmiles=False)
 
@@ -40,11 +44,26 @@ class ReferenceSet:
     mols: list[Chem.Mol] = field(default_factory=list)
     fingerprints: list[DataStructs.ExplicitBitVect] = field(default_factory=list)
     by_key: dict[str, list[int]] = field(default_factory=dict)
+    mol_of: dict[int, Chem.Mol] = field(default_factory=dict)
 
     inchikeys: dict[str, int] = field(default_factory=dict)
 
     def same_structure(self, mol: Chem.Mol) -> list[DrugEntry]:
-        return [self.entries[i] for i in self.by_key.get(connectivity_key(mol), [])]
+        """Approved drugs with ``mol``'s connectivity, the one with its exact stereochemistry first.
+
+        The connectivity key joins a racemate to its enantiomers (ibuprofen and dexibuprofen), so the
+        order decides the name a structure is given: the drug drawn as ``mol`` is drawn, else the drug
+        with the fewest defined stereocentres (the racemate before a single enantiomer)."""
+        found = self.by_key.get(connectivity_key(mol), [])
+        if len(found) < 2:
+            return [self.entries[i] for i in found]
+        drawn = Chem.MolToSmiles(_largest(mol))
+
+        def rank(i: int) -> tuple[bool, int]:
+            entry = self.mol_of[i]
+            return Chem.MolToSmiles(_largest(entry)) != drawn, _defined_stereo(entry)
+
+        return [self.entries[i] for i in sorted(found, key=rank)]
 
     def by_inchikey(self, key: str) -> tuple[DrugEntry | None, DrugEntry | None]:
         """(exact match, connectivity-only match) for an InChIKey; the key index is built on first use."""
@@ -74,6 +93,7 @@ def _build() -> ReferenceSet:
             continue
         ref.indices.append(i)
         ref.mols.append(mol)
+        ref.mol_of[i] = mol
         ref.fingerprints.append(fingerprint(_largest(mol)))
         ref.by_key.setdefault(connectivity_key(mol), []).append(i)
     return ref

@@ -95,6 +95,7 @@ class AlertsResult(BaseModel):
     counts: dict[str, int]
     notes: list[str] = []
     safety: SafetyMatch | None = None
+    ref: int | None = None
 
     def render(self) -> str:
         if not self.alerts:
@@ -106,7 +107,7 @@ class AlertsResult(BaseModel):
                 if names:
                     groups.append(f"{cat}: {', '.join(names)}")
             text = f"{self.molecule}: {len(self.alerts)} alert(s) - " + "; ".join(groups)
-        return text + _safety_text(self.safety)
+        return text + _ref_text(self.ref) + _safety_text(self.safety)
 
 
 class PairSimilarity(BaseModel):
@@ -173,10 +174,11 @@ class GroupsResult(BaseModel):
     smiles: str
     groups: list[FunctionalGroup]
     safety: SafetyMatch | None = None
+    ref: int | None = None
 
     def render(self) -> str:
         body = ", ".join(f"{g.name} x{g.count}" for g in self.groups) or "no catalogued functional groups"
-        return f"{self.molecule}: {body}" + _safety_text(self.safety)
+        return f"{self.molecule}: {body}" + _ref_text(self.ref) + _safety_text(self.safety)
 
 
 class MoleculePrediction(BaseModel):
@@ -206,7 +208,7 @@ class AdmetResult(BaseModel):
     model: str = admet_model.MODEL_NAME
     predictions: list[MoleculePrediction]
     legend: str = (
-        "probabilities are 0-1; pNN is the percentile among approved DrugBank drugs; "
+        "probabilities are 0-1; pct NN is the percentile among approved DrugBank drugs; "
         "'unreliable' marks endpoints with negative test R² in ADMET-AI's benchmark"
     )
     ref: int | None = None

@@ -178,7 +178,7 @@ class ChemistryService:
         r = self.resolve("structural_alerts", query)
         found = structural_alerts(r.parsed.mol)
         counts = {cat: sum(a.catalogue == cat for a in found) for cat in ("PAINS", "Brenk", "NIH")}
-        return AlertsResult(
+        result = AlertsResult(
             molecule=r.label,
             smiles=r.smiles,
             alerts=found,
@@ -186,15 +186,19 @@ class ChemistryService:
             notes=r.parsed.notes,
             safety=self.safety("structural_alerts", r),
         )
+        result.ref = self.cite("structural_alerts", result.render(), f"Structural alerts (RDKit) of {r.label}")
+        return result
 
     def groups(self, query: str) -> GroupsResult:
         r = self.resolve("functional_groups", query)
-        return GroupsResult(
+        result = GroupsResult(
             molecule=r.label,
             smiles=r.smiles,
             groups=functional_groups(r.parsed.mol),
             safety=self.safety("functional_groups", r),
         )
+        result.ref = self.cite("functional_groups", result.render(), f"Functional groups (RDKit) of {r.label}")
+        return result
 
     def similarity(self, molecules: list[str], top_k: int) -> SimilarityResult:
         ok, errors, flags = self.resolve_many("similarity_search", molecules)

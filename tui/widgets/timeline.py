@@ -185,6 +185,8 @@ def widgets_for(event: Event) -> list[Widget]:
             body = f"ready · confidence {event.confidence:.0%} · {plural(len(event.citations), 'citation')}"
         else:
             body = f"ready · {plural(len(event.citations), 'citation')}"
+        if event.note:
+            body += f" · {event.note}"
         return [TimelineEntry(_line("answer", body, label_style="bold"), "answer")]
     if isinstance(event, ErrorRaised):
         return [TimelineEntry(_line("error", f"{event.kind}: {event.message}", label_style="bold"), "error")]

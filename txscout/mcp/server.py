@@ -79,6 +79,8 @@ class AskArgs(BaseModel):
 def render_answer(answer: Answer) -> str:
     """The answer text and its numbered sources, as a host shows them to its user."""
     lines = [answer.text.strip() or "(no answer)"]
+    if answer.note:
+        lines.append(f"\n({answer.note})")
     if answer.incomplete and answer.reason:
         lines.append(f"\n(incomplete: {answer.reason})")
     if answer.citations:
