@@ -229,7 +229,7 @@ class Agent:
         if mode == "bare":
             return _Outcome(self._bare(run, question))
         draft = self._react(run, question)
-        if mode != "full" or draft.incomplete:
+        if mode != "full" or draft.incomplete or run.safety:  # a flagged draft is replaced, not refined
             return _Outcome(draft)
         from txscout.agent.critique import critique_and_revise
         from txscout.agent.uncertainty import resolve_uncertainty
