@@ -168,7 +168,9 @@ class Run:
         with self._emitting:
             if self.safety and carries_model_text(event):
                 return
-            withdraw = isinstance(event, SafetyFlagged) and not self.safety and any(map(carries_model_text, self.events))
+            withdraw = (
+                isinstance(event, SafetyFlagged) and not self.safety and any(map(carries_model_text, self.events))
+            )
             if withdraw:
                 self.events = [e for e in self.events if not carries_model_text(e)]
             if isinstance(event, SafetyFlagged):

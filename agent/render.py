@@ -73,7 +73,9 @@ class _Transcript:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         with self.lock:  # the run's thread appends while the display's thread renders
-            items = [line.renderable.copy() if isinstance(line.renderable, Text) else line.renderable for line in self.lines]
+            items = [
+                line.renderable.copy() if isinstance(line.renderable, Text) else line.renderable for line in self.lines
+            ]
             final = self.final
         if final:
             yield from items
@@ -209,9 +211,7 @@ class ConsoleRenderer:
                 style = "red" if event.is_error else "dim"
                 add(Text(f"    → {_preview(event.output)}", style=style))
             case "evidence_added":
-                add(
-                    Text(f"    + evidence [{event.ref}] {_preview(event.title or event.locator, 100)}", style="green")
-                )
+                add(Text(f"    + evidence [{event.ref}] {_preview(event.title or event.locator, 100)}", style="green"))
             case "safety_flag":
                 add(
                     Text(

@@ -194,7 +194,14 @@ def test_model_text_after_a_flag_is_withheld_from_the_events_and_the_sink() -> N
     run.emit(Thought(step=2, text=f"{MARKER} after"))
     run.emit(ModelCall(step=2))
     assert [e.type for e in run.events] == ["tool_call", "safety_flag", "draft_withdrawn", "model_call"]
-    assert [e.type for e in seen] == ["text_delta", "thought", "tool_call", "safety_flag", "draft_withdrawn", "model_call"]
+    assert [e.type for e in seen] == [
+        "text_delta",
+        "thought",
+        "tool_call",
+        "safety_flag",
+        "draft_withdrawn",
+        "model_call",
+    ]
     run.emit(flag.model_copy())
     assert [e.type for e in run.events][-1] == "safety_flag"  # withdrawn once, not per flag
 
@@ -312,4 +319,3 @@ async def test_mcp_ask_returns_the_refusal_and_no_draft(mcp_url: str) -> None:
     assert not asked.isError and "can't provide guidance" in text
     assert_no_draft(text)
     assert_no_draft(json.dumps(asked.structuredContent))
-
