@@ -235,6 +235,8 @@ class Agent:
         from txscout.agent.uncertainty import resolve_uncertainty
 
         settled = resolve_uncertainty(run, question, draft.text)
+        if run.safety:  # a search flagged a structure: the refusal replaces the draft, so no critique
+            return _Outcome(Draft(""))
         revised = critique_and_revise(run, question, settled.answer)
         return _Outcome(Draft(revised), confidence=settled.confidence, entropies=settled.entropies)
 

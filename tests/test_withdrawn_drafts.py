@@ -319,3 +319,34 @@ async def test_mcp_ask_returns_the_refusal_and_no_draft(mcp_url: str) -> None:
     assert not asked.isError and "can't provide guidance" in text
     assert_no_draft(text)
     assert_no_draft(json.dumps(asked.structuredContent))
+
+
+def test_a_flag_during_the_uncertainty_search_ends_the_run_before_critique() -> None:
+    """Any tool may flag (it emits through its context): here a retrieval tool the samples' disagreement
+    calls, after the draft and the samples have streamed."""
+    from langchain_core.tools import tool
+
+    from tests.sampling_fakes import locked
+    from txscout.core.toolkit import current_context
+
+    @tool("pubmed_search")
+    def pubmed_search(query: str) -> str:
+        """Search PubMed for abstracts."""
+        context = current_context()
+        assert context.emit is not None
+        flag = SafetyFlagged(tool="pubmed_search", molecule=SARIN, matched="Sarin", similarity=1.0, category="c")
+        context.emit(flag)
+        return "An abstract."
+
+    split = [f"Reasoning [1].\nAnswer: {a}" for a in ("osimertinib", "erlotinib", "osimertinib", "erlotinib", "x")]
+    model = locked(f"Thought: known\nFinal Answer: {MARKER} draft", *split, *split, "NONE")
+    seen: list[Event] = []
+    answer = Agent(model=model, tools=[pubmed_search], mode="full", protocol="text", store=False).run(
+        "Which EGFR inhibitor is active against the T790M resistance mutation in NSCLC?", on_event=seen.append
+    )
+    assert len(model.prompts) == 6  # the draft and one round of samples; no resampling, no critique
+    assert "can't provide guidance" in answer.text
+    assert_no_draft(json.dumps([e.model_dump(mode="json") for e in answer.events]))
+    withdrawn = next(i for i, e in enumerate(seen) if isinstance(e, DraftWithdrawn))
+    assert any(isinstance(e, TextDelta) and e.purpose == "uncertainty" for e in seen[:withdrawn])  # samples streamed
+    assert not any(carries_model_text(e) for e in seen[withdrawn:])
