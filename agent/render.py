@@ -63,12 +63,12 @@ class _Line:
 
 
 class _Transcript:
-    """A run's lines as the live display shows them: while the run goes, the latest lines that fit the
-    screen; once it ends (``final``), all of them."""
+    """A run's lines as the live display shows them: while the display runs, the latest lines that fit
+    the screen; when it stops (its last frame, drawn under the display's lock), all of them."""
 
     def __init__(self) -> None:
         self.lines: list[_Line] = []
-        self.final = False
+        self.live: Live | None = None
         self.lock = threading.Lock()
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -76,22 +76,21 @@ class _Transcript:
             items = [
                 line.renderable.copy() if isinstance(line.renderable, Text) else line.renderable for line in self.lines
             ]
-            final = self.final
-        if final:
+        if self.live is None or not self.live.is_started:
             yield from items
             return
-        height = max(2, console.size.height - 1)
+        height = max(2, console.size.height - 1)  # the display must fit the screen to be redrawn in place
         one = options.update(height=None)
         rows: list[list[Segment]] = []
         for item in reversed(items):
             rows[:0] = console.render_lines(item, one, pad=False)
             if len(rows) > height:
-                rows = rows[-(height - 1) :]
-                yield Text("  …", style="dim")
+                rows = [[Segment("  …", console.get_style("dim"))], *rows[-(height - 1) :]]
                 break
-        for row in rows:
+        for number, row in enumerate(rows):
+            if number:
+                yield Segment.line()
             yield from row
-            yield Segment.line()
 
 
 class ConsoleRenderer:
@@ -149,7 +148,7 @@ class ConsoleRenderer:
     def _start(self) -> None:
         if self._live is None:
             self._transcript = _Transcript()
-            self._live = Live(
+            self._live = self._transcript.live = Live(
                 self._transcript,
                 console=self.console,
                 refresh_per_second=8,
@@ -168,8 +167,6 @@ class ConsoleRenderer:
     def _end_run(self) -> None:
         """End the live display, leaving the run's lines as they stand printed for good."""
         if self._live is not None:
-            with self._transcript.lock:
-                self._transcript.final = True
             live, self._live = self._live, None
             live.stop()
         self._writing = None

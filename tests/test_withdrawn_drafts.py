@@ -39,6 +39,8 @@ from txscout.core.events import (
     DraftWithdrawn,
     Event,
     ModelCall,
+    RunFinished,
+    RunStarted,
     SafetyFlagged,
     TextDelta,
     Thought,
@@ -350,3 +352,24 @@ def test_a_flag_during_the_uncertainty_search_ends_the_run_before_critique() -> 
     withdrawn = next(i for i, e in enumerate(seen) if isinstance(e, DraftWithdrawn))
     assert any(isinstance(e, TextDelta) and e.purpose == "uncertainty" for e in seen[:withdrawn])  # samples streamed
     assert not any(carries_model_text(e) for e in seen[withdrawn:])
+
+
+def test_a_run_taller_than_the_terminal_is_shown_once_in_order() -> None:
+    """The live display keeps to the screen (the latest lines), so redrawing it never leaves copies in
+    the scrollback, and the finished run is printed whole."""
+    raw = io.StringIO()
+    renderer = ConsoleRenderer(Console(file=raw, force_terminal=True, width=80, height=8))
+    renderer(RunStarted(question="How tall is this run?", model="m", mode="react"))
+    for n in range(12):
+        renderer(ToolCalled(step=n, call_id=f"c{n}", tool=f"lookup_{n:02d}", args={}))
+        renderer(TextDelta(step=n, call=n, text=f"reply {n:02d}"))
+    renderer(RunFinished(status="completed"))
+    screen = pyte.HistoryScreen(80, 8, history=200)
+    screen.set_mode(pyte.modes.LNM)
+    pyte.Stream(screen).feed(raw.getvalue())
+    rows = ["".join(line[x].data for x in range(80)).rstrip() for line in screen.history.top]
+    rows += [row.rstrip() for row in screen.display]
+    assert sum("How tall is this run?" in row for row in rows) == 1
+    shown = [row.strip() for row in rows if "lookup_" in row or "reply " in row]
+    expected = [[f"⚙ lookup_{n:02d}({{}})", f"▸ reply {n:02d}"] for n in range(12)]
+    assert shown == [line for pair in expected for line in pair]
