@@ -116,6 +116,7 @@ class ConsoleRenderer:
         self._writing_call: int | None = None
         self._streamed_steps: set[int] = set()
         self._closed = False
+        self._lock = threading.RLock()  # the run's thread renders; the caller's closes
 
     def _add(self, renderable: RenderableType, *, model_text: bool = False) -> None:
         with self._transcript.lock:
@@ -161,8 +162,9 @@ class ConsoleRenderer:
     def close(self) -> None:
         """Print the run in progress as it stands and take no more events (a run still going after a
         second Ctrl+C must not start a display again)."""
-        self._end_run()
-        self._closed = True
+        with self._lock:
+            self._closed = True
+            self._end_run()
 
     def _end_run(self) -> None:
         """End the live display, leaving the run's lines as they stand printed for good."""
@@ -173,6 +175,10 @@ class ConsoleRenderer:
         self._streamed_steps = set()
 
     def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._render(event)
+
+    def _render(self, event: Event) -> None:
         if event.type == "model_call" or self._closed:
             return
         self._start()
