@@ -258,12 +258,14 @@ class Agent:
         if mode == "bare":
             return _Outcome(self._bare(run, question))
         draft = self._react(run, question)
-        if mode != "full" or draft.incomplete:
+        if mode != "full" or draft.incomplete or run.safety:  # a flagged draft is replaced, not refined
             return _Outcome(draft)
         from txscout.agent.critique import critique_and_revise
         from txscout.agent.uncertainty import resolve_uncertainty
 
         settled = resolve_uncertainty(run, question, draft.text)
+        if run.safety:  # a search flagged a structure: the refusal replaces the draft, so no critique
+            return _Outcome(Draft(""))
         revised = critique_and_revise(run, question, settled.answer)
         return _Outcome(Draft(revised), confidence=settled.confidence, entropies=settled.entropies)
 

@@ -9,6 +9,7 @@ phase with the best answer so far (:meth:`Run.limited`), ``Cancelled`` stops the
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 import time
@@ -35,6 +36,7 @@ from txscout.agent.backends import Backend, Grammar, connection_error
 from txscout.agent.citations import EvidenceLedger
 from txscout.core.errors import Cancelled, LimitReached, ModelUnavailable, validation_problems
 from txscout.core.events import (
+    DraftWithdrawn,
     ErrorRaised,
     Event,
     EvidenceAdded,
@@ -45,6 +47,7 @@ from txscout.core.events import (
     Thought,
     ToolCalled,
     ToolResult,
+    carries_model_text,
 )
 from txscout.core.toolkit import ToolContext, tool_context
 
@@ -151,14 +154,32 @@ class Run:
         self._budgeted_calls = 0
         self._calls = 0
         self._lock = threading.Lock()
+        self._emitting = threading.RLock()
+        self._call_numbers = itertools.count()
 
     def emit(self, event: Event) -> None:
+        """The one door every event of the run goes through, to ``events`` and to the sink.
+
+        Once a structure is flagged the answer will be the refusal, so model text is withheld from
+        then on; the first flag also withdraws the text already emitted: it is struck from ``events``
+        and a ``DraftWithdrawn`` after the flag tells every sink to drop it. Events reach the sink one
+        at a time, in the order they are recorded, so no text can slip out after the withdrawal.
+        """
         event.run_id = self.run_id
-        with self._lock:
-            self.events.append(event)
+        with self._emitting:
+            if self.safety and carries_model_text(event):
+                return
+            withdraw = (
+                isinstance(event, SafetyFlagged) and not self.safety and any(map(carries_model_text, self.events))
+            )
+            if withdraw:
+                self.events = [e for e in self.events if not carries_model_text(e)]
             if isinstance(event, SafetyFlagged):
                 self.safety.append(event)
-        self._sink(event)
+            self.events.append(event)
+            self._sink(event)
+            if withdraw:
+                self.emit(DraftWithdrawn())
 
     @property
     def elapsed(self) -> float:
@@ -366,7 +387,7 @@ class Run:
         over = self._budgeted_calls >= self.settings.max_tool_calls
         if budgeted and over and key not in self._seen and name in self.tools:
             raise LimitReached(f"tool-call limit of {self.settings.max_tool_calls} reached")
-        call_id = f"{self.run_id}-{len(self.events)}"
+        call_id = f"{self.run_id}-{next(self._call_numbers)}"
         self.emit(ToolCalled(step=step, call_id=call_id, tool=name, args=args, automatic=automatic))
         started = time.perf_counter()
         outcome = self._refusal(name, args, key)
@@ -463,14 +484,18 @@ class ReactPhase:
         self.steps.record_automatic(self.messages, name, args, outcome)
 
     def execute(self) -> Draft:
+        """The model's answer, or the best one a budget allows. Once a tool flags a structure the
+        model is not asked again: the refusal replaces whatever it would write (``Agent``)."""
         with self.run.limited() as budget:
-            while True:
+            while not self.run.safety:
                 self.run.steps += 1
                 if self.run.steps > self.run.settings.max_steps:
                     raise LimitReached(f"step limit of {self.run.settings.max_steps} reached")
                 answer = self.steps.step(self.messages, self.run.steps)
                 if answer is not None:
                     return Draft(answer)
+        if self.run.safety:
+            return Draft("")
         return self._best_effort(budget.reason)
 
     def _best_effort(self, reason: str) -> Draft:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 from pydantic_core import PydanticSerializationError
 
-from txscout.core.files import open_private
+from txscout.core.files import atomic_writer, open_private
 
 
 class _Event(BaseModel):
@@ -117,6 +117,16 @@ class SafetyFlagged(_Event):
     category: str
 
 
+class DraftWithdrawn(_Event):
+    """The model's text so far is withdrawn: a tool flagged a controlled structure, so the answer will be
+    the safety refusal and no draft may stay on screen or on disk. Emitted once, right after the run's
+    first flag, and only when model text had been emitted; the run emits no model text after it (see
+    :func:`carries_model_text`). Live views replace the text with a notice, :class:`TraceWriter` strikes
+    it from the trace, and a consumer of ``Agent.stream`` should drop what it kept of it."""
+
+    type: Literal["draft_withdrawn"] = "draft_withdrawn"
+
+
 class UncertaintyRound(_Event):
     type: Literal["uncertainty_round"] = "uncertainty_round"
     round: int
@@ -177,6 +187,7 @@ Event = Annotated[
     | ToolResult
     | EvidenceAdded
     | SafetyFlagged
+    | DraftWithdrawn
     | UncertaintyRound
     | CritiqueFinding
     | Revision
@@ -187,6 +198,15 @@ Event = Annotated[
 ]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+_MODEL_TEXT = (TextDelta, Thought, UncertaintyRound, CritiqueFinding, Revision)
+
+
+def carries_model_text(event: Event) -> bool:
+    """Whether the event holds text a model wrote on its way to an answer: streamed replies, thoughts,
+    uncertainty samples, critique findings (they quote the draft) and revisions. These are what a safety
+    flag withdraws; the final ``answer`` is not among them, since a flagged run's answer is the refusal."""
+    return isinstance(event, _MODEL_TEXT)
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -214,6 +234,10 @@ class TraceWriter:
     Streamed text arrives a token at a time; consecutive deltas of one model call are merged into one
     line, written when another event arrives, after ``DELTA_FLUSH_S`` or on ``close``. The merged
     delta carries the same text, so a re-rendered trace shows what the live run showed.
+
+    A ``draft_withdrawn`` event strikes its run's model text from the file: the trace is rewritten
+    without it (a new file renamed over the old one, so a crash leaves one or the other whole), and the
+    text was never the answer. Lines of other runs in the same file are kept as they were.
     """
 
     DELTA_FLUSH_S = 1.0
@@ -243,7 +267,24 @@ class TraceWriter:
                 self._flush_delta()
             return
         self._flush_delta()
+        if isinstance(event, DraftWithdrawn):
+            self._strike(event.run_id)
         self._write(event)
+
+    def _strike(self, run_id: str) -> None:
+        """Rewrite the trace without ``run_id``'s model text. Only a regular file (or the one a link
+        names) is rewritten; a pipe or device has already passed on what it was given."""
+        target = self.path.resolve()
+        if not target.is_file():
+            return
+        self._fh.close()
+        try:
+            with target.open("rb") as old:
+                kept = [line for line in old if not _model_text_of(line, run_id)]
+            with atomic_writer(target, binary=True, private=True, durable=True) as new:
+                new.writelines(kept)
+        finally:
+            self._fh = open_private(target, "a")
 
     def _flush_delta(self) -> None:
         if self._pending is not None:
@@ -258,6 +299,15 @@ class TraceWriter:
         with self._lock:
             self._flush_delta()
             self._fh.close()
+
+
+def _model_text_of(line: bytes, run_id: str) -> bool:
+    """Whether a trace line is model text of ``run_id``; a line that is not an event is kept as it is."""
+    try:
+        event = EVENT_ADAPTER.validate_json(line)
+    except ValueError:
+        return False
+    return event.run_id == run_id and carries_model_text(event)
 
 
 class TraceFormatError(ValueError):

@@ -128,6 +128,7 @@ def render_events(text: str, width: int = 200) -> str:
     renderer = ConsoleRenderer(console)
     for event in events_carrying(text):
         renderer(event)
+    renderer.close()
     return buffer.getvalue()
 
 
@@ -162,8 +163,10 @@ def test_renderer_prints_hostile_text_safely(text: str) -> None:
 @given(printable)
 def test_renderer_prints_ordinary_text_exactly(text: str) -> None:
     console, buffer = plain_console(width=1000)
-    ConsoleRenderer(console)(RunStarted(question=text, model="m", mode="react"))
-    ConsoleRenderer(console)(ToolResult(step=1, call_id="c", tool="t", output=text))
+    renderer = ConsoleRenderer(console)
+    renderer(RunStarted(question=text, model="m", mode="react"))
+    renderer(ToolResult(step=1, call_id="c", tool="t", output=text))
+    renderer.close()
     output = flat(buffer.getvalue())
     assert f"? {flat(text)}" in output and f"→ {flat(text)}" in output
 
@@ -171,7 +174,9 @@ def test_renderer_prints_ordinary_text_exactly(text: str) -> None:
 @pytest.mark.parametrize("smiles", SMILES)
 def test_renderer_prints_smiles_exactly(smiles: str) -> None:
     console, buffer = plain_console()
-    ConsoleRenderer(console)(ToolResult(step=1, call_id="c", tool="identify_molecule", output=f"SMILES {smiles};"))
+    renderer = ConsoleRenderer(console)
+    renderer(ToolResult(step=1, call_id="c", tool="identify_molecule", output=f"SMILES {smiles};"))
+    renderer.close()
     assert f"SMILES {smiles};" in buffer.getvalue()
 
 

@@ -3,8 +3,9 @@
 Model calls are not entries (they would double every step); their tokens go to the status bar. A
 reply is one row that shows the model reading its prompt (``PromptRead``), then grows as the model
 writes (``TextDelta``); a thought already shown there is not repeated. Uncertainty samples are not
-shown as they stream: their entropy row sums them up. The same widget replays a saved trace, so a
-reopened question looks as it did when it ran. Every string
+shown as they stream: their entropy row sums them up. When a tool flags a structure
+(``DraftWithdrawn``) every row of model text gives way to one notice. The same widget replays a saved
+trace, so a reopened question looks as it did when it ran. Every string
 shown came from the question, a tool or the model: it is cleaned of terminal control and put in a
 ``Text`` (never parsed as markup).
 """
@@ -26,6 +27,7 @@ from textual.widgets import Collapsible, Static
 from txscout.core.events import (
     AnswerReady,
     CritiqueFinding,
+    DraftWithdrawn,
     ErrorRaised,
     Event,
     EvidenceAdded,
@@ -121,6 +123,15 @@ class RevisionEntry(Collapsible):
             collapsed=True,
             classes="observation revision",
         )
+
+
+WITHDRAWN = "the model's text was withdrawn: a tool flagged a controlled structure, so the answer is the safety notice"
+_MODEL_TEXT_KINDS = {"reply", "thought", "critique", "uncertainty"}
+
+
+def _is_model_text(widget: Widget) -> bool:
+    """Rows that show what a model wrote (replies, thoughts, critique findings, sampled answers, revisions)."""
+    return isinstance(widget, RevisionEntry) or (isinstance(widget, TimelineEntry) and widget.kind in _MODEL_TEXT_KINDS)
 
 
 def _question_row(question: str, started: RunStarted | None) -> Table:
@@ -253,7 +264,10 @@ class Timeline(VerticalScroll, can_focus=True):
         widgets: list[Widget] = []
         grown: set[ReplyEntry] = set()
         for event in events:
-            if isinstance(event, TextDelta | PromptRead):
+            if isinstance(event, DraftWithdrawn):
+                widgets = self._withdraw(widgets)
+                grown = set()
+            elif isinstance(event, TextDelta | PromptRead):
                 if event.purpose in _SUMMARISED:
                     continue
                 if self._reply is None or self._reply.call != event.call:
@@ -274,6 +288,21 @@ class Timeline(VerticalScroll, can_focus=True):
         for reply in grown:
             reply.show()
         return widgets
+
+    def _withdraw(self, pending: list[Widget]) -> list[Widget]:
+        """Replace the model's text, shown or about to be, with one notice where the first of it stood."""
+        notice = TimelineEntry(_line("safety", WITHDRAWN, label_style="bold"), "safety")
+        self._reply = None
+        shown = [w for w in self.children if _is_model_text(w)]
+        if shown:
+            self.mount(notice, before=shown[0])
+            for widget in shown:
+                widget.remove()
+            return [w for w in pending if not _is_model_text(w)]
+        first = next((i for i, w in enumerate(pending) if _is_model_text(w)), len(pending))
+        kept = [w for w in pending if not _is_model_text(w)]
+        kept.insert(first, notice)
+        return kept
 
     def note(self, message: str, kind: str = "note") -> None:
         """An entry from the app itself (loading the model, a failure outside the run)."""

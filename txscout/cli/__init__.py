@@ -163,12 +163,12 @@ def ask(
     console = err if as_json else out
     new_trace = trace is not None and path_kind(trace) == "missing"
     writer = _trace_writer(trace) if trace else None  # a bad path fails now, not after the model loads
+    renderer = ConsoleRenderer(console)
     try:
         with console.status("loading model and tools…") as status:
             # A bare question uses no tools and stores no evidence: building them would only slow start-up.
             bare: dict[str, Any] = {"tools": [], "store": False} if settings.mode == "bare" else {}
             agent = Agent(settings=settings, on_stage=lambda stage: status.update(f"{stage}…"), **bare)
-        renderer = ConsoleRenderer(console)
 
         def on_event(event: Any) -> None:
             renderer(event)
@@ -177,6 +177,7 @@ def ask(
 
         answer = _run_interruptibly(lambda cancel: agent.run(question, on_event=on_event, cancel=cancel))
     finally:
+        renderer.close()
         if writer:
             writer.close()
             if new_trace and writer.path.stat().st_size == 0:
@@ -414,6 +415,7 @@ def trace_show(path: Annotated[Path, typer.Argument(help="A JSONL trace written 
     renderer = ConsoleRenderer(out)
     for event in events:
         renderer(event)
+    renderer.close()
     for problem in validate_sequence(events):
         err.print(Text.assemble(("warning: ", "yellow"), clean_line(problem)), soft_wrap=True)
 
