@@ -106,7 +106,9 @@ def _open(data: bytes, source: str) -> Any:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise PdfError(f"{source}: encrypted PDF (it needs a password); decrypt it first, e.g. qpdf --decrypt")
+            raise PdfError(
+                f"{source}: encrypted PDF (it needs a password); decrypt it first, e.g. qpdf --decrypt"
+            ) from None
         raise PdfError(f"{source}: damaged PDF ({exc})") from None
 
 
@@ -146,9 +148,7 @@ class _Probe:
 
     def at(self, run: tuple[float, float, float, float]) -> int:
         """The character at the run's left edge."""
-        return int(
-            self.raw.FPDFText_GetCharIndexAtPos(self.textpage, run[0] + 0.5, (run[1] + run[3]) / 2, 1.0, 1.0)
-        )
+        return int(self.raw.FPDFText_GetCharIndexAtPos(self.textpage, run[0] + 0.5, (run[1] + run[3]) / 2, 1.0, 1.0))
 
     def font(self, index: int, short: bool) -> tuple[float, bool]:
         """Font size, and (for short lines, the only heading candidates) whether it is bold."""
@@ -343,7 +343,9 @@ def _assemble(pages: list[tuple[float, list[_Line]]], info: dict[str, str], sour
     section: str | None = None
     first_page_text = ""
     for number, (height, lines) in enumerate(pages, start=1):
-        kept = [ln for ln in lines if (key := _furniture_key(ln, height)) is None or (key not in repeated and key != "#")]
+        kept = [
+            ln for ln in lines if (key := _furniture_key(ln, height)) is None or (key not in repeated and key != "#")
+        ]
         if number == 1:
             first_page_text = "\n".join(ln.text for ln in kept)
         buffer: list[str] = []

@@ -9,21 +9,17 @@ footers.
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 import httpx
 from pydantic import BaseModel
 
 from txscout.core.chunking import chunk_text
 from txscout.core.evidence import Evidence
+from txscout.core.webtext import TEXT_TYPES, extract
 from txscout.tools.literature.http import CONNECT_TO, BlockedURL, check_peer, from_cache, send_with_retry, vet_url
 
 MAX_BYTES = 5_000_000
 MAX_REDIRECTS = 5
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-_TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
-_YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 
 class UnsupportedContent(ValueError):
@@ -106,35 +102,6 @@ def fetch(
     raise BlockedURL(f"more than {max_redirects} redirects from {url}")
 
 
-def _doi(metadata: Any) -> str | None:
-    for candidate in (getattr(metadata, "url", None), getattr(metadata, "id", None)):
-        if candidate and "doi.org/" in str(candidate):
-            return str(candidate).split("doi.org/", 1)[1]
-    return None
-
-
-def extract(body: bytes, media_type: str, url: str) -> tuple[str, str, int | None, str | None]:
-    """(title, main text, year, doi) of a page; plain text is taken as it is."""
-    if media_type in _TEXT_TYPES:
-        text = body.decode("utf-8", "replace")
-        first_line = text.strip().splitlines()[0] if text.strip() else ""
-        return first_line[:200].lstrip("# "), text, None, None
-    import trafilatura
-
-    document = trafilatura.bare_extraction(
-        body, url=url, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True
-    )
-    if document is None or not (document.text or "").strip():
-        return "", "", None, None
-    year_match = _YEAR.search(str(document.date or ""))
-    return (
-        document.title or "",
-        document.text,
-        int(year_match.group(0)) if year_match else None,
-        _doi(document),
-    )
-
-
 def read_page(
     client: httpx.Client,
     url: str,
@@ -147,7 +114,7 @@ def read_page(
     if response.status_code >= 400:
         raise UnsupportedContent(f"{url} answered HTTP {response.status_code}")
     media_type = _media_type(response, body)
-    if media_type not in _HTML_TYPES + _TEXT_TYPES:
+    if media_type not in _HTML_TYPES + TEXT_TYPES:
         raise UnsupportedContent(f"{url} is {media_type}, not a web page; read_url reads HTML and plain text only")
     final_url = str(response.request.url)
     title, text, year, doi = extract(body, media_type, final_url)
