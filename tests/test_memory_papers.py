@@ -134,6 +134,10 @@ def test_export_refuses_a_symlink_and_a_fifo(memory_env: Path, tmp_path: Path) -
         assert code == 2 and cause in err and "Traceback" not in err
     assert link.is_symlink() and kept.read_text() == "not to be replaced"
     assert fifo.is_fifo()
+    if Path("/dev/full").exists():  # as root, a rename over it would replace the device node
+        code, _, err = invoke("export", "/dev/full")
+        assert code == 2 and "device" in err
+        assert Path("/dev/full").is_char_device()
 
 
 def test_bibtex_library_adds_records_and_the_pdfs_it_names(memory_env: Path, tmp_path: Path) -> None:
