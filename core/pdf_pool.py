@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from txscout.core.pdf import MAX_PAGES, PdfError, PdfText, read_pdf_file
+from txscout.core.pdf import MAX_PAGES, PdfError, PdfText, read_pdf, read_pdf_file
 
 MEMORY_LIMIT = 3 * 1024**3
 """Address space a worker may use: a 300 MB PDF parses in well under this, a bomb does not."""
@@ -30,6 +30,22 @@ def _limit_memory(limit: int) -> None:
 
 def _parse(path: str, max_pages: int) -> PdfText:
     return read_pdf_file(Path(path), max_pages=max_pages)
+
+
+def _parse_bytes(data: bytes, source: str, max_pages: int) -> PdfText:
+    return read_pdf(data, source, max_pages=max_pages)
+
+
+def parse_pdf_bytes(
+    data: bytes, source: str, *, max_pages: int = MAX_PAGES, memory_limit: int = MEMORY_LIMIT
+) -> PdfText:
+    """One PDF held in memory (a download) parsed in its own memory-capped worker; :class:`PdfError`
+    if it cannot be read."""
+    with _pool(1, memory_limit) as pool:
+        try:
+            return pool.submit(_parse_bytes, data, source, max_pages).result()
+        except (BrokenProcessPool, MemoryError):
+            raise _too_big(source, memory_limit) from None
 
 
 def _pool(workers: int, limit: int) -> ProcessPoolExecutor:
@@ -86,5 +102,5 @@ def _alone(path: Path, max_pages: int, memory_limit: int) -> Iterator[tuple[Path
             yield path, _too_big(path, memory_limit)
 
 
-def _too_big(path: Path, limit: int) -> PdfError:
+def _too_big(path: Path | str, limit: int) -> PdfError:
     return PdfError(f"{path}: needs more than {limit / 1024**2:,.0f} MB of memory to read (a decompression bomb?)")
