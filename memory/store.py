@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from txscout.core.lexical import LexicalIndex
     from txscout.core.settings import Settings
     from txscout.memory.embeddings import Embedder
+    from txscout.memory.query_encoder import QueryEncoder
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
 
@@ -274,6 +275,19 @@ class EvidenceStore:
             except EmbeddingUnavailable as exc:
                 raise StoreError(str(exc)) from exc
         return self._embedder
+
+    def _query_embedder(self) -> Embedder | QueryEncoder:
+        """The model for a query: the one given or already loaded, else the numpy encoder, which
+        gives the same vectors without importing torch (:mod:`txscout.memory.query_encoder`)."""
+        if self._embedder is not None:
+            return self._embedder
+        from txscout.memory.embeddings import EmbeddingUnavailable
+        from txscout.memory.query_encoder import get_query_encoder
+
+        try:
+            return get_query_encoder(quantized=self.quantized)
+        except EmbeddingUnavailable as exc:
+            raise StoreError(str(exc)) from exc
 
     def _lexical_dir(self) -> Path:
         if self.path is not None:
@@ -609,7 +623,7 @@ class EvidenceStore:
             pending = self._lexical_search(query, depth if mode == "hybrid" else k, generation)
         vector = None
         if mode in ("hybrid", "dense"):
-            vector = self.embedder.encode([query])
+            vector = self._query_embedder().encode([query])
             result = collection.query(
                 query_embeddings=vector,
                 n_results=depth if mode == "hybrid" else min(k, total),

@@ -21,7 +21,6 @@ from rich.text import Text
 
 from txscout.core.errors import UserError
 from txscout.core.files import check_text
-from txscout.core.pdf import MAX_PAGES
 from txscout.core.text import clean, clean_line
 
 if TYPE_CHECKING:
@@ -147,9 +146,7 @@ def add(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, max=64, help="PDF parsing processes (default: one per core).")
     ] = None,
-    max_pages: Annotated[
-        int, typer.Option("--max-pages", min=1, help="Refuse PDFs with more pages than this.")
-    ] = MAX_PAGES,
+    max_pages: Annotated[int, typer.Option("--max-pages", min=1, help="Refuse PDFs with more pages than this.")] = 2000,
     memory_path: PathOpt = None,
     memory_url: UrlOpt = None,
     as_json: JsonOpt = False,
