@@ -94,7 +94,7 @@ class QueryEncoder:
                     "ln1": (
                         weights[f"{prefix}attention.output.LayerNorm.weight"],
                         weights[f"{prefix}attention.output.LayerNorm.bias"],
-                    ),  # fmt: skip
+                    ),
                     "up": linear("intermediate.dense"),
                     "down": linear("output.dense"),
                     "ln2": (weights[f"{prefix}output.LayerNorm.weight"], weights[f"{prefix}output.LayerNorm.bias"]),
