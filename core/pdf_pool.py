@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -48,9 +49,28 @@ def parse_pdf_bytes(
             raise _too_big(source, memory_limit) from None
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr. Under the terminal app sys.stderr is
+    a capture whose fileno() is -1, which the tracker would pass on to its process and fail."""
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (OSError, ValueError):
+        usable = False
+    saved = sys.stderr
+    if not usable:
+        sys.stderr = sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = saved
+
+
 def _pool(workers: int, limit: int) -> ProcessPoolExecutor:
     # spawn, not fork: the parent may hold chromadb's and torch's threads, which a fork copies mid-lock.
     context = multiprocessing.get_context("spawn")
+    _start_resource_tracker()
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_memory, initargs=(limit,))
 
 
