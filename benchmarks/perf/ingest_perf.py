@@ -54,7 +54,13 @@ def main() -> None:
         corpus = root / "pubmedqa.jsonl"
         with corpus.open("w", encoding="utf-8") as fh:
             for pmid, text in zip(pmids, abstracts, strict=True):
-                record = {"text": text, "title": raw[pmid]["QUESTION"], "pmid": pmid, "year": int(raw[pmid]["YEAR"])}
+                year = raw[pmid].get("YEAR")
+                record = {
+                    "text": text,
+                    "title": raw[pmid]["QUESTION"],
+                    "pmid": pmid,
+                    "year": int(year) if year else None,
+                }
                 fh.write(json.dumps(record) + "\n")
         start = time.perf_counter()
         get_embedder().encode(["warm up"])
