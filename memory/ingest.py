@@ -91,6 +91,9 @@ def collect(sources: list[Path], pattern: str | None = None) -> tuple[list[Path]
                 and path_kind(p) == "file"
             )
             files.extend(found)
+            if not found:
+                reason = f"no files matching {pattern}" if pattern else "no files txscout reads in this folder"
+                failed.append(Outcome(source=str(source), status="failed", reason=reason))
         elif kind == "file":
             files.append(source)
         elif kind == "missing":

@@ -485,14 +485,14 @@ class EvidenceStore:
         by_doc: dict[str, list[tuple[Evidence, dict[str, Any], Any]]] = {}
         for row in rows:
             by_doc.setdefault(str(row[1]["doc"]), []).append(row)
+        limit = max(_BATCH, int(self._client.get_max_batch_size()))
         batch: list[tuple[Evidence, dict[str, Any], Any]] = []
         for group in by_doc.values():
             if batch and len(batch) + len(group) > _BATCH:
-                yield batch
+                yield from _batched(batch, limit)
                 batch = []
             batch.extend(group)
         if batch:
-            limit = max(_BATCH, int(self._client.get_max_batch_size()))
             yield from _batched(batch, limit)
 
     def _written_by(self, write: str, ids: list[str]) -> int:

@@ -199,3 +199,9 @@ def test_jsonl_corpus_records(memory_env: Path, tmp_path: Path) -> None:
     assert hit["authors"] == "A Smith; B Jones"
     code, out, _ = invoke("search", "acetylates", "-k", "1", "--mode", "lexical", "--json")
     assert json.loads(out)[0]["page"] == 4
+
+
+def test_an_empty_folder_is_a_failure_not_a_silent_success(memory_env: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, _, err = invoke("add", str(tmp_path / "empty"))
+    assert code == 2 and "no files txscout reads in this folder" in err

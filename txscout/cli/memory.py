@@ -189,7 +189,7 @@ def _show_report(report: IngestReport, store: EvidenceStore, as_json: bool) -> N
         if o.status == "failed":
             reason = o.reason or "failed"
             line = reason if reason.startswith(o.source) else f"{o.source}: {reason}"
-            err.print(Text(clean_line(line), style="red"), soft_wrap=True)
+            err.print(Text(f"error: {clean_line(line)}", style="red"), soft_wrap=True)
             continue
         pages = f", {o.pages} pages" if o.pages else ""
         note = f" ({clean_line(o.reason)})" if o.reason else ""
