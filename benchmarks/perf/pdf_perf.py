@@ -6,7 +6,8 @@ headers, page-number footers), then measures pages per second for:
 - pypdfium2 alone: each page's text in PDFium's order (``get_text_range``), no layout work;
 - pypdf and pdfminer.six alone, where installed (licence-compatible alternatives);
 - txscout's ``read_pdf`` in this process (reading order, headings, headers, metadata);
-- txscout's folder path, ``parse_pdfs`` in worker processes (what ``memory add DIR`` runs).
+- txscout's folder path, ``parse_pdfs`` in worker processes (what ``memory add DIR`` runs), and the
+  same work on threads, which PDFium's global lock serialises (why the folder path uses processes).
 
 Embedding is reported separately: the chunks of the folder are embedded by the int8 MiniLM and
 chunks per second printed, since on two cores it, not parsing, decides how long ``memory add`` takes.
@@ -21,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.pdf_factory writes the PDFs
@@ -94,6 +96,10 @@ def main() -> None:
         start = time.perf_counter()
         parsed = [read_pdf_file(p) for p in paths]
         inline = _rate("txscout read_pdf, one process", total, time.perf_counter() - start)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(args.workers) as pool:
+            list(pool.map(read_pdf_file, paths))
+        _rate(f"txscout read_pdf, {args.workers} threads (for comparison)", total, time.perf_counter() - start)
         start = time.perf_counter()
         results = list(parse_pdfs(paths, workers=args.workers))
         pooled = _rate(
