@@ -26,6 +26,7 @@ class Citation(BaseModel):
     locator: str
     source_kind: str
     evidence_id: str
+    page: int | None = None
 
 
 class EvidenceLedger:
@@ -50,10 +51,11 @@ class EvidenceLedger:
         item = self.items[ref - 1]
         return Citation(
             ref=ref,
-            title=item.title or item.text[:80],
+            title=(item.label if item.page else item.title) or item.text[:80],
             locator=item.locator,
             source_kind=item.source_kind,
             evidence_id=item.content_hash,
+            page=item.page,
         )
 
     def digest(self, max_chars: int = 6000) -> str:

@@ -359,8 +359,9 @@ class Run:
                     ref=ref,
                     evidence_id=item.content_hash,
                     source_kind=item.source_kind,
-                    title=item.title,
+                    title=item.label if item.page else item.title,
                     locator=item.locator,
+                    page=item.page,
                 )
             )
             if self._store_evidence is not None and item.source_kind != "tool":

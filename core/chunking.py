@@ -3,13 +3,14 @@
 A chunk must fit the embedding model's window (all-MiniLM-L6-v2 reads 256 word pieces, about 1,000
 characters of English prose) or its tail is silently ignored; and a chunk cut mid-sentence is a quote
 a reader cannot find. So sentences are packed whole, and only a sentence longer than a chunk is split,
-at a word boundary.
+at a word boundary; a run of text with no spaces at all is cut at the chunk size, so no chunk is ever
+longer than ``max_chars``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 DEFAULT_MAX_CHARS = 900
 
@@ -62,12 +63,22 @@ def _pack(parts: Iterable[str], max_chars: int) -> list[str]:
     return packed
 
 
+def _words(sentence: str, max_chars: int) -> Iterator[str]:
+    """The sentence's words, a word longer than a chunk (a sequence, a URL, a file with no spaces)
+    cut into chunk-sized pieces so that no chunk exceeds ``max_chars``."""
+    for word in sentence.split(" "):
+        if len(word) <= max_chars:
+            yield word
+        else:
+            yield from (word[i : i + max_chars] for i in range(0, len(word), max_chars))
+
+
 def chunk_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
     """Whole sentences packed greedily into chunks of at most ``max_chars`` characters; a longer
-    sentence is first split between words."""
+    sentence is first split between words, and a longer word between characters."""
     pieces = (
         piece
         for sentence in split_sentences(text)
-        for piece in (_pack(sentence.split(" "), max_chars) if len(sentence) > max_chars else [sentence])
+        for piece in (_pack(_words(sentence, max_chars), max_chars) if len(sentence) > max_chars else [sentence])
     )
     return _pack(pieces, max_chars)

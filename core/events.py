@@ -106,6 +106,7 @@ class EvidenceAdded(_Event):
     source_kind: str
     title: str = ""
     locator: str = ""
+    page: int | None = None
 
 
 class SafetyFlagged(_Event):

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import stat
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,14 +38,16 @@ if TYPE_CHECKING:
     from txscout.core.lexical import LexicalIndex
     from txscout.core.settings import Settings
     from txscout.memory.embeddings import Embedder
+    from txscout.memory.query_encoder import QueryEncoder
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
 
 COLLECTION = "txscout_evidence"
 DENSE_WEIGHT = 0.6
 _BATCH = 1000
-_META_FIELDS = ("source_kind", "title", "authors", "journal", "pmid", "doi", "url", "year", "tool", "query",
-                "run_id", "retrieved_at")  # fmt: skip
+_META_FIELDS = ("source_kind", "title", "authors", "journal", "pmid", "doi", "url", "year", "page", "section",
+                "tool", "query", "run_id", "retrieved_at")  # fmt: skip
+_EMBED_BATCH = 64
 
 
 class StoreError(UserError):
@@ -64,6 +68,18 @@ class Hit(BaseModel):
     lexical_rank: int | None = None
 
 
+class DocumentInfo(BaseModel):
+    """One stored document: a file, a PubMed record, a web page or one record of a corpus."""
+
+    doc: str
+    label: str
+    source_kind: str
+    locator: str
+    chunks: int
+    pages: int | None = None
+    added: float | None = None
+
+
 class StoreStats(BaseModel):
     location: str
     chunks: int
@@ -75,24 +91,73 @@ class StoreStats(BaseModel):
     size_bytes: int | None = None
 
 
-class StoredSource(BaseModel):
-    """One stored document: the id its chunks share (``parent``), its provenance and its chunk count."""
+def document_key(item: Evidence) -> str:
+    """The document a chunk belongs to when the caller names none: its PubMed record, its page (URL
+    without fragment) or, for loose text, the item itself."""
+    if item.pmid:
+        return f"pmid:{item.pmid}"
+    if item.url:
+        return item.url.split("#", 1)[0]
+    if item.doi:
+        return f"doi:{item.doi}"
+    return f"text:{item.content_hash}"
 
-    id: str
-    title: str
-    source_kind: str
-    locator: str
-    chunks: int
+
+def _meta_document(meta: dict[str, Any]) -> str:
+    """The document key of a stored chunk; chunks stored before documents were recorded get one from
+    their provenance, as :func:`document_key` would have given."""
+    if meta.get("doc"):
+        return str(meta["doc"])
+    if meta.get("pmid"):
+        return f"pmid:{meta['pmid']}"
+    if meta.get("url"):
+        return str(meta["url"]).split("#", 1)[0]
+    if meta.get("doi"):
+        return f"doi:{meta['doi']}"
+    return f"text:{meta.get('parent', '')}"
 
 
-def _metadata(item: Evidence, parent: str, chunk: int) -> dict[str, Any]:
+def _metadata(
+    item: Evidence, parent: str, chunk: int, doc: str | None = None, sha: str | None = None
+) -> dict[str, Any]:
     meta: dict[str, Any] = {name: getattr(item, name) for name in _META_FIELDS if getattr(item, name) not in (None, "")}
-    return meta | {"parent": parent, "chunk": chunk}
+    return meta | {"parent": parent, "chunk": chunk, "doc": doc or document_key(item)} | ({"sha": sha} if sha else {})
 
 
 def _evidence(text: str, meta: dict[str, Any]) -> Evidence:
     fields = {name: meta[name] for name in _META_FIELDS if name in meta}
     return Evidence(text=text, **fields)
+
+
+def refuse_special(path: Path) -> None:
+    """Refuse to write over anything but a regular file: writing "to" a symlink, FIFO or device by
+    renaming a new file over it would silently replace it (as root, even ``/dev/full``)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(mode):
+        raise StoreError(f"refusing to write {path}: it is a symbolic link; give the file it points to")
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise StoreError(f"refusing to write {path}: it is {kind}, not a regular file")
+
+
+def _corpus_record(data: dict[str, Any], path: Path) -> Evidence:
+    """An evidence record from one JSONL line: an export's full record, or a corpus record with only
+    some of text, title, authors (a string or a list), year, pmid, doi, url and page. A record with no
+    link of its own points at the corpus file."""
+    fields = {k: v for k, v in data.items() if k in Evidence.model_fields}
+    if isinstance(fields.get("authors"), list):
+        fields["authors"] = "; ".join(str(a) for a in fields["authors"])
+    if fields.get("pmid") is not None:
+        fields["pmid"] = str(fields["pmid"])
+    fields.setdefault("source_kind", "pubmed" if fields.get("pmid") else "file")
+    if not any(fields.get(k) for k in ("pmid", "doi", "url", "tool")):
+        fields["url"] = Path(path).resolve().as_uri()
+    return Evidence(**fields)
 
 
 def _batched(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -211,6 +276,19 @@ class EvidenceStore:
                 raise StoreError(str(exc)) from exc
         return self._embedder
 
+    def _query_embedder(self) -> Embedder | QueryEncoder:
+        """The model for a query: the one given or already loaded, else the numpy encoder, which
+        gives the same vectors without importing torch (:mod:`txscout.memory.query_encoder`)."""
+        if self._embedder is not None:
+            return self._embedder
+        from txscout.memory.embeddings import EmbeddingUnavailable
+        from txscout.memory.query_encoder import get_query_encoder
+
+        try:
+            return get_query_encoder(quantized=self.quantized)
+        except EmbeddingUnavailable as exc:
+            raise StoreError(str(exc)) from exc
+
     def _lexical_dir(self) -> Path:
         if self.path is not None:
             return self.path / "lexical"
@@ -306,9 +384,13 @@ class EvidenceStore:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def chunks(self, items: Iterable[Evidence]) -> list[tuple[Evidence, dict[str, Any]]]:
-        """Items cut into chunks that carry their parent's provenance, deduplicated by content. An item
-        whose text is not text (NUL bytes, undecodable characters) is refused before anything is stored."""
+    def chunks(
+        self, items: Iterable[Evidence], doc: str | None = None, sha: str | None = None
+    ) -> list[tuple[Evidence, dict[str, Any]]]:
+        """Items cut into chunks that carry their parent's provenance (and ``doc``, the document they
+        belong to, and ``sha``, the hash of the file they were read from), deduplicated by content. An
+        item whose text is not text (NUL bytes, undecodable characters) is refused before anything is
+        stored."""
         out: dict[str, tuple[Evidence, dict[str, Any]]] = {}
         for item in items:
             check_text(item.text, item.locator)
@@ -317,7 +399,7 @@ class EvidenceStore:
                 pieces = [item.text] if item.text.strip() else []
             for index, piece in enumerate(pieces):
                 chunk = item if piece == item.text else item.model_copy(update={"text": piece})
-                out.setdefault(chunk.content_hash, (chunk, _metadata(item, item.content_hash, index)))
+                out.setdefault(chunk.content_hash, (chunk, _metadata(item, item.content_hash, index, doc, sha)))
         return list(out.values())
 
     def _existing(self, ids: list[str]) -> set[str]:
@@ -327,10 +409,20 @@ class EvidenceStore:
             found.update(collection.get(ids=batch, include=[])["ids"])
         return found
 
-    def add(self, items: list[Evidence]) -> int:
-        """Store evidence; returns how many chunks were new. Embedding happens outside the write lock so
-        a large import does not make other writers wait for the model."""
-        chunks = self.chunks(items)
+    def add(
+        self,
+        items: list[Evidence],
+        *,
+        doc: str | None = None,
+        sha: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Store evidence; returns how many chunks were new. ``doc`` names the document all items come
+        from (a file's hash), else each item's own source is its document. A document's chunks are
+        written in one transaction, so a process killed mid-add leaves none of it. Embedding happens
+        outside the write lock so a large import does not make other writers wait for the model;
+        ``progress`` hears how many chunks each embedded batch held."""
+        chunks = self.chunks(items, doc, sha)
         if not chunks:
             return 0
         try:
@@ -342,7 +434,12 @@ class EvidenceStore:
         fresh = [(c, m) for c, m in chunks if c.content_hash not in known]
         if not fresh:
             return 0
-        vectors = self.embedder.encode([self._embedding_text(c) for c, _ in fresh])
+        texts = [self._embedding_text(c) for c, _ in fresh]
+        vectors: list[Any] = []
+        for batch in _batched(texts, _EMBED_BATCH * 4):
+            vectors.extend(self.embedder.encode(batch))
+            if progress is not None:
+                progress(len(batch))
         return self._write([(c, m, v) for (c, m), v in zip(fresh, vectors, strict=True)])
 
     def add_embedded(self, items: list[Evidence], vectors: Any) -> int:
@@ -363,7 +460,7 @@ class EvidenceStore:
                         unique.setdefault(row[0].content_hash, row)
                 collection = self._coll()
                 write = uuid.uuid4().hex
-                for batch in _batched(list(unique.values()), _BATCH):
+                for batch in self._document_batches(list(unique.values())):
                     collection.add(
                         ids=[c.content_hash for c, _, _ in batch],
                         embeddings=[v for _, _, v in batch],
@@ -379,6 +476,24 @@ class EvidenceStore:
             raise StoreError(f"could not write to memory store {self.location}: {exc}") from exc
         self._lexical = None
         return added
+
+    def _document_batches(
+        self, rows: list[tuple[Evidence, dict[str, Any], Any]]
+    ) -> Iterator[list[tuple[Evidence, dict[str, Any], Any]]]:
+        """Rows in batches that never split a document (one chroma add is one transaction), a document
+        larger than a batch going alone up to the server's largest batch."""
+        by_doc: dict[str, list[tuple[Evidence, dict[str, Any], Any]]] = {}
+        for row in rows:
+            by_doc.setdefault(str(row[1]["doc"]), []).append(row)
+        limit = max(_BATCH, int(self._client.get_max_batch_size()))
+        batch: list[tuple[Evidence, dict[str, Any], Any]] = []
+        for group in by_doc.values():
+            if batch and len(batch) + len(group) > _BATCH:
+                yield from _batched(batch, limit)
+                batch = []
+            batch.extend(group)
+        if batch:
+            yield from _batched(batch, limit)
 
     def _written_by(self, write: str, ids: list[str]) -> int:
         """How many of `ids` this write stored. Chroma keeps the first copy of an id and ignores later
@@ -415,10 +530,13 @@ class EvidenceStore:
     def count(self) -> int:
         return int(self._coll().count())
 
-    def iter_all(self, include_embeddings: bool = False) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+    def iter_all(
+        self, include_embeddings: bool = False, include_text: bool = True
+    ) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
         """Every chunk as (id, text, metadata, embedding or None), in pages so memory stays flat."""
         collection = self._coll()
-        include = ["documents", "metadatas", *(["embeddings"] if include_embeddings else [])]
+        include = [*(["documents"] if include_text else []), "metadatas"]
+        include += ["embeddings"] if include_embeddings else []
         offset = 0
         while True:
             page = collection.get(limit=_BATCH * 5, offset=offset, include=include)
@@ -427,34 +545,18 @@ class EvidenceStore:
             embeddings = page.get("embeddings") if include_embeddings else None
             for i, chunk_id in enumerate(page["ids"]):
                 vector = embeddings[i] if embeddings is not None else None
-                yield chunk_id, page["documents"][i], page["metadatas"][i] or {}, vector
+                text = page["documents"][i] if include_text else ""
+                yield chunk_id, text, page["metadatas"][i] or {}, vector
             offset += len(page["ids"])
 
-    def sources(self) -> list[StoredSource]:
-        """One entry per stored document (its chunks counted), for listing; a store never written to
-        has none and is not created by asking."""
+    def document(self, doc: str) -> list[Evidence]:
+        """A stored document's chunks in order (``doc`` as :meth:`documents` names it), each with its
+        provenance; none when there is no such document."""
         if self.path is not None and not self.path.exists():
             return []
-        found: dict[str, StoredSource] = {}
-        for _, _, meta, _ in self.iter_all():
-            parent = str(meta.get("parent", ""))
-            known = found.get(parent)
-            if known is None:
-                item = _evidence("", meta)
-                found[parent] = StoredSource(
-                    id=parent, title=item.title, source_kind=item.source_kind, locator=item.locator, chunks=1
-                )
-            else:
-                known.chunks += 1
-        return list(found.values())
-
-    def source(self, parent: str) -> list[Evidence]:
-        """A stored document's chunks in order, each with its provenance; none when no such document."""
-        if self.path is not None and not self.path.exists():
-            return []
-        page = self._coll().get(where={"parent": parent}, include=["documents", "metadatas"])
-        rows = sorted(zip(page["documents"], page["metadatas"], strict=True), key=lambda r: int(r[1].get("chunk", 0)))
-        return [_evidence(text, meta or {}) for text, meta in rows]
+        rows = [(text, meta) for _, text, meta, _ in self.iter_all() if _meta_document(meta) == doc]
+        rows.sort(key=lambda r: (int(r[1].get("page") or 0), int(r[1].get("chunk", 0))))
+        return [_evidence(text, meta) for text, meta in rows]
 
     def _lexical_index(self, generation: str) -> LexicalIndex:
         from txscout.core.lexical import LexicalIndex
@@ -530,7 +632,7 @@ class EvidenceStore:
             pending = self._lexical_search(query, depth if mode == "hybrid" else k, generation)
         vector = None
         if mode in ("hybrid", "dense"):
-            vector = self.embedder.encode([query])
+            vector = self._query_embedder().encode([query])
             result = collection.query(
                 query_embeddings=vector,
                 n_results=depth if mode == "hybrid" else min(k, total),
@@ -576,13 +678,61 @@ class EvidenceStore:
             if i in found
         ]
 
+    def has_content(self, sha: str) -> bool:
+        """Whether chunks read from a file with content hash ``sha`` are stored, so an unchanged file is
+        skipped before it is even parsed."""
+        try:
+            return bool(self._coll().get(where={"sha": sha}, limit=1, include=[])["ids"])
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"could not read memory store {self.location}: {exc}") from exc
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored document with its chunk count, pages and when it was first added, newest first."""
+        found: dict[str, DocumentInfo] = {}
+        pages: dict[str, set[int]] = {}
+        for _, _, meta, _ in self.iter_all(include_text=False):
+            key = _meta_document(meta)
+            stamp = meta.get("retrieved_at")
+            info = found.get(key)
+            if info is None:
+                evidence = _evidence("", meta)
+                label = evidence.model_copy(update={"page": None}).label or evidence.locator
+                locator = evidence.model_copy(update={"page": None}).locator
+                info = found[key] = DocumentInfo(
+                    doc=key, label=label, source_kind=evidence.source_kind, locator=locator, chunks=0
+                )
+            info.chunks += 1
+            if isinstance(stamp, int | float):
+                info.added = stamp if info.added is None else min(info.added, stamp)
+            if isinstance(meta.get("page"), int):
+                pages.setdefault(key, set()).add(int(meta["page"]))
+        for key, numbers in pages.items():
+            found[key].pages = len(numbers)
+        return sorted(found.values(), key=lambda d: -(d.added or 0))
+
+    def remove(self, doc: str) -> int:
+        """Delete every chunk of document ``doc``; returns how many there were."""
+        with self._write_lock():
+            ids = [
+                chunk_id for chunk_id, _, meta, _ in self.iter_all(include_text=False) if _meta_document(meta) == doc
+            ]
+            collection = self._coll()
+            for batch in _batched(ids, _BATCH):
+                collection.delete(ids=batch)
+            if ids:
+                self._bump_generation()
+        self._lexical = None
+        return len(ids)
+
     def stats(self) -> StoreStats:
         by_kind: dict[str, int] = {}
         parents: set[str] = set()
         oldest: float | None = None
         newest: float | None = None
         chunks = 0
-        for _, _, meta, _ in self.iter_all():
+        for _, _, meta, _ in self.iter_all(include_text=False):
             chunks += 1
             kind = str(meta.get("source_kind", "?"))
             by_kind[kind] = by_kind.get(kind, 0) + 1
@@ -610,12 +760,13 @@ class EvidenceStore:
         aside and renamed so a failed export never leaves half a file; :meth:`import_jsonl` reads it
         back."""
         path = Path(path)
+        refuse_special(path)
         count = 0
         try:
             with atomic_writer(path) as fh:
                 for _, text, meta, _ in self.iter_all():
                     record = _evidence(text, meta).model_dump(mode="json", exclude_none=True)
-                    record |= {"parent": meta.get("parent"), "chunk": meta.get("chunk")}
+                    record |= {"parent": meta.get("parent"), "chunk": meta.get("chunk"), "doc": _meta_document(meta)}
                     fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                     count += 1
         except OSError as exc:
@@ -642,10 +793,11 @@ class EvidenceStore:
                 shown = line.strip()[:40]
                 raise StoreError(f"{path}:{lineno}: not an evidence record (expected a JSON object, found {shown})")
             try:
-                items.append(Evidence(**{k: v for k, v in data.items() if k in Evidence.model_fields}))
+                items.append(_corpus_record(data, path))
             except ValueError as exc:
                 raise StoreError(f"{path}:{lineno}: not an evidence record ({exc.__class__.__name__})") from exc
         return items
 
     def import_jsonl(self, path: Path) -> int:
+        """Add an export or a corpus file; each record is stored as its own document."""
         return self.add(self.read_jsonl(path))

@@ -46,7 +46,7 @@ class MemorySearchResult(BaseModel):
             ref = f"[{cited.ref}] " if cited.ref is not None else ""
             meta = ", ".join(p for p in (where, str(e.year or "")) if p)
             text = e.text if len(e.text) <= _SHOWN_CHARS else e.text[:_SHOWN_CHARS].rsplit(" ", 1)[0] + " …"
-            lines.append(f"{ref}({meta}) {e.title}\n{text}")
+            lines.append(f"{ref}({meta}) {e.label if e.page else e.title}\n{text}")
         return "\n".join(lines)
 
 

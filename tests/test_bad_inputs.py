@@ -115,7 +115,10 @@ ROWS: dict[str, Row] = {
     # memory add
     "memory add, nothing": (lambda f: ["memory", "add"], "nothing to add"),
     "memory add, missing file": (lambda f: ["memory", "add", str(f.missing)], "no such file"),
-    "memory add, directory": (lambda f: ["memory", "add", str(f.directory)], "is a directory"),
+    "memory add, folder with nothing to read": (
+        lambda f: ["memory", "add", str(f.directory)],
+        "no files txscout reads in this folder",
+    ),
     "memory add, binary renamed .md": (lambda f: ["memory", "add", str(f.binary_md)], "binary"),
     "memory add, binary .jsonl": (lambda f: ["memory", "add", str(f.binary_jsonl)], "binary"),
     "memory add, text not UTF-8": (lambda f: ["memory", "add", str(f.latin1_txt)], "not UTF-8"),
@@ -125,7 +128,7 @@ ROWS: dict[str, Row] = {
     ),
     "memory add, jsonl line is null": (lambda f: ["memory", "add", str(f.jsonl("null"))], ":1: not an evidence record"),
     "memory add, jsonl line not JSON": (lambda f: ["memory", "add", str(f.jsonl("{oops"))], ":1: not JSON"),
-    "memory add, unsupported file": (lambda f: ["memory", "add", str(f.pdf)], "only .txt, .md, .html and .jsonl"),
+    "memory add, truncated PDF": (lambda f: ["memory", "add", str(f.pdf)], "truncated PDF"),
     "memory add, limit zero": (lambda f: ["memory", "add", "--pubmed", "x", "--limit", "0"], "--limit"),
     # memory search, stats, export, clear
     "memory search, empty query": (lambda f: ["memory", "search", "  "], "the query is empty"),

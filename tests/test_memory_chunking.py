@@ -41,3 +41,10 @@ def test_an_overlong_sentence_is_split_at_words() -> None:
 
 def test_empty_text_has_no_chunks() -> None:
     assert chunk_text("   \n\n ") == []
+
+
+def test_text_without_spaces_is_cut_at_the_chunk_size() -> None:
+    blob = "ACGT" * 50_000 + " and then a sentence."
+    chunks = chunk_text(blob, max_chars=900)
+    assert max(len(c) for c in chunks) <= 900
+    assert "".join(chunks).replace(" ", "") == blob.replace(" ", "")  # nothing lost

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import pdf_factory
 from tests.fake_servers import FIXTURES, FakeServer, Reply, Seen
 from txscout.agent.citations import EvidenceLedger
 from txscout.core.evidence import Evidence
@@ -39,6 +42,12 @@ or with antibodies against EGFR and MET, aiming to delay or overcome acquired re
 </article><footer>Copyright Example Journal. All rights reserved.</footer></body></html>"""
 
 
+@functools.cache
+def _paper_pdf() -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        return pdf_factory.paper(Path(folder) / "paper.pdf", pages=3).read_bytes()
+
+
 def site_default(seen: Seen) -> Reply:
     html = "text/html; charset=utf-8"
     routes: dict[str, Reply] = {
@@ -46,7 +55,9 @@ def site_default(seen: Seen) -> Reply:
         "/moved": Reply(status=301, headers={"Location": "/article"}, content_type=html),
         "/to-metadata": Reply(status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}),
         "/loop": Reply(status=302, headers={"Location": "/loop"}),
-        "/paper.pdf": Reply(body=b"%PDF-1.7 binary", content_type="application/pdf"),
+        "/paper.pdf": Reply(body=_paper_pdf(), content_type="application/pdf"),
+        "/broken.pdf": Reply(body=b"%PDF-1.7 binary", content_type="application/pdf"),
+        "/figure.png": Reply(body=b"\x89PNG\r\n", content_type="image/png"),
         "/notes.txt": Reply(body=b"Plain notes\nKRAS G12C inhibitors include sotorasib.", content_type="text/plain"),
         "/empty": Reply(body=b"<html><head><title>Nothing</title></head><body></body></html>", content_type=html),
         "/huge": Reply(
@@ -156,12 +167,26 @@ def test_redirects_are_capped(site: FakeServer, tmp_path: Path) -> None:
 
 def test_non_html_is_refused_and_plain_text_is_read(site: FakeServer, tmp_path: Path) -> None:
     tools = web_tools(tmp_path)
-    out = tools["read_url"].invoke({"url": f"{site.url}/paper.pdf"})
-    assert "application/pdf" in out and "not a web page" in out
+    out = tools["read_url"].invoke({"url": f"{site.url}/figure.png"})
+    assert "image/png" in out and "not a web page" in out
+    out = tools["read_url"].invoke({"url": f"{site.url}/broken.pdf"})
+    assert out.startswith("read_url:") and "truncated PDF" in out
     out = tools["read_url"].invoke({"url": f"{site.url}/notes.txt"})
     assert "sotorasib" in out
     assert "HTTP 404" in tools["read_url"].invoke({"url": f"{site.url}/nowhere"})
     assert "no readable main text" in tools["read_url"].invoke({"url": f"{site.url}/empty"})
+
+
+def test_read_url_reads_a_pdf_page_by_page(site: FakeServer, tmp_path: Path) -> None:
+    ledger = EvidenceLedger()
+    tool = web_tools(tmp_path)["read_url"]
+    with tool_context(ToolContext(add_evidence=lambda e: ledger.add(e)[0], run_id="r")):
+        out = tool.invoke({"url": f"{site.url}/paper.pdf", "focus": "p3R10 kinase", "max_chunks": 1})
+    assert "Covalent KRAS G12C inhibition in lung cancer" in out and "(p. 3, passage" in out
+    cited = ledger.get(1)
+    assert cited is not None and cited.page == 3 and cited.section == "3. Results part 3"
+    assert cited.locator == f"{site.url}/paper.pdf#page=3" and cited.authors == "Jane Lee; Omar Diaz; Wei Chen"
+    assert "p3R10" in cited.text
 
 
 def test_a_50_mb_page_is_capped(site: FakeServer, tmp_path: Path) -> None:

@@ -161,6 +161,7 @@ class TxscoutApp(App[None]):
         Binding("ctrl+s", "export", "Export"),
         Binding("f4", "cycle_mode", "Mode"),
         Binding("f6", "toggle_network", "Network"),
+        Binding("f7", "memory", "Memory", show=False),  # in the key help (F1); the footer stays as it was
         Binding("ctrl+up", "show_entry(-1)", "Show the session's previous question", show=False),
         Binding("ctrl+down", "show_entry(1)", "Show the session's next question", show=False),
         # Priority: the screen's own Tab walks every focusable row, observations included.
@@ -738,6 +739,13 @@ class TxscoutApp(App[None]):
             if offline
             else "network on from the next question"
         )
+
+    def action_memory(self) -> None:
+        """Add a file or folder to the evidence store, or search it."""
+        from txscout.memory.store import EvidenceStore
+        from txscout.tui.screens.memory import MemoryScreen
+
+        self.push_screen(MemoryScreen(EvidenceStore(self.settings)))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))

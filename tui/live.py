@@ -52,6 +52,7 @@ class LiveRun:
                 source_kind=event.source_kind,
                 title=event.title,
                 locator=event.locator,
+                page=event.page,
             )
             entry.evidence.append(record)
             if self._open_calls:

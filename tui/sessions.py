@@ -41,6 +41,7 @@ class EvidenceRecord(BaseModel):
     doi: str | None = None
     url: str | None = None
     year: int | None = None
+    page: int | None = None
     text: str = ""
     cited: bool = False
 

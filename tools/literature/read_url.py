@@ -9,21 +9,20 @@ footers.
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from txscout.core.chunking import chunk_text
 from txscout.core.evidence import Evidence
+from txscout.core.webtext import TEXT_TYPES, extract
 from txscout.tools.literature.http import CONNECT_TO, BlockedURL, check_peer, from_cache, send_with_retry, vet_url
 
 MAX_BYTES = 5_000_000
+MAX_PDF_BYTES = 50_000_000
+"""Papers with figures run to tens of megabytes; the PDF parser runs in a memory-capped process."""
+_PDF_TYPES = ("application/pdf", "application/x-pdf")
 MAX_REDIRECTS = 5
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-_TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
-_YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 
 class UnsupportedContent(ValueError):
@@ -41,21 +40,30 @@ class Page(BaseModel):
     doi: str | None = None
     truncated: bool = False
     recorded_at: float | None = None
+    authors: str | None = None
+    chunk_pages: list[int] = Field(default_factory=list)
+    """For a PDF, the page of each chunk (aligned with ``chunks``)."""
+    chunk_sections: list[str | None] = Field(default_factory=list)
 
     def evidence(self, *, tool: str, query: str | None = None) -> list[Evidence]:
         """One evidence record per chunk, each carrying the page's provenance."""
+        pages: list[int | None] = list(self.chunk_pages) or [None] * len(self.chunks)
+        sections = list(self.chunk_sections) or [None] * len(self.chunks)
         return [
             Evidence(
                 text=chunk,
                 source_kind="web",
                 title=self.title,
+                authors=self.authors,
                 url=self.url,
                 doi=self.doi,
                 year=self.year,
+                page=page,
+                section=section,
                 tool=tool,
                 query=query,
             )
-            for chunk in self.chunks
+            for chunk, page, section in zip(self.chunks, pages, sections, strict=True)
         ]
 
 
@@ -74,6 +82,8 @@ def _media_type(response: httpx.Response, body_start: bytes) -> str:
     if declared:
         return declared
     sniff = body_start[:512].lstrip().lower()
+    if sniff.startswith(b"%pdf-"):
+        return "application/pdf"
     return "text/html" if sniff.startswith((b"<!doctype html", b"<html")) else "application/octet-stream"
 
 
@@ -88,7 +98,7 @@ def fetch(
     """GET ``url`` following redirects by hand so that every hop passes the SSRF guard and connects to
     the address the guard checked."""
     current, address = vet_url(url, allow_loopback=allow_loopback)
-    headers = {"Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"}
+    headers = {"Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.8,*/*;q=0.1"}
     for _ in range(max_redirects + 1):
         request = client.build_request("GET", current, headers=headers, extensions={CONNECT_TO: address})
         response = send_with_retry(client, lambda request=request: request, attempts=2, stream=True)
@@ -99,40 +109,12 @@ def fetch(
                 response.close()
                 current, address = vet_url(str(httpx.URL(current).join(location)), allow_loopback=allow_loopback)
                 continue
-            body, truncated = _read_capped(response, max_bytes)
+            is_pdf = response.headers.get("content-type", "").split(";")[0].strip().lower() in _PDF_TYPES
+            body, truncated = _read_capped(response, max(max_bytes, MAX_PDF_BYTES) if is_pdf else max_bytes)
         finally:
             response.close()
         return response, body, truncated
     raise BlockedURL(f"more than {max_redirects} redirects from {url}")
-
-
-def _doi(metadata: Any) -> str | None:
-    for candidate in (getattr(metadata, "url", None), getattr(metadata, "id", None)):
-        if candidate and "doi.org/" in str(candidate):
-            return str(candidate).split("doi.org/", 1)[1]
-    return None
-
-
-def extract(body: bytes, media_type: str, url: str) -> tuple[str, str, int | None, str | None]:
-    """(title, main text, year, doi) of a page; plain text is taken as it is."""
-    if media_type in _TEXT_TYPES:
-        text = body.decode("utf-8", "replace")
-        first_line = text.strip().splitlines()[0] if text.strip() else ""
-        return first_line[:200].lstrip("# "), text, None, None
-    import trafilatura
-
-    document = trafilatura.bare_extraction(
-        body, url=url, with_metadata=True, include_comments=False, include_tables=True, favor_recall=True
-    )
-    if document is None or not (document.text or "").strip():
-        return "", "", None, None
-    year_match = _YEAR.search(str(document.date or ""))
-    return (
-        document.title or "",
-        document.text,
-        int(year_match.group(0)) if year_match else None,
-        _doi(document),
-    )
 
 
 def read_page(
@@ -147,9 +129,11 @@ def read_page(
     if response.status_code >= 400:
         raise UnsupportedContent(f"{url} answered HTTP {response.status_code}")
     media_type = _media_type(response, body)
-    if media_type not in _HTML_TYPES + _TEXT_TYPES:
-        raise UnsupportedContent(f"{url} is {media_type}, not a web page; read_url reads HTML and plain text only")
     final_url = str(response.request.url)
+    if media_type in _PDF_TYPES:
+        return _pdf_page(body, url, final_url, truncated, chunk_chars, from_cache(response))
+    if media_type not in _HTML_TYPES + TEXT_TYPES:
+        raise UnsupportedContent(f"{url} is {media_type}, not a web page; read_url reads HTML, plain text and PDF only")
     title, text, year, doi = extract(body, media_type, final_url)
     if not text.strip():
         raise UnsupportedContent(f"no readable main text found at {final_url}")
@@ -164,4 +148,39 @@ def read_page(
         doi=doi,
         truncated=truncated,
         recorded_at=from_cache(response),
+    )
+
+
+def _pdf_page(body: bytes, url: str, final_url: str, truncated: bool, chunk_chars: int, recorded: float | None) -> Page:
+    """A PDF response read page by page with the parser ``memory add`` uses, in a memory-capped process."""
+    from txscout.core.pdf import PdfError
+    from txscout.core.pdf_pool import parse_pdf_bytes
+
+    if truncated:
+        raise UnsupportedContent(f"{url}: the PDF is larger than {MAX_PDF_BYTES // 1_000_000} MB, the most read")
+    try:
+        parsed = parse_pdf_bytes(body, final_url)
+    except PdfError as exc:
+        raise UnsupportedContent(str(exc)) from None
+    chunks: list[str] = []
+    pages: list[int] = []
+    sections: list[str | None] = []
+    for passage in parsed.passages:
+        for chunk in chunk_text(passage.text, chunk_chars):
+            chunks.append(chunk)
+            pages.append(passage.page)
+            sections.append(passage.section)
+    return Page(
+        url=final_url,
+        requested_url=url,
+        title=parsed.title or final_url.rsplit("/", 1)[-1],
+        text="\n\n".join(p.text for p in parsed.passages),
+        chunks=chunks,
+        content_type="application/pdf",
+        year=parsed.year,
+        doi=parsed.doi,
+        authors="; ".join(parsed.authors) or None,
+        recorded_at=recorded,
+        chunk_pages=pages,
+        chunk_sections=sections,
     )

@@ -179,6 +179,10 @@ class ReadUrlResult(BaseModel):
     passages: list[CitedPassage]
     note: str = ""
 
+    def _where(self, index: int) -> str:
+        pages = self.page.chunk_pages
+        return f"p. {pages[index]}, passage {index + 1}" if pages else f"passage {index + 1}"
+
     def render(self) -> str:
         p = self.page
         flags = " (page over the size cap; read the first part only)" if p.truncated else ""
@@ -186,7 +190,7 @@ class ReadUrlResult(BaseModel):
             f"{p.title or 'Untitled page'} — {p.url}{_recorded(p.recorded_at)}{flags}\n"
             f"{len(p.chunks)} passages, showing {len(self.passages)}"
         )
-        body = [f"{_ref(c.ref)}(passage {c.index + 1}) {c.text}" for c in self.passages]
+        body = [f"{_ref(c.ref)}({self._where(c.index)}) {c.text}" for c in self.passages]
         return "\n".join([head, *body, *([self.note] if self.note else [])])
 
 
@@ -364,7 +368,7 @@ def web_search(services: LiteratureServices, args: WebSearchArgs) -> WebSearchRe
 
 
 @LITERATURE.tool(
-    "Read a web page (HTML or plain text) and return its main text as passages with citation "
+    "Read a web page (HTML, plain text or PDF) and return its main text as passages with citation "
     "numbers [n]; give focus to see the passages most relevant to a question."
 )
 def read_url(services: LiteratureServices, args: ReadUrlArgs) -> ReadUrlResult:

@@ -25,6 +25,8 @@ def provenance(record: EvidenceRecord) -> Text:
         facts.append(("DOI", record.doi))
     if record.year:
         facts.append(("year", str(record.year)))
+    if record.page:
+        facts.append(("page", str(record.page)))
     facts.append(("link", record.url or record.locator))
     facts.append(("evidence id", record.evidence_id))
     for name, value in facts:

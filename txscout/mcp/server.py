@@ -344,12 +344,12 @@ class TxscoutMcp:
         """The evidence store's documents, then the newest traces."""
         listed = [
             types.Resource(
-                uri=AnyUrl(EVIDENCE_URI + quote(source.id, safe="")),
-                name=source.title or source.locator or source.id,
-                description=f"{source.source_kind} evidence, {source.locator}",
+                uri=AnyUrl(EVIDENCE_URI + quote(document.doc, safe="")),
+                name=document.label or document.locator or document.doc,
+                description=f"{document.source_kind} evidence, {document.chunks} chunks, {document.locator}",
                 mimeType="text/plain",
             )
-            for source in self.store().sources()
+            for document in self.store().documents()
         ]
         found = sorted(self.traces.rglob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
         for path in [p for p in found if p.name != "history.jsonl"][:LISTED_TRACES]:
@@ -368,7 +368,7 @@ class TxscoutMcp:
     def read(self, uri: str) -> ReadResourceContents:
         """A resource's text: a document's chunks with its provenance, or a trace file as written."""
         if uri.startswith(EVIDENCE_URI):
-            chunks = self.store().source(unquote(uri.removeprefix(EVIDENCE_URI)))
+            chunks = self.store().document(unquote(uri.removeprefix(EVIDENCE_URI)))
             if not chunks:
                 raise ValueError(f"no stored document {uri}")
             first = chunks[0]
