@@ -689,7 +689,10 @@ class EvidenceStore:
             raise StoreError(f"could not read memory store {self.location}: {exc}") from exc
 
     def documents(self) -> list[DocumentInfo]:
-        """Every stored document with its chunk count, pages and when it was first added, newest first."""
+        """Every stored document with its chunk count, pages and when it was first added, newest first; a
+        store never written to has none and is not created by asking."""
+        if self.path is not None and not self.path.exists():
+            return []
         found: dict[str, DocumentInfo] = {}
         pages: dict[str, set[int]] = {}
         for _, _, meta, _ in self.iter_all(include_text=False):

@@ -92,9 +92,11 @@ async def test_resources_are_stored_documents_and_past_traces(tmp_path: Path) ->
 
     async with create_connected_server_and_client_session(build_server(served)) as session:
         listed = {resource.name: resource for resource in (await session.list_resources()).resources}
-        assert set(listed) == {"Clinical study of imatinib in CML", f"trace: {QUESTION}"}
+        label = served.store().documents()[0].label  # "2001. Clinical study of imatinib in CML"
+        assert "Clinical study of imatinib in CML" in label
+        assert set(listed) == {label, f"trace: {QUESTION}"}
 
-        document = await session.read_resource(listed["Clinical study of imatinib in CML"].uri)
+        document = await session.read_resource(listed[label].uri)
         text = document.contents[0].text
         assert "https://pubmed.ncbi.nlm.nih.gov/11287972/" in text
         assert "inhibits the BCR-ABL tyrosine kinase" in text
