@@ -1,6 +1,7 @@
 """``manifest.json``: everything needed to repeat a run, and the check that keeps a resume honest.
 
-Written when a run starts (and again as each session ends): the txscout version and git commit, the
+Written when a session starts (listing it at once, so a killed session stays on record), after each
+scored item and as the session ends: the txscout version and git commit, the
 model spec with the GGUF file's SHA-256 for a local model or the endpoint for a served one, the mode,
 every effective setting (secrets masked), the dataset with its SHA-256 and item count, the selection
 (subsets, limit, seed, shots), the judge and grader, and the versions of the packages that shape
@@ -70,6 +71,7 @@ class Session(BaseModel):
     scored: int
     wall_s: float
     started_at: str = ""
+    ended_at: str | None = None  # None while the session runs, and for ever when it was killed
     executor: str = ""
     txscout_version: str = ""
     git_commit: str | None = None

@@ -9,6 +9,7 @@ footers.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -17,7 +18,15 @@ from pydantic import BaseModel
 
 from txscout.core.chunking import chunk_text
 from txscout.core.evidence import Evidence
-from txscout.tools.literature.http import CONNECT_TO, BlockedURL, check_peer, from_cache, send_with_retry, vet_url
+from txscout.tools.literature.http import (
+    CONNECT_TO,
+    BlockedURL,
+    address_reach,
+    check_peer,
+    from_cache,
+    send_with_retry,
+    vet_url,
+)
 
 MAX_BYTES = 5_000_000
 MAX_REDIRECTS = 5
@@ -86,18 +95,20 @@ def fetch(
     max_redirects: int = MAX_REDIRECTS,
 ) -> tuple[httpx.Response, bytes, bool]:
     """GET ``url`` following redirects by hand so that every hop passes the SSRF guard and connects to
-    the address the guard checked."""
+    the address the guard checked. ``allow_loopback`` lets a loopback URL be read (a local mirror) and
+    its redirects stay on loopback; a page elsewhere may never redirect into this machine."""
     current, address = vet_url(url, allow_loopback=allow_loopback)
+    local = address is not None and address_reach(ipaddress.ip_address(address)) == "loopback"
     headers = {"Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"}
     for _ in range(max_redirects + 1):
         request = client.build_request("GET", current, headers=headers, extensions={CONNECT_TO: address})
         response = send_with_retry(client, lambda request=request: request, attempts=2, stream=True)
         try:
-            check_peer(response, allow_loopback=allow_loopback)
+            check_peer(response, allow_loopback=local)
             if response.is_redirect:
                 location = response.headers.get("location", "")
                 response.close()
-                current, address = vet_url(str(httpx.URL(current).join(location)), allow_loopback=allow_loopback)
+                current, address = vet_url(str(httpx.URL(current).join(location)), allow_loopback=local)
                 continue
             body, truncated = _read_capped(response, max_bytes)
         finally:

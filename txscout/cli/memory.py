@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from txscout.cli.output import write_stdout
 from txscout.core.errors import UserError
 from txscout.core.files import check_text, path_kind
 from txscout.core.text import clean, clean_line
@@ -172,7 +172,7 @@ def add(
             added = store.add(items)
             report.append({"source": label, "chunks": chunks, "added": added, "already_stored": chunks - added})
     if as_json:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        write_stdout(json.dumps(report, indent=2) + "\n")
         return
     for row in report:
         out.print(
@@ -211,7 +211,7 @@ def search(
             for h in hits
         ]
         # ASCII JSON: stored text may hold control characters, which must not reach a terminal raw.
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        write_stdout(json.dumps(payload, indent=2) + "\n")
         return
     if not hits:
         out.print("no matching evidence", style="yellow")
@@ -235,7 +235,7 @@ def stats(memory_path: PathOpt = None, memory_url: UrlOpt = None, as_json: JsonO
     """How much is stored, from which kinds of source, and where."""
     result = _store(_settings(memory_path, memory_url)).stats()
     if as_json:
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        write_stdout(result.model_dump_json(indent=2) + "\n")
         return
 
     def when(stamp: float | None) -> str:

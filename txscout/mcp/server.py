@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from txscout import __version__
 from txscout.core.errors import UserError
 from txscout.core.events import Event, SafetyFlagged
+from txscout.core.secrets import mask_text
 from txscout.core.settings import Mode
 from txscout.core.toolkit import ToolContext, tool_context
 
@@ -175,7 +176,7 @@ class TxscoutMcp:
         try:
             answer = self.agent().run(args.question, mode=args.mode)
         except UserError as exc:
-            return _error(str(exc))
+            return _error(mask_text(str(exc), self.settings))
         structured = answer.model_dump(mode="json", exclude={"events", "evidence"})
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=render_answer(answer))],
