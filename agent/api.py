@@ -83,14 +83,18 @@ class _Outcome:
     status: Literal["completed", "cancelled"] = "completed"
 
 
+def _check_mode(mode: object) -> None:
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)} (or None for the configured one), not {mode!r}")
+
+
 def _check_question(question: object, mode: object, choices: object) -> None:
     """The arguments of ``run`` and its variants, checked before any work, with the error a caller can
     act on (``run(None)`` would otherwise fail deep inside as an AttributeError, and a misspelt mode
     would silently run the default one)."""
     if not isinstance(question, str):
         raise TypeError(f"question must be a str, not {type(question).__name__}")
-    if mode is not None and mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)} (or None for the configured one), not {mode!r}")
+    _check_mode(mode)
     if choices is not None and not isinstance(choices, Choices):
         raise TypeError(
             "choices must be a txscout.Choices (e.g. Choices(answers=['A', 'B'])) or None, "
@@ -124,8 +128,7 @@ class Agent:
                 f"model must be a spec such as 'local' or 'openai:gpt-4o-mini', a LangChain chat model or a "
                 f"Backend, not {type(model).__name__}"
             )
-        if mode is not None and mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)} (or None for the configured one), not {mode!r}")
+        _check_mode(mode)
         self.settings = settings or load_settings(mode=mode, **overrides)
         if settings is not None and (mode or overrides):
             self.settings = settings.model_copy(update={"mode": mode or settings.mode, **overrides})

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -530,7 +530,7 @@ class ThreadPool:
         try:
             pending: set[Future[Record | None]] = {pool.submit(self._work, item, tally) for item in todo}
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 failed = [f for f in finished if f.exception() is not None]
                 for future in finished:  # count every item that did finish before re-raising the first failure
                     record = None if future in failed else future.result()
