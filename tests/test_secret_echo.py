@@ -84,3 +84,26 @@ def test_benchmark_records_and_traces_are_masked(endpoint: FakeServer, tmp_path:
     assert any("Incorrect API key provided" in text for name, text in written.items() if name != "records.jsonl")
     for text in written.values():
         _clean(text)
+
+
+async def test_tui_timeline_and_saved_session_are_masked(endpoint: FakeServer, tmp_path: Path) -> None:
+    from tests.tui_fakes import until
+    from txscout.tui.app import TxscoutApp
+    from txscout.tui.sessions import SessionStore
+    from txscout.tui.widgets.answer import AnswerPane
+
+    sessions = tmp_path / "sessions"
+    app = TxscoutApp(
+        agent_factory=lambda: Agent(model="openai:gpt-test", tools=[], mode="bare", store=False),
+        store=SessionStore(sessions),
+    )
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: app.agent_ready)
+        app.question_input.value = "What is aspirin?"
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(app.session.entries) and not app.running)
+        shown = app.query_one(AnswerPane).markdown
+    saved = "".join(p.read_text(encoding="utf-8") for p in sessions.rglob("*") if p.is_file())
+    assert "Incorrect API key provided" in shown and "Incorrect API key provided" in saved
+    _clean(shown)
+    _clean(saved)
