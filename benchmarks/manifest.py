@@ -25,13 +25,14 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from txscout.core.errors import UserError
-from txscout.core.files import atomic_write_text
+from txscout.core.files import atomic_write_text, read_regular
 from txscout.core.secrets import mask_text, mask_url, mask_value
 from txscout.core.settings import Settings
 
 MANIFEST = "manifest.json"
 LEGACY_MANIFEST = "run.json"
 MANIFEST_FORMAT = 2
+MANIFEST_LIMIT = 10_000_000  # bytes; a manifest is a few KB, one session entry per resume
 OPENAI_DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 # What must match for a resumed run to continue the same experiment (plus every setting, below).
 RESUME_KEYS = (
@@ -261,7 +262,7 @@ def read_manifest(out: Path) -> Manifest | LegacyManifest | None:
         if not path.exists():
             continue
         try:
-            return schema.model_validate_json(path.read_bytes())
+            return schema.model_validate_json(read_regular(path, "run manifest", limit=MANIFEST_LIMIT))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(map(str, first["loc"])) or "the file"

@@ -48,6 +48,7 @@ from txscout.core.files import (
     atomic_write_text,
     atomic_writer,
     open_private,
+    path_kind,
     private_dir,
     refuse_binary,
     sniff_text,
@@ -117,8 +118,11 @@ def read_records(path: Path) -> list[Record]:
     """Scored records; a line cut off by a kill (or otherwise unreadable) is dropped so its item reruns.
     A whole line that is not text means the file is not a records file at all: a user error, so that
     a resume never rewrites it and nothing in it is lost."""
-    if not path.exists():
+    kind = path_kind(path)
+    if kind == "missing":
         return []
+    if kind != "file":
+        raise UserError(f"{path} is not a txscout records file: it is not a regular file")
     records: list[Record] = []
     seen: set[str] = set()
     with path.open("rb") as fh:
