@@ -10,6 +10,7 @@ a message may quote what a peer sent.
 from __future__ import annotations
 
 import logging
+import sys
 
 from txscout.core.secrets import mask_text
 from txscout.core.text import clean_line
@@ -29,10 +30,19 @@ class OneLine(logging.Formatter):
         return clean_line(f"{record.levelname.lower()}: {record.name}: {mask_text(text)}")
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not when the handler was made (a test
+    runner swaps it, and closes the one it swapped in)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def one_line_logs(levels: dict[str, int]) -> None:
     """Route each named logger (and its children) to stderr as :class:`OneLine` records from its level
     up, and no further: a handler the application set up elsewhere does not print them again."""
-    handler = logging.StreamHandler()
+    handler = _Stderr()
     handler.setFormatter(OneLine())
     for name, level in levels.items():
         logger = logging.getLogger(name)

@@ -113,3 +113,25 @@ def test_a_client_hanging_up_mid_request_is_not_a_server_error(http_port: int, m
     while not mcp_logs.records and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [r.getMessage() for r in mcp_logs.records] == []
+
+
+def test_library_log_records_print_as_one_masked_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from txscout.core.logs import one_line_logs
+
+    logger = logging.getLogger("mcp.server.streamable_http")
+    saved = (logging.getLogger("mcp").handlers, logging.getLogger("mcp").level, logging.getLogger("mcp").propagate)
+    one_line_logs({"mcp": logging.WARNING})
+    try:
+        try:
+            raise ValueError("peer sent\nBearer sk-proj-AbCdEfGhIjKlMnOpQrStUv\x1b]0;title\x07")
+        except ValueError:
+            logger.exception("Error handling POST request")
+        logger.info("not shown")
+    finally:
+        mcp = logging.getLogger("mcp")
+        mcp.handlers, mcp.propagate = saved[0], saved[2]
+        mcp.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert err == (
+        "error: mcp.server.streamable_http: Error handling POST request (ValueError: peer sent Bearer ********)\n"
+    )
