@@ -111,6 +111,13 @@ def test_json_answer_to_a_full_disk_is_one_line() -> None:
     one_error_line(result, "cannot write the output: No space left on device", after_steps=True)
 
 
+def test_bench_validate_json_to_a_full_disk_is_one_line() -> None:
+    with open("/dev/full", "w") as full:
+        result = txscout("bench", "validate", "medqa", "--data", str(MEDQA), "--json", stdout=full)
+    assert result.returncode == 2
+    one_error_line(result, "cannot write the output: No space left on device")
+
+
 def test_trace_to_a_full_disk_is_one_line_after_the_answer() -> None:
     result = txscout("ask", *NO_MODEL, "--json", "--trace", "/dev/full", REFUSED)
     assert result.returncode == 2

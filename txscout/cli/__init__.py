@@ -22,10 +22,10 @@ from typer.core import TyperGroup
 from txscout import __version__
 from txscout.benchmarks.cli import app as bench_app
 from txscout.cli.memory import app as memory_app
-from txscout.cli.output import write_stdout
 from txscout.core.errors import UserError
 from txscout.core.files import check_text, path_kind
 from txscout.core.logs import one_line_logs
+from txscout.core.output import write_stdout
 from txscout.core.text import clean, clean_line
 from txscout.mcp.cli import serve as mcp_serve
 

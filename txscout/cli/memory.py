@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from txscout.cli.output import write_stdout
 from txscout.core.errors import UserError
 from txscout.core.files import check_text, path_kind
+from txscout.core.output import write_stdout
 from txscout.core.text import clean, clean_line
 
 if TYPE_CHECKING:
