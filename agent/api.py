@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,10 +27,10 @@ from txscout.agent.steps import final_answer, strategy_for, system_prompt
 from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
 from txscout.core.evidence import Evidence
-from txscout.core.settings import Mode, Settings, ToolProtocol, load_settings
+from txscout.core.secrets import mask_text
+from txscout.core.settings import MODES, Mode, Settings, ToolProtocol, load_settings
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
@@ -96,6 +97,25 @@ class _Outcome:
     status: Literal["completed", "cancelled"] = "completed"
 
 
+def _check_mode(mode: object) -> None:
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)} (or None for the configured one), not {mode!r}")
+
+
+def _check_question(question: object, mode: object, choices: object) -> None:
+    """The arguments of ``run`` and its variants, checked before any work, with the error a caller can
+    act on (``run(None)`` would otherwise fail deep inside as an AttributeError, and a misspelt mode
+    would silently run the default one)."""
+    if not isinstance(question, str):
+        raise TypeError(f"question must be a str, not {type(question).__name__}")
+    _check_mode(mode)
+    if choices is not None and not isinstance(choices, Choices):
+        raise TypeError(
+            "choices must be a txscout.Choices (e.g. Choices(answers=['A', 'B'])) or None, "
+            f"not {type(choices).__name__}"
+        )
+
+
 class Agent:
     """A configured research agent; cheap to call repeatedly, the model loads once.
 
@@ -120,6 +140,12 @@ class Agent:
         **overrides: Any,
     ) -> None:
         stage = on_stage or (lambda _stage: None)
+        if model is not None and not isinstance(model, str | Backend | BaseChatModel):
+            raise TypeError(
+                f"model must be a spec such as 'local' or 'openai:gpt-4o-mini', a LangChain chat model or a "
+                f"Backend, not {type(model).__name__}"
+            )
+        _check_mode(mode)
         self.settings = settings or load_settings(mode=mode, **overrides)
         if settings is not None and (mode or overrides):
             self.settings = settings.model_copy(update={"mode": mode or settings.mode, **overrides})
@@ -211,6 +237,7 @@ class Agent:
         question lists ("A. ...") are the set. Every phase reads it: a model that takes a grammar may
         then only answer from it, and uncertainty and critique compare answers by option.
         """
+        _check_question(question, mode, choices)
         question = question.strip()
         if not question:
             raise UserError("the question is empty")
@@ -221,9 +248,12 @@ class Agent:
         except Cancelled as exc:
             outcome = _Outcome(Draft("", incomplete=True, reason=str(exc)), status="cancelled")
         except UserError as exc:
+            # The one way a run's error leaves: masked here with the configured secrets, since an
+            # endpoint may echo the key back, and without the library exception that quoted it.
+            exc.args = (mask_text(str(exc), self.settings),)
             run.emit(ErrorRaised(kind="model", message=str(exc)))
             self._finish(run, "failed")
-            raise
+            raise exc from None
         return self._conclude(run, question, mode, outcome)
 
     def _start(
@@ -354,7 +384,9 @@ class Agent:
         mode: Mode | None = None,
         choices: Choices | None = None,
     ) -> Iterator[Event]:
-        """Events as they happen; the run executes in a worker thread. Errors re-raise here."""
+        """Events as they happen; the run executes in a worker thread. Errors re-raise here; bad
+        arguments before the thread starts, on the first ``next``."""
+        _check_question(question, mode, choices)
         events: queue.Queue[Event | None] = queue.Queue()
         failure: list[BaseException] = []
 
@@ -375,9 +407,11 @@ class Agent:
             raise failure[0]
 
     async def arun(self, question: str, **kwargs: Any) -> Answer:
+        _check_question(question, kwargs.get("mode"), kwargs.get("choices"))
         return await asyncio.to_thread(self.run, question, **kwargs)
 
     async def astream(self, question: str, **kwargs: Any) -> AsyncIterator[Event]:
+        _check_question(question, kwargs.get("mode"), kwargs.get("choices"))
         events: asyncio.Queue[Event | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 

@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from txscout.core.errors import UserError
+from txscout.core.files import read_regular
+from txscout.core.settings import CONFIG_LIMIT
 
 if TYPE_CHECKING:
     from langchain_mcp_adapters.sessions import Connection
@@ -43,12 +45,13 @@ _TRANSPORTS |= {"streamable_http": "streamable_http", "websocket": "websocket", 
 
 def read_config(path: Path) -> dict[str, Connection]:
     """Server name to connection; any way the file is unusable is one user error naming the file."""
+    raw = read_regular(path, "MCP config file", limit=CONFIG_LIMIT)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"MCP config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"MCP config file {path} cannot be read: {exc}") from None
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"MCP config file {path} is not UTF-8 text (undecodable byte at offset {exc.start:,})"
+        ) from None
     except json.JSONDecodeError as exc:
         raise UserError(f"MCP config file {path} is not JSON: {exc.msg} at line {exc.lineno}") from None
     servers = data.get("mcpServers") if isinstance(data, dict) else None
@@ -82,6 +85,16 @@ def _connection(path: Path, name: str, entry: Any) -> Connection:
     if transport != "websocket" and entry.get("headers"):
         connection["headers"] = entry["headers"]
     return connection  # type: ignore[return-value]
+
+
+class NotMcp(Exception):
+    """A stdio MCP server wrote a line that is not JSON-RPC (a banner or log line on stdout)."""
+
+
+def _unparsed(message: Exception) -> str:
+    errors = message.errors() if isinstance(message, ValidationError) else []
+    shown = f": {str(errors[0].get('input', ''))[:80]!r}" if errors else ""
+    return f"it writes text that is not MCP JSON-RPC to stdout{shown}"
 
 
 def _reason(exc: BaseException) -> str:
@@ -139,6 +152,8 @@ class McpServers:
             except concurrent.futures.TimeoutError:
                 session.cancel()
                 self.problems.append(f"MCP server {name!r} left out: no answer within {open_timeout_s:g} s")
+            except NotMcp as exc:
+                self.problems.append(f"MCP server {name!r} left out: {exc}")
             except Exception as exc:
                 self.problems.append(f"MCP server {name!r} left out: {_reason(exc)}")
 
@@ -148,12 +163,32 @@ class McpServers:
         from langchain_mcp_adapters.sessions import create_session
         from langchain_mcp_adapters.tools import load_mcp_tools
 
+        garbage: list[str] = []
+        broken = asyncio.Event()
+
+        async def watch(message: Any) -> None:
+            """A line the SDK could not parse ends the opening at once, rather than leaving it to wait
+            out its timeout for a reply that will never parse."""
+            if isinstance(message, Exception) and not broken.is_set():
+                garbage.append(_unparsed(message))
+                broken.set()
+
+        async def load(session: Any) -> list[BaseTool]:
+            await session.initialize()
+            return await load_mcp_tools(session, server_name=name, tool_name_prefix=True, handle_tool_errors=False)
+
+        if connection["transport"] == "stdio":
+            connection = {**connection, "session_kwargs": {"message_handler": watch}}  # type: ignore[typeddict-item]
         try:
             async with create_session(connection) as session:
-                await session.initialize()
-                remote = await load_mcp_tools(
-                    session, server_name=name, tool_name_prefix=True, handle_tool_errors=False
-                )
+                loading = asyncio.ensure_future(load(session))
+                stop = asyncio.ensure_future(broken.wait())
+                await asyncio.wait({loading, stop}, return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                if not loading.done():
+                    loading.cancel()
+                    raise NotMcp(garbage[0])  # leaving the session ends the server
+                remote = loading.result()
                 tools = []
                 for tool in remote:
                     try:
@@ -164,7 +199,10 @@ class McpServers:
                 await self._closing.wait()
         except BaseException as exc:
             if not ready.done():
-                ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError(_reason(exc)))
+                if garbage:  # what the server wrote says more than how the pipe broke after it
+                    ready.set_exception(NotMcp(garbage[0]))
+                else:
+                    ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError(_reason(exc)))
             if not isinstance(exc, Exception):
                 raise
 

@@ -35,7 +35,9 @@ def _preview(text: str, limit: int = _PREVIEW) -> str:
 def answer_panel(
     text: str, citations: list[dict[str, object]], confidence: float | None, incomplete: bool, note: str = ""
 ) -> Panel:
-    parts: list[object] = [Markdown(clean(text) or "_(no answer)_")]
+    # No terminal hyperlinks: a model's [text](target) would hide where it leads. Rich prints the
+    # target after the text instead.
+    parts: list[object] = [Markdown(clean(text) or "_(no answer)_", hyperlinks=False)]
     if note:
         parts.append(Text(f"\n{clean(note)}", style="yellow"))
     if citations:

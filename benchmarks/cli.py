@@ -16,6 +16,7 @@ from typer.core import TyperCommand
 
 from txscout.benchmarks.adapters import SUITES
 from txscout.core.errors import UserError
+from txscout.core.output import write_stdout
 
 if TYPE_CHECKING:
     from txscout.core.settings import Settings
@@ -153,7 +154,7 @@ def _suite_command(suite: str, description: str) -> None:
             run_benchmark(options)
         except UserError as exc:
             raise _masked(exc) from None
-        typer.echo(str(out / "summary.json"))
+        write_stdout(f"{out / 'summary.json'}\n")
 
     command.__doc__ = description
     app.command(name=suite, help=description, cls=_SuiteCommand)(command)
@@ -175,7 +176,7 @@ def validate_command(
 
     report = validate(suite, data, seed=seed)
     if as_json:
-        typer.echo(report.model_dump_json(indent=2))
+        write_stdout(report.model_dump_json(indent=2) + "\n")
         return
     from rich.console import Console
 

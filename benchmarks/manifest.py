@@ -1,6 +1,7 @@
 """``manifest.json``: everything needed to repeat a run, and the check that keeps a resume honest.
 
-Written when a run starts (and again as each session ends): the txscout version and git commit, the
+Written when a session starts (listing it at once, so a killed session stays on record), after each
+scored item and as the session ends: the txscout version and git commit, the
 model spec with the GGUF file's SHA-256 for a local model or the endpoint for a served one, the mode,
 every effective setting (secrets masked), the dataset with its SHA-256 and item count, the selection
 (subsets, limit, seed, shots), the judge and grader, and the versions of the packages that shape
@@ -24,13 +25,14 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from txscout.core.errors import UserError
-from txscout.core.files import atomic_write_text
+from txscout.core.files import atomic_write_text, read_regular
 from txscout.core.secrets import mask_text, mask_url, mask_value
 from txscout.core.settings import Settings
 
 MANIFEST = "manifest.json"
 LEGACY_MANIFEST = "run.json"
 MANIFEST_FORMAT = 2
+MANIFEST_LIMIT = 10_000_000  # bytes; a manifest is a few KB, one session entry per resume
 OPENAI_DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 # What must match for a resumed run to continue the same experiment (plus every setting, below).
 RESUME_KEYS = (
@@ -70,6 +72,7 @@ class Session(BaseModel):
     scored: int
     wall_s: float
     started_at: str = ""
+    ended_at: str | None = None  # None while the session runs, and for ever when it was killed
     executor: str = ""
     txscout_version: str = ""
     git_commit: str | None = None
@@ -259,7 +262,7 @@ def read_manifest(out: Path) -> Manifest | LegacyManifest | None:
         if not path.exists():
             continue
         try:
-            return schema.model_validate_json(path.read_bytes())
+            return schema.model_validate_json(read_regular(path, "run manifest", limit=MANIFEST_LIMIT))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(map(str, first["loc"])) or "the file"

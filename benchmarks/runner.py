@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,7 +43,16 @@ from txscout.benchmarks.manifest import (
 from txscout.benchmarks.scoring import AgentFactory, AgentLike, Scorer, SpecAgents, trace_path
 from txscout.benchmarks.summary import print_summary, summarize
 from txscout.core.errors import UserError, validation_problems
-from txscout.core.files import atomic_write_text, atomic_writer, open_private, private_dir
+from txscout.core.files import (
+    NotText,
+    atomic_write_text,
+    atomic_writer,
+    open_private,
+    path_kind,
+    private_dir,
+    refuse_binary,
+    sniff_text,
+)
 from txscout.core.secrets import mask_text, mask_url
 from txscout.core.settings import MODES, Mode, Settings, load_settings
 from txscout.core.text import clean
@@ -106,15 +115,25 @@ def select(loaded: LoadResult, subsets: Sequence[str], limit: int | None) -> lis
 
 
 def read_records(path: Path) -> list[Record]:
-    """Scored records; a line cut off by a kill (or otherwise unreadable) is dropped so its item reruns."""
-    if not path.exists():
+    """Scored records; a line cut off by a kill (or otherwise unreadable) is dropped so its item reruns.
+    A whole line that is not text means the file is not a records file at all: a user error, so that
+    a resume never rewrites it and nothing in it is lost."""
+    kind = path_kind(path)
+    if kind == "missing":
         return []
+    if kind != "file":
+        raise UserError(f"{path} is not a txscout records file: it is not a regular file")
     records: list[Record] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break
+    with path.open("rb") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            try:
+                if not line.endswith(b"\n"):
+                    refuse_binary(line, f"line {lineno}")  # a cut-off tail may end inside a character
+                    break
+                sniff_text(line, f"line {lineno}")
+            except NotText as exc:
+                raise UserError(f"{path} is not a txscout records file: {exc}") from None
             try:
                 record = Record.model_validate_json(line)
             except ValidationError:
@@ -202,6 +221,7 @@ class Tally:
         self._correct += record.correct
         self._tokens += record.input_tokens + record.output_tokens
         self._progress.update(self._task, advance=1, **self.fields())
+        self.run.progress(len(self.scored))
 
     def land(self, record: Record, trace: str | None = None) -> None:
         self.write(record, trace)
@@ -256,6 +276,7 @@ class BenchRun:
     manifest: Manifest
     console: Console
     forced: Changes = field(default_factory=dict)
+    clock: float = 0.0  # monotonic start of this session
 
     @property
     def out(self) -> Path:
@@ -281,23 +302,35 @@ class BenchRun:
         done = {r.item_id for r in records}
         return records, [i for i in self.items if i.id not in done]
 
-    def start(self, previous: Sequence[Record]) -> None:
-        """Claim the folder: records cut back to whole lines, the manifest written."""
+    def start(self, previous: Sequence[Record], started_at: str) -> None:
+        """Claim the folder: records cut back to whole lines, the manifest written with this session
+        already listed, so a session killed before it finishes (``kill -9``) is still on record."""
+        self.clock = time.monotonic()
         _rewrite(self.out / RECORDS, previous)
+        self.manifest.sessions.append(
+            Session(
+                scored=0,
+                wall_s=0.0,
+                started_at=started_at,
+                executor=self.executor,
+                txscout_version=self.manifest.txscout_version,
+                git_commit=self.manifest.git_commit,
+                forced=self.forced,
+            )
+        )
         write_manifest(self.out, self.manifest)
 
-    def finish(self, scored: int, wall_s: float, started_at: str) -> Summary:
+    def progress(self, scored: int) -> None:
+        """Bring this session's entry up to date after each scored item, so a killed session says how
+        far it got."""
+        session = self.manifest.sessions[-1]
+        session.scored, session.wall_s = scored, round(time.monotonic() - self.clock, 3)
+        write_manifest(self.out, self.manifest)
+
+    def finish(self, scored: int, wall_s: float) -> Summary:
         """Close the session: manifest and summary written, from whatever records exist now."""
-        session = Session(
-            scored=scored,
-            wall_s=wall_s,
-            started_at=started_at,
-            executor=self.executor,
-            txscout_version=self.manifest.txscout_version,
-            git_commit=self.manifest.git_commit,
-            forced=self.forced,
-        )
-        self.manifest.sessions.append(session)
+        session = self.manifest.sessions[-1]
+        session.scored, session.wall_s, session.ended_at = scored, wall_s, now()
         write_manifest(self.out, self.manifest)
         selected = {i.id for i in self.items}
         records = [r for r in read_records(self.out / RECORDS) if r.item_id in selected]
@@ -422,8 +455,8 @@ def run_benchmark(
     executor = _executor(run) if todo else None
     scored: list[Record] = []
     started, started_at = time.monotonic(), now()
+    run.start(previous, started_at)
     try:
-        run.start(previous)
         if executor is not None:
             _execute(run, executor, previous, todo, scored)
     finally:
@@ -432,7 +465,7 @@ def run_benchmark(
             if executor is not None:
                 executor.close()
         finally:
-            summary = run.finish(len(scored), wall_s, started_at)
+            summary = run.finish(len(scored), wall_s)
     if options.progress:
         print_summary(summary, run.console)
     return summary
@@ -501,7 +534,7 @@ class ThreadPool:
         try:
             pending: set[Future[Record | None]] = {pool.submit(self._work, item, tally) for item in todo}
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 failed = [f for f in finished if f.exception() is not None]
                 for future in finished:  # count every item that did finish before re-raising the first failure
                     record = None if future in failed else future.result()

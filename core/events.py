@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, field_validator
 from pydantic_core import PydanticSerializationError
 
 from txscout.core.files import atomic_writer, open_private
+from txscout.core.secrets import mask_text
 
 
 class _Event(BaseModel):
@@ -163,9 +164,18 @@ class AnswerReady(_Event):
 
 
 class ErrorRaised(_Event):
+    """A problem during a run. Its message often quotes a library or an endpoint, which may echo a key
+    back ("Incorrect API key provided: Bearer sk-..."), so secrets in it are masked on the way in: no
+    sink (terminal, trace, TUI, session, stream) ever holds them."""
+
     type: Literal["error"] = "error"
     kind: str
     message: str
+
+    @field_validator("message")
+    @classmethod
+    def _masked(cls, message: str) -> str:
+        return mask_text(message)
 
 
 class RunFinished(_Event):
@@ -297,9 +307,12 @@ class TraceWriter:
         self._fh.flush()
 
     def close(self) -> None:
+        """Write what is pending and close the file; the file is closed even when that write fails."""
         with self._lock:
-            self._flush_delta()
-            self._fh.close()
+            try:
+                self._flush_delta()
+            finally:
+                self._fh.close()
 
 
 def _model_text_of(line: bytes, run_id: str) -> bool:

@@ -158,3 +158,32 @@ def read_bytes(path: Path) -> bytes:
 def read_text(path: Path) -> str:
     """The text of a file a user named, sniffed (:func:`sniff_text`)."""
     return sniff_text(read_bytes(path), str(path))
+
+
+def read_regular(path: Path, what: str, *, limit: int) -> bytes:
+    """The bytes of a file a user named, at most ``limit`` of them, refusing anything but a regular file.
+
+    A device (``/dev/zero``) would grow memory without end and a FIFO with no writer would block for
+    ever, so the file is opened non-blocking and checked on the open descriptor (no race with a swap
+    between check and read) before a byte is read. ``what`` names the file in the one-line errors."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise UserError(f"{what} not found: {path}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise UserError(f"cannot read {what} {str(path)[:200]}: the path contains a NUL byte") from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise UserError(f"{what} {path} is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            raise UserError(f"{what} {path} is not a regular file (a device, FIFO or socket cannot be read)")
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise UserError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UserError(f"{what} {path} is larger than {limit:,} bytes, too large to be one")
+    return data

@@ -27,6 +27,12 @@ _ASSIGNMENT = re.compile(
     rf"""(?P<name>\b(?:[\w.\-]*[_.\-])?(?:{_SECRET_WORDS}))(?P<sep>["']?\s*[=:]\s*["']?)(?P<value>[^\s"'&,;]+)""",
     re.IGNORECASE,
 )
+# Keys in the shapes providers issue them (OpenAI and Anthropic ``sk-...``, Hugging Face ``hf_...``, Groq
+# ``gsk_...``, Google ``AIza...``): masked wherever they appear, since an endpoint may echo back a key
+# that is not one txscout was configured with (a stale OPENAI_API_KEY, a key typed into a URL).
+_KEY_SHAPES = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,}|gsk_[A-Za-z0-9]{20,}|AIza[A-Za-z0-9_\-]{30,})"
+)
 _SHORTEST_SECRET = 4  # shorter values would mask ordinary words wherever they appear
 
 
@@ -77,9 +83,11 @@ def secret_values(settings: BaseModel | None) -> list[str]:
 
 def mask_text(text: str, settings: BaseModel | None = None) -> str:
     """Free text (an error message, a trace line) with every secret masked: the secret values of
-    ``settings`` wherever they appear, URL credentials, ``Bearer`` tokens and ``api_key=...``-style pairs."""
+    ``settings`` wherever they appear, URL credentials, ``Bearer`` tokens, ``api_key=...``-style pairs
+    and keys in a provider's shape."""
     for value in secret_values(settings):
         text = text.replace(value, MASK)
+    text = _KEY_SHAPES.sub(MASK, text)
     text = _URL.sub(lambda m: mask_url(m.group(0)), text)
     text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
     return _ASSIGNMENT.sub(_mask_assignment, text)

@@ -18,12 +18,14 @@ import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from txscout.core.errors import UserError, validation_problems
+from txscout.core.files import read_regular
 from txscout.core.secrets import mask_value
 
 Mode = Literal["bare", "react", "full"]
@@ -33,6 +35,8 @@ Source = Literal["flag", "env", "file", "default"]
 
 ENV_PREFIX = "TXSCOUT_"
 PATH_VARIABLES = ("TXSCOUT_CONFIG", "TXSCOUT_DATA_DIR")
+CONFIG_LIMIT = 1_000_000
+"""Bytes a config file may have: a settings file is a few hundred; more means the wrong file."""
 """Environment variables that locate files rather than set a field."""
 
 
@@ -60,14 +64,13 @@ def read_config_file(path: Path, fields: set[str], *, must_exist: bool) -> dict[
         return {}
     if path.is_dir():
         raise UserError(f"config file {path} is a directory, not a TOML file")
+    raw = read_regular(path, "config file", limit=CONFIG_LIMIT)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise UserError(f"config file {path} is not text (byte {exc.start} is not UTF-8)") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"config file {path} is not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise UserError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
     unknown = sorted(set(data) - fields)
     if unknown:
         raise UserError(f"config file {path} has unknown keys: {', '.join(unknown)}")
@@ -198,7 +201,9 @@ class NetworkSettings(BaseModel):
     )
     searxng_url: str | None = Field(default=None, description="URL of the SearxNG instance (web_backend = searxng).")
     allow_loopback: bool = Field(
-        default=False, description="Let read_url open local and private addresses (off: the SSRF guard refuses them)."
+        default=False,
+        description="Let read_url and memory add read loopback URLs (127.0.0.0/8, ::1, localhost), for a local "
+        "mirror; a page elsewhere still may not redirect there, and private or link-local addresses stay refused.",
     )
     predictor_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint of a TxGemma-style model for predict_tdc."
@@ -295,6 +300,22 @@ class Settings(
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _TomlSource(settings_cls, config_path())
+
+    @field_validator("base_url", "ncbi_base_url", "pubchem_base_url", "searxng_url", "predictor_url", "memory_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """An endpoint must be an http(s) URL with a host: a malformed one (``http://[::1``) is a setting
+        error now, not a traceback from the HTTP library on the first request."""
+        if value is None:
+            return value
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  # parsing the port is what raises on a bad one
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080/v1")
+        return value
 
     def masked(self) -> dict[str, Any]:
         """Settings for display, in JSON types: secrets and credentials in URLs show only that they are set."""

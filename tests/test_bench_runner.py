@@ -211,12 +211,17 @@ def test_resume_after_sigkill_mid_run(tmp_path: Path) -> None:
     proc.wait()
     before = read_records(records)
     assert 2 <= len(before) < 5
+    killed = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert len(killed) == 1 and killed[0]["ended_at"] is None and killed[0]["scored"] >= 1  # listed as it ran
     resumed = KeyedChatModel(answers={}, default="Answer: B")
     summary = run_benchmark(medqa_options(out, resume=True), agent=agent_for(resumed))
     assert len(resumed.calls) == 5 - len(before)
     ids = [r.item_id for r in read_records(records)]
     assert len(ids) == 5 and len(set(ids)) == 5
     assert summary.complete and summary.correct == 2  # medqa-1 and medqa-6 have gold B
+    sessions = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert [s["started_at"] for s in sessions[:1]] == [killed[0]["started_at"]] and len(sessions) == 2
+    assert sessions[0]["ended_at"] is None and sessions[1]["ended_at"] and sessions[1]["scored"] == 5 - len(before)
 
 
 def test_bad_input_errors_list_choices(tmp_path: Path) -> None:

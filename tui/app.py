@@ -41,6 +41,7 @@ from txscout.core.events import (
     TraceWriter,
     read_trace,
 )
+from txscout.core.secrets import mask_text
 from txscout.core.settings import MODES, Mode, Settings, load_settings
 from txscout.core.text import clean, clean_line
 from txscout.tui.live import LiveRun
@@ -86,10 +87,11 @@ AgentFactory = Callable[[], Runner]
 
 
 def describe_error(exc: BaseException) -> str:
-    """User errors carry a message written for people; anything else also names its type."""
+    """User errors carry a message written for people; anything else also names its type. Secrets a
+    library or an endpoint quoted are masked: the text is shown and saved with the session."""
     if isinstance(exc, UserError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+        return mask_text(str(exc))
+    return mask_text(f"{type(exc).__name__}: {exc}")
 
 
 class AgentReady(Message):

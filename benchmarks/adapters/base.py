@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from txscout.benchmarks.grading import LETTERS, extract_confidence, extract_letters
 from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
 from txscout.core.errors import UserError
+from txscout.core.files import path_kind
 
 if TYPE_CHECKING:
     from txscout.benchmarks.judge import Judge
@@ -33,7 +34,10 @@ class Adapter(ABC):
 
     def read(self, path: Path, *, seed: int = 0, shots: int | None = None) -> LoadResult:
         """:meth:`load`, with data that cannot be read at all (a binary or non-UTF-8 file, a file where
-        a folder belongs, no permission) reported as one-line user errors instead of tracebacks."""
+        a folder belongs, no permission) reported as one-line user errors instead of tracebacks. A device
+        or FIFO is refused before it is opened: ``/dev/zero`` would never end, a FIFO with no writer
+        would block for ever."""
+        refuse_special(path, f"{self.name} data")
         try:
             return self.load(path, seed=seed, shots=shots)
         except UnicodeDecodeError as exc:
@@ -64,8 +68,15 @@ def require_path(path: Path, what: str) -> Path:
     return path
 
 
+def refuse_special(path: Path, what: str) -> None:
+    """A user error for a path that names a device, FIFO or socket rather than a file or folder."""
+    if path_kind(path) == "other":
+        raise UserError(f"{what} at {path} is not a regular file or folder (a device, FIFO or socket cannot be read)")
+
+
 def read_jsonl(path: Path, skipped: list[Skipped]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows of a JSONL file with their line numbers; bad lines are recorded and skipped."""
+    refuse_special(path, "data")
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():

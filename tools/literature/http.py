@@ -358,12 +358,46 @@ def send_with_retry(
         raise Unreachable(f"cannot connect ({exc.__class__.__name__}: {exc})") from exc
 
 
-def _blocked_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 host reached
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a site's own translators
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d, still routed to a.b.c.d by some stacks
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 host an IPv6 address leads to: mapped (``::ffff:a.b.c.d``), IPv4-compatible
+    (``::a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``), 6to4 (``2002:AABB:CCDD::``) or a Teredo client."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and not (ip.is_loopback or ip.is_unspecified)):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def address_reach(ip: IPAddress) -> Literal["public", "loopback", "internal"]:
+    """Where an address leads: this machine (loopback), a private, link-local, reserved or multicast
+    network (internal), or the public internet. An IPv6 address that embeds an IPv4 one is judged by
+    the IPv4 host it reaches; only the mapped form of 127.0.0.1 reaches this machine's loopback, the
+    translated forms (NAT64, 6to4) reach a gateway's, which is internal."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return "internal"
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            reach = address_reach(embedded)
+            return "internal" if reach == "loopback" and ip.ipv4_mapped is None else reach
     if ip.is_loopback:
-        return not allow_loopback
-    return not ip.is_global or ip.is_multicast
+        return "loopback"
+    return "internal" if not ip.is_global or ip.is_multicast else "public"
+
+
+def _blocked_address(ip: IPAddress, allow_loopback: bool) -> bool:
+    reach = address_reach(ip)
+    return reach == "internal" or (reach == "loopback" and not allow_loopback)
 
 
 def check_url(url: str, *, allow_loopback: bool = False) -> str:
@@ -398,11 +432,14 @@ def vet_url(url: str, *, allow_loopback: bool = False) -> tuple[str, str | None]
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for ip in addresses:
         if _blocked_address(ip, allow_loopback):
-            raise BlockedURL(
-                f"refusing to fetch {url}: {host} resolves to {ip}, a private, loopback or link-local "
-                "address (set allow_loopback for local mirrors)"
-            )
+            raise BlockedURL(f"refusing to fetch {url}: {host} resolves to {ip}, {_refusal(ip)}")
     return str(parsed), (str(addresses[0]) if addresses else None)
+
+
+def _refusal(ip: IPAddress) -> str:
+    if address_reach(ip) == "loopback":
+        return "a non-public loopback address (set allow_loopback to read a local mirror)"
+    return "a non-public address (private, link-local, reserved, or a translation of one); no setting opens it"
 
 
 def check_peer(response: httpx.Response, *, allow_loopback: bool = False) -> None:
@@ -420,4 +457,4 @@ def check_peer(response: httpx.Response, *, allow_loopback: bool = False) -> Non
     ip = ipaddress.ip_address(str(peer[0]).split("%")[0])
     if _blocked_address(ip, allow_loopback):
         response.close()
-        raise BlockedURL(f"refusing {response.request.url}: connected to {ip}, a non-public address")
+        raise BlockedURL(f"refusing {response.request.url}: connected to {ip}, {_refusal(ip)}")

@@ -9,13 +9,23 @@ footers.
 
 from __future__ import annotations
 
+import ipaddress
+
 import httpx
 from pydantic import BaseModel, Field
 
 from txscout.core.chunking import chunk_text
 from txscout.core.evidence import Evidence
 from txscout.core.webtext import TEXT_TYPES, extract
-from txscout.tools.literature.http import CONNECT_TO, BlockedURL, check_peer, from_cache, send_with_retry, vet_url
+from txscout.tools.literature.http import (
+    CONNECT_TO,
+    BlockedURL,
+    address_reach,
+    check_peer,
+    from_cache,
+    send_with_retry,
+    vet_url,
+)
 
 MAX_BYTES = 5_000_000
 MAX_PDF_BYTES = 50_000_000
@@ -96,18 +106,20 @@ def fetch(
     max_redirects: int = MAX_REDIRECTS,
 ) -> tuple[httpx.Response, bytes, bool]:
     """GET ``url`` following redirects by hand so that every hop passes the SSRF guard and connects to
-    the address the guard checked."""
+    the address the guard checked. ``allow_loopback`` lets a loopback URL be read (a local mirror) and
+    its redirects stay on loopback; a page elsewhere may never redirect into this machine."""
     current, address = vet_url(url, allow_loopback=allow_loopback)
+    local = address is not None and address_reach(ipaddress.ip_address(address)) == "loopback"
     headers = {"Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.8,*/*;q=0.1"}
     for _ in range(max_redirects + 1):
         request = client.build_request("GET", current, headers=headers, extensions={CONNECT_TO: address})
         response = send_with_retry(client, lambda request=request: request, attempts=2, stream=True)
         try:
-            check_peer(response, allow_loopback=allow_loopback)
+            check_peer(response, allow_loopback=local)
             if response.is_redirect:
                 location = response.headers.get("location", "")
                 response.close()
-                current, address = vet_url(str(httpx.URL(current).join(location)), allow_loopback=allow_loopback)
+                current, address = vet_url(str(httpx.URL(current).join(location)), allow_loopback=local)
                 continue
             is_pdf = response.headers.get("content-type", "").split(";")[0].strip().lower() in _PDF_TYPES
             body, truncated = _read_capped(response, max(max_bytes, MAX_PDF_BYTES) if is_pdf else max_bytes)

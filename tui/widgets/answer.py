@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -47,6 +50,41 @@ def linkify_citations(text: str) -> str:
         return r"\[" + ", ".join(f"[{n}](#ref-{n})" for n in refs) + r"\]"
 
     return _CITATION.sub(link, text)
+
+
+def _show_link_targets(state: StateCore) -> None:
+    """A link whose text is not its target ([the FDA label](https://elsewhere.example)) would hide where
+    it leads: it becomes plain text followed by its target, unlinked. Links that show their own target
+    (the sources list, a bare URL) and the answer's own citation links stay clickable."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        kept: list[Token] = []
+        opened: Token | None = None
+        inner: list[Token] = []
+        for token in block.children:
+            if token.type == "link_open":
+                opened, inner = token, []
+            elif opened is not None and token.type == "link_close":
+                href = str(opened.attrGet("href") or "")
+                shown = "".join(t.content for t in inner if t.type in ("text", "code_inline"))
+                if href.startswith("#ref-") or shown == href:
+                    kept += [opened, *inner, token]
+                else:
+                    kept += [*inner, Token("text", "", 0, content=f" ({href})")]
+                opened = None
+            elif opened is not None:
+                inner.append(token)
+            else:
+                kept.append(token)
+        block.children = kept
+
+
+def answer_parser() -> MarkdownIt:
+    """Textual's Markdown parser with every link target shown (:func:`_show_link_targets`)."""
+    parser = MarkdownIt("gfm-like")
+    parser.core.ruler.push("show_link_targets", _show_link_targets)
+    return parser
 
 
 def sources_markdown(entry: SessionEntry) -> list[str]:
@@ -100,7 +138,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static(id="answer-waiting")
-        yield Markdown(WELCOME, open_links=False)
+        yield Markdown(WELCOME, open_links=False, parser_factory=answer_parser)
 
     def waiting(self, question: str) -> None:
         """A cheap placeholder while a run goes: rebuilding the Markdown would delay the timeline."""

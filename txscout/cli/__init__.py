@@ -7,7 +7,7 @@ stderr and exit code 2.
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +24,8 @@ from txscout.benchmarks.cli import app as bench_app
 from txscout.cli.memory import app as memory_app
 from txscout.core.errors import UserError
 from txscout.core.files import check_text, path_kind
+from txscout.core.logs import one_line_logs
+from txscout.core.output import write_stdout
 from txscout.core.text import clean, clean_line
 from txscout.mcp.cli import serve as mcp_serve
 
@@ -38,8 +40,18 @@ err = Console(stderr=True)
 
 def fail(message: str) -> typer.Exit:
     """Print one line on stderr; the caller raises the returned exit (code 2). The message may carry
-    user text (a file name, a model spec), so it is cleaned and never read as markup."""
-    err.print(Text.assemble(("error: ", "bold red"), clean_line(message)), highlight=False, soft_wrap=True)
+    user text (a file name, a model spec), so it is cleaned and never read as markup, and it may quote
+    an endpoint that echoed a key back, so secrets are masked (the configured ones too, when the
+    settings can be read)."""
+    from txscout.core.secrets import mask_text
+    from txscout.core.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except UserError:
+        settings = None
+    line = clean_line(mask_text(message, settings))
+    err.print(Text.assemble(("error: ", "bold red"), line), highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -111,6 +123,10 @@ def _root(
     ] = False,
 ) -> None:
     """Tool-using research assistant for therapeutics, oncology and chemistry."""
+    # Library logs as one line each: the MCP SDK reports a peer that hung up or wrote garbage with a
+    # traceback. Its client side is quiet below errors, because txscout reports each MCP server it
+    # leaves out itself.
+    one_line_logs({"mcp": logging.WARNING, "mcp.client": logging.CRITICAL, "uvicorn": logging.WARNING})
 
 
 ModelOpt = Annotated[
@@ -169,22 +185,27 @@ def ask(
             # A bare question uses no tools and stores no evidence: building them would only slow start-up.
             bare: dict[str, Any] = {"tools": [], "store": False} if settings.mode == "bare" else {}
             agent = Agent(settings=settings, on_stage=lambda stage: status.update(f"{stage}…"), **bare)
+        trace_failed: list[OSError] = []
 
         def on_event(event: Any) -> None:
             renderer(event)
-            if writer:
-                writer(event)
+            if writer and not trace_failed:
+                try:
+                    writer(event)
+                except OSError as exc:  # a full disk stops the trace, not the run
+                    trace_failed.append(exc)
 
         answer = _run_interruptibly(lambda cancel: agent.run(question, on_event=on_event, cancel=cancel))
     finally:
         renderer.close()
         if writer:
-            writer.close()
-            if new_trace and writer.path.stat().st_size == 0:
-                writer.path.unlink()  # the model never started: leave no empty trace behind
+            _close_trace(writer, trace_failed, remove_if_empty=new_trace)
     if as_json:
         # ASCII JSON, so control characters in a model's answer arrive escaped, never raw.
-        sys.stdout.write(json.dumps(answer.model_dump(mode="json", exclude={"events"}), indent=2) + "\n")
+        write_stdout(json.dumps(answer.model_dump(mode="json", exclude={"events"}), indent=2) + "\n")
+    if trace_failed:
+        problem = trace_failed[0].strerror or trace_failed[0]
+        raise UserError(f"cannot write the trace to {trace}: {problem} (the answer is complete, the trace is not)")
     if answer.status == "cancelled":
         raise typer.Exit(130)
 
@@ -220,6 +241,17 @@ def _run_interruptibly(run: Callable[[threading.Event], Answer]) -> Answer:
     return outcome[0]
 
 
+def _close_trace(writer: TraceWriter, failed: list[OSError], *, remove_if_empty: bool) -> None:
+    """Close the trace, noting in ``failed`` a last write that fails; a trace the run never wrote to is
+    removed, so the model never starting leaves no empty file behind."""
+    try:
+        writer.close()
+    except OSError as exc:
+        failed.append(exc)
+    if remove_if_empty and path_kind(writer.path) == "file" and writer.path.stat().st_size == 0:
+        writer.path.unlink()
+
+
 def _trace_writer(path: Path) -> TraceWriter:
     from txscout.core.events import TraceWriter
 
@@ -246,7 +278,7 @@ def models(
     specs = dict.fromkeys([configured, *(f"local:{name}" for name in LOCAL_MODELS)])
     rows = [probe(spec, settings, configured=spec == configured) for spec in specs]
     if as_json:
-        sys.stdout.write(json.dumps([row.model_dump() for row in rows], indent=2) + "\n")
+        write_stdout(json.dumps([row.model_dump() for row in rows], indent=2) + "\n")
         return
     from rich.table import Table
 
@@ -299,7 +331,7 @@ def config_show(
     groups = explain_settings(model=model, base_url=base_url, mode=mode, offline=offline)
     if as_json:
         payload = {"config_file": str(config_path()), "groups": [group.model_dump(mode="json") for group in groups]}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        write_stdout(json.dumps(payload, indent=2) + "\n")
         return
     from rich.table import Table
 
@@ -337,7 +369,7 @@ def tools_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
             {"name": t.name, "description": t.description, "args": t.tool_call_schema.model_json_schema()}
             for t in tools.values()
         ]
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        write_stdout(json.dumps(payload, indent=2) + "\n")
         return
     from rich.table import Table
 
@@ -390,7 +422,7 @@ def tools_call(
         raise UserError(problem if problem.startswith(f"{name}:") else f"{name}: {problem}")
     if as_json:
         payload = message.artifact if message.artifact is not None else message.content
-        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        write_stdout(json.dumps(payload, indent=2, default=str) + "\n")
     else:
         out.print(Text(clean(str(message.content))), soft_wrap=True)
 

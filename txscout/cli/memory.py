@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +20,7 @@ from rich.text import Text
 
 from txscout.core.errors import UserError
 from txscout.core.files import check_text
+from txscout.core.output import write_stdout
 from txscout.core.text import clean, clean_line
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def _show_report(report: IngestReport, store: EvidenceStore, as_json: bool) -> N
             {"source": o.source, "status": o.status, "added": o.chunks, "pages": o.pages, "reason": o.reason}
             for o in report.outcomes
         ]
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        write_stdout(json.dumps(rows, indent=2) + "\n")
         return
     for o in report.outcomes:
         if o.status == "failed":
@@ -232,7 +232,7 @@ def search(
             for h in hits
         ]
         # ASCII JSON: stored text may hold control characters, which must not reach a terminal raw.
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        write_stdout(json.dumps(payload, indent=2) + "\n")
         return
     if not hits:
         out.print("no matching evidence", style="yellow")
@@ -260,7 +260,7 @@ def list_documents(memory_path: PathOpt = None, memory_url: UrlOpt = None, as_js
     """The stored documents, newest first: chunks, pages and when each was added."""
     documents = _store(_settings(memory_path, memory_url)).documents()
     if as_json:
-        sys.stdout.write(json.dumps([d.model_dump(mode="json") for d in documents], indent=2) + "\n")
+        write_stdout(json.dumps([d.model_dump(mode="json") for d in documents], indent=2) + "\n")
         return
     if not documents:
         out.print("memory is empty", style="yellow")
@@ -302,7 +302,7 @@ def stats(memory_path: PathOpt = None, memory_url: UrlOpt = None, as_json: JsonO
     """How much is stored, from which kinds of source, and where."""
     result = _store(_settings(memory_path, memory_url)).stats()
     if as_json:
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        write_stdout(result.model_dump_json(indent=2) + "\n")
         return
 
     table = Table(show_header=False, box=None)

@@ -31,7 +31,7 @@ def serve(
     """Serve every txscout tool, the agent (ask) and memory_search to MCP hosts (Claude Desktop, IDEs, agents)."""
     from txscout.core.settings import load_settings
     from txscout.mcp.server import TxscoutMcp, build_server
-    from txscout.mcp.transport import HTTP_PATH, parse_address, serve_http, serve_stdio
+    from txscout.mcp.transport import bind, parse_address, serve_http, serve_stdio, url_of
 
     address = parse_address(http) if http else None
     settings = load_settings(model=model, base_url=base_url, mode=mode, offline=offline)
@@ -39,7 +39,6 @@ def serve(
     if address is None:
         serve_stdio(server)
         return
-    host, port = address
-    shown = f"[{host}]" if ":" in host else host
-    err.print(f"txscout MCP server on http://{shown}:{port}{HTTP_PATH} (Ctrl+C stops it)", markup=False)
-    serve_http(server, host, port)
+    sock = bind(*address)  # before the start-up line, which then names an address being served
+    err.print(f"txscout MCP server on {url_of(*address)} (Ctrl+C stops it)", markup=False)
+    serve_http(server, sock, *address)

@@ -47,6 +47,7 @@ from txscout.core.events import (
     UncertaintyRound,
     event_from_json,
 )
+from txscout.core.secrets import mask_text
 from txscout.core.settings import Mode, data_dir
 from txscout.core.toolkit import ToolContext, tool_context
 
@@ -313,7 +314,7 @@ class TxscoutMcp:
         try:
             answer = self.agent().run(args.question, mode=args.mode, on_event=on_event)
         except UserError as exc:
-            return _error(str(exc))
+            return _error(mask_text(str(exc), self.settings))
         structured = answer.model_dump(mode="json", exclude={"events", "evidence"})
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=render_answer(answer))],
