@@ -20,12 +20,13 @@ from txscout.agent import protocol
 from txscout.agent.answers import Choices
 from txscout.agent.backends import Backend
 from txscout.agent.citations import Citation
+from txscout.agent.evidence_first import unsupported
 from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
 from txscout.agent.safety import screen_question
 from txscout.agent.steps import final_answer, strategy_for, system_prompt
 from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
-from txscout.core.evidence import Evidence
+from txscout.core.evidence import Evidence, EvidencePlan
 from txscout.core.settings import Mode, Settings, ToolProtocol, load_settings
 
 if TYPE_CHECKING:
@@ -56,12 +57,22 @@ class Answer(BaseModel):
     incomplete: bool = False
     reason: str = ""
     status: str = "completed"
+    plan: EvidencePlan | None = None
+    """What the run read before the model's first step (react and full): searches, scores, passages kept."""
+    supported: bool | None = None
+    """False when no source answered the question and the text gives the model's own answer, marked as
+    unsupported; None in bare mode, which reads no sources."""
     mode: str = "react"
     model: str = ""
     run_id: str = ""
     usage: Usage = Field(default_factory=Usage)
     events: list[Event] = Field(default_factory=list, repr=False)
     evidence: list[Evidence] = Field(default_factory=list, repr=False)
+
+
+FULL_RESERVE = 0.4
+"""The share of the run's time and tokens that full mode's ReAct phase (answer step included) leaves for
+sampling and critique, so that every full answer is sampled and has a confidence."""
 
 
 def model_name(model: BaseChatModel) -> str:
@@ -228,15 +239,21 @@ class Agent:
             return _Outcome(Draft(""))  # the refusal replaces it in _conclude
         if mode == "bare":
             return _Outcome(self._bare(run, question))
-        draft = self._react(run, question)
-        if mode != "full" or draft.incomplete:
-            return _Outcome(draft)
+        if mode != "full":
+            return _Outcome(self._react(run, question))
         from txscout.agent.critique import critique_and_revise
         from txscout.agent.uncertainty import resolve_uncertainty
 
+        with run.reserving(FULL_RESERVE):
+            draft = self._react(run, question)
+        # Sampling runs on an incomplete draft too: the majority of the samples is then the answer.
         settled = resolve_uncertainty(run, question, draft.text)
-        revised = critique_and_revise(run, question, settled.answer)
-        return _Outcome(Draft(revised), confidence=settled.confidence, entropies=settled.entropies)
+        if settled.answer != draft.text:
+            draft = Draft(settled.answer, reason=draft.reason)
+        revised = critique_and_revise(run, question, draft.text)
+        return _Outcome(
+            Draft(revised, draft.incomplete, draft.reason), confidence=settled.confidence, entropies=settled.entropies
+        )
 
     def _conclude(self, run: Run, question: str, mode: Mode, outcome: _Outcome) -> Answer:
         """The safety refusal over any draft, citations resolved, the closing events, the Answer."""
@@ -246,6 +263,11 @@ class Agent:
 
             draft = Draft(guarded_answer(run.safety), draft.incomplete, draft.reason)
         text, citations = run.ledger.resolve(draft.text)
+        supported = None
+        if run.plan is not None and run.plan.ran:
+            supported = bool(citations or run.plan.kept or run.plan.linked or run.safety or draft.incomplete)
+            if not supported:
+                text = unsupported(run.plan, text)
         status = outcome.status
         if status != "cancelled":
             status = "incomplete" if draft.incomplete else "completed"
@@ -268,6 +290,8 @@ class Agent:
             incomplete=draft.incomplete,
             reason=draft.reason,
             status=status,
+            plan=run.plan,
+            supported=supported,
             mode=mode,
             model=self.model_label,
             run_id=run.run_id,
@@ -304,12 +328,14 @@ class Agent:
         return Draft(NO_ANSWER, incomplete=True, reason=budget.reason)
 
     def _react(self, run: Run, question: str) -> Draft:
+        from txscout.agent.evidence_first import gather
         from txscout.agent.grounding import ground
 
         phase = ReactPhase(run, strategy_for(run, self._native))
         phase.start(question)
-        with run.limited():
+        with run.limited(), phase.spending():
             ground(run, question, phase)
+            gather(run, question, phase, self.store)
         return phase.execute()
 
     def stream(

@@ -320,3 +320,52 @@ def copying_grammar(observations: list[str], question: str = "") -> str:
         return grammar_for([], allow_actions=False)
     expression, rules = rule
     return f'root ::= "Thought: " line "\\nFinal Answer: " {expression} tail\n{rules}{_TAIL}' + _JSON_RULES
+
+
+CITE_PASSAGES = (
+    "Answer from these passages. End every sentence of your answer with the number of the passage it rests "
+    "on, like [{ref}]."
+)
+"""The instruction under the passages evidence-first shows (``{ref}`` is the first passage's number)."""
+
+
+def cited_rule(refs: Sequence[int]) -> tuple[str, str]:
+    """The grammar expression for an answer of one to three sentences, each ending with the number of a
+    shown passage ("... [2]."), and the rules it needs.
+
+    A sentence ends only at its citation: a full stop inside a claim must be followed by a character
+    other than a space ("0.05", "e.g."), so "Claim one. Claim two [2]." cannot slip an uncited sentence
+    through. The numbers are the passages' own, so no answer can cite a passage it was not shown.
+    """
+    numbers = " | ".join(_gbnf_literal(str(r)) for r in dict.fromkeys(refs))
+    if not numbers:
+        raise ValueError("a cited answer needs at least one passage")
+    rules = (
+        'cited ::= sentence ( " " sentence ){0,2}\n'
+        'sentence ::= claim " [" ref ( ", " ref ){0,2} "]."\n'
+        'claim ::= [^ \\n\\[\\].] ( [^\\n\\[\\].] | "." [^ \\n\\[\\].] ){7,300}\n'
+        f"ref ::= {numbers}\n"
+    )
+    return "cited", rules
+
+
+def _cited_answer(refs: Sequence[int], choices: Choices | None) -> tuple[str, str]:
+    """A cited answer and, for a closed set, the answer line that picks from it after the justification
+    ("... [2].\\nAnswer: yes"), which graders and every later phase read by its "Answer:" marker."""
+    expression, rules = cited_rule(refs)
+    if choices is None:
+        return expression, rules
+    picked, choice_rules = choice_rule(choices)
+    return f'{expression} "\\nAnswer: " {picked}', rules + choice_rules
+
+
+def cited_grammar(refs: Sequence[int], choices: Choices | None = None) -> str:
+    """A text-protocol reply whose final answer cites the shown passages ``refs`` sentence by sentence."""
+    expression, rules = _cited_answer(refs, choices)
+    return f'root ::= "Thought: " line "\\nFinal Answer: " {expression}\n{rules}{_JSON_RULES}'
+
+
+def cited_answer_grammar(refs: Sequence[int], choices: Choices | None = None) -> str:
+    """The same answer in the bare form of a model whose tool calls are native."""
+    expression, rules = _cited_answer(refs, choices)
+    return f"root ::= {expression}\n{rules}"

@@ -15,6 +15,7 @@ and reads a last tool-free answer when a budget runs out.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -47,6 +48,10 @@ class StepStrategy(Protocol):
         self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
     ) -> None:
         """Show the model a tool call the agent made itself, before the model's first step."""
+        ...
+
+    def show_passages(self, messages: list[BaseMessage], passages: list[str]) -> None:
+        """Show the model the passages evidence-first kept (each "[n] ..."), which its answer must cite."""
         ...
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -101,7 +106,18 @@ class QuestionTurn:
         """Append ``observation`` (the outcome as the strategy frames it) to the question's turn."""
         if not outcome.is_error:
             self.grounded.append(outcome.text)
-        messages[self._at] = HumanMessage(f"{messages[self._at].content}\n\n{observation}")
+        self._append(messages, observation)
+
+    def passages(self, messages: list[BaseMessage], passages: list[str], prefix: str) -> None:
+        """Append the passages, each framed as an observation after ``prefix``, and the instruction to cite
+        them. They are not ``grounded``: an answer cites a passage rather than copying a value from it."""
+        framed = [f"{prefix}{protocol.frame_observation('memory_search', p)}" for p in passages]
+        first = re.match(r"\[(\d+)\]", passages[0]) if passages else None
+        cite = protocol.CITE_PASSAGES.format(ref=first.group(1) if first else 1)
+        self._append(messages, "\n\n".join([*framed, cite]))
+
+    def _append(self, messages: list[BaseMessage], text: str) -> None:
+        messages[self._at] = HumanMessage(f"{messages[self._at].content}\n\n{text}")
 
 
 class TextSteps:
@@ -125,6 +141,9 @@ class TextSteps:
         shown one imitate it and call the same tool again rather than answer."""
         self._question.add(messages, outcome, f"Observation: {protocol.frame_observation(name, outcome.text)}")
 
+    def show_passages(self, messages: list[BaseMessage], passages: list[str]) -> None:
+        self._question.passages(messages, passages, "Observation: ")
+
     def _grammar(self, step: int) -> str:
         """The step's grammar, read from the run's answer set as it stands (grounding may have closed it).
 
@@ -140,6 +159,8 @@ class TextSteps:
         grounded = self._question.grounded
         if step == 1 and grounded and choices is None:
             return protocol.copying_grammar(grounded, self._question.text)
+        if self.run.passages:
+            return protocol.cited_grammar(self.run.passages, choices)
         return protocol.grammar_for(self.tools, choices=choices)
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -161,7 +182,10 @@ class TextSteps:
         return None
 
     def final_grammar(self) -> str:
-        return protocol.grammar_for([], allow_actions=False, choices=self.run.choices)
+        choices = self.run.choices
+        if self.run.passages and not (choices is not None and choices.grounded):
+            return protocol.cited_grammar(self.run.passages, choices)
+        return protocol.grammar_for([], allow_actions=False, choices=choices)
 
     def read_final(self, reply: str) -> str:
         return final_answer(reply)
@@ -201,6 +225,9 @@ class NativeSteps:
         still come back as tool-call turns."""
         self._question.add(messages, outcome, protocol.frame_observation(name, outcome.text))
 
+    def show_passages(self, messages: list[BaseMessage], passages: list[str]) -> None:
+        self._question.passages(messages, passages, "")
+
     def _answer_grammar(self, step: int) -> str | None:
         """The grammar of a step that must answer, or None when the model may call tools."""
         if not self.run.backend.grammar:
@@ -211,6 +238,8 @@ class NativeSteps:
         grounded = self._question.grounded
         if step == 1 and grounded and choices is None:
             return protocol.copying_answer_grammar(grounded, self._question.text)
+        if self.run.passages:
+            return protocol.cited_answer_grammar(self.run.passages, choices)
         return None
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -235,6 +264,8 @@ class NativeSteps:
     def final_grammar(self) -> str | None:
         """A closed answer set constrains the tool-free last reply, in the bare form."""
         choices = self.run.choices
+        if self.run.passages and not (choices is not None and choices.grounded):
+            return protocol.cited_answer_grammar(self.run.passages, choices)
         return protocol.answer_grammar(choices) if choices is not None else None
 
     def read_final(self, reply: str) -> str:

@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 from txscout import __version__
 from txscout.benchmarks.cli import app as bench_app
 from txscout.cli.memory import app as memory_app
-from txscout.core.errors import UserError
+from txscout.core.errors import ModelUnavailable, UserError
 from txscout.core.files import check_text, path_kind
 from txscout.core.text import clean, clean_line
 from txscout.mcp.cli import serve as mcp_serve
@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 
 out = Console()
 err = Console(stderr=True)
+
+EXIT_INCOMPLETE = 3
+EXIT_FAILED = 4
+EXIT_CANCELLED = 130
+EXIT_CODES = {"incomplete": EXIT_INCOMPLETE, "failed": EXIT_FAILED, "cancelled": EXIT_CANCELLED}
+"""``ask``'s exit code by run status (README, "Exit codes"): 0 answered, 2 bad input, 3 incomplete (the
+budgets ran out before any answer could be formed), 4 failed (the model stopped answering mid-run),
+130 cancelled."""
 
 
 def fail(message: str) -> typer.Exit:
@@ -174,7 +182,11 @@ def ask(
             if writer:
                 writer(event)
 
-        answer = _run_interruptibly(lambda cancel: agent.run(question, on_event=on_event, cancel=cancel))
+        try:
+            answer = _run_interruptibly(lambda cancel: agent.run(question, on_event=on_event, cancel=cancel))
+        except ModelUnavailable as exc:
+            err.print(Text.assemble(("error: ", "bold red"), clean_line(str(exc))), highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_FAILED) from None
     finally:
         if writer:
             writer.close()
@@ -183,8 +195,8 @@ def ask(
     if as_json:
         # ASCII JSON, so control characters in a model's answer arrive escaped, never raw.
         sys.stdout.write(json.dumps(answer.model_dump(mode="json", exclude={"events"}), indent=2) + "\n")
-    if answer.status == "cancelled":
-        raise typer.Exit(130)
+    if answer.status in EXIT_CODES:
+        raise typer.Exit(EXIT_CODES[answer.status])
 
 
 def _run_interruptibly(run: Callable[[threading.Event], Answer]) -> Answer:
@@ -210,7 +222,7 @@ def _run_interruptibly(run: Callable[[threading.Event], Answer]) -> Answer:
             done.wait(0.1)
         except KeyboardInterrupt:
             if cancel.is_set():
-                raise typer.Exit(130) from None
+                raise typer.Exit(EXIT_CANCELLED) from None
             cancel.set()
             err.print(Text("cancelling… (Ctrl+C again to quit at once)", style="yellow"))
     if failure:
