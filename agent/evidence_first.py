@@ -105,6 +105,9 @@ def _search_store(run: Run, question: str, plan: EvidencePlan, store: EvidenceSt
         run.emit(ErrorRaised(kind="memory", message=f"evidence-first search failed: {exc}"))
         plan.searches.append(PlannedSearch(source="memory", query=question, note=f"failed: {exc}"))
         return
+    if not hits and store.count() == 0:
+        plan.searches.append(PlannedSearch(source="memory", query=question, ran=False, note="the store is empty"))
+        return
     plan.searches.append(PlannedSearch(source="memory", query=question, found=len(hits)))
     for hit in hits:
         passage = _candidate(hit)
