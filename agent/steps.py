@@ -8,9 +8,13 @@ and reads a last tool-free answer when a budget runs out.
   with any chat model. Where the backend takes a grammar, every reply is constrained so it parses;
   a closed answer set (``run.choices``) constrains the final answer to it, and when grounding closed it
   to the asked property's values the first step must give one of them. Otherwise the first step after
-  grounding must open its answer with a value the observations state.
+  grounding must open its answer with a value the observations state; and when evidence-first showed
+  passages (``run.passages``), the answer must end every sentence with one of their numbers.
 * :class:`NativeSteps` uses the model's own tool-calling API (``bind_tools``); where the backend takes a
   grammar, the steps that must answer are constrained in the bare form such a model answers in.
+
+Chemistry grounding's values come before passages: a tool's value settles a property question, while a
+passage only argues for an answer.
 """
 
 from __future__ import annotations
@@ -79,6 +83,11 @@ def final_answer(reply: str) -> str:
 def system_prompt(tools: list[BaseTool], native: bool) -> str:
     """The system prompt of a ReAct phase over ``tools``, by native tool calling or the text protocol."""
     return protocol.native_system_prompt() if native else protocol.text_system_prompt(tools)
+
+
+def shown_passages(run: Run) -> list[tuple[int, str]]:
+    """The passages evidence-first showed the model, as (citation number, text), for the cited grammars."""
+    return [(ref, item.text) for ref in run.passages if (item := run.ledger.get(ref)) is not None]
 
 
 def strategy_for(run: Run, tool_calling: Runnable[Any, Any] | None) -> StepStrategy:
@@ -160,7 +169,7 @@ class TextSteps:
         if step == 1 and grounded and choices is None:
             return protocol.copying_grammar(grounded, self._question.text)
         if self.run.passages:
-            return protocol.cited_grammar(self.run.passages, choices)
+            return protocol.cited_grammar(shown_passages(self.run), choices)
         return protocol.grammar_for(self.tools, choices=choices)
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -184,7 +193,7 @@ class TextSteps:
     def final_grammar(self) -> str:
         choices = self.run.choices
         if self.run.passages and not (choices is not None and choices.grounded):
-            return protocol.cited_grammar(self.run.passages, choices)
+            return protocol.cited_grammar(shown_passages(self.run), choices)
         return protocol.grammar_for([], allow_actions=False, choices=choices)
 
     def read_final(self, reply: str) -> str:
@@ -239,7 +248,7 @@ class NativeSteps:
         if step == 1 and grounded and choices is None:
             return protocol.copying_answer_grammar(grounded, self._question.text)
         if self.run.passages:
-            return protocol.cited_answer_grammar(self.run.passages, choices)
+            return protocol.cited_answer_grammar(shown_passages(self.run), choices)
         return None
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -265,7 +274,7 @@ class NativeSteps:
         """A closed answer set constrains the tool-free last reply, in the bare form."""
         choices = self.run.choices
         if self.run.passages and not (choices is not None and choices.grounded):
-            return protocol.cited_answer_grammar(self.run.passages, choices)
+            return protocol.cited_answer_grammar(shown_passages(self.run), choices)
         return protocol.answer_grammar(choices) if choices is not None else None
 
     def read_final(self, reply: str) -> str:

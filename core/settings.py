@@ -297,7 +297,14 @@ def group_of(field: str) -> str:
 
 
 class Settings(
-    BenchSettings, StorageSettings, NetworkSettings, EvidenceSettings, UncertaintySettings, BudgetSettings, ModelSettings, BaseSettings
+    BenchSettings,
+    StorageSettings,
+    NetworkSettings,
+    EvidenceSettings,
+    UncertaintySettings,
+    BudgetSettings,
+    ModelSettings,
+    BaseSettings,
 ):
     """Every setting, flat: see the groups it inherits for what each one does.
 

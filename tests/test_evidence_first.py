@@ -23,7 +23,6 @@ from tests.scripted import script
 from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
 from txscout.agent.loop import NO_ANSWER, Run
-from txscout.agent.research import keywords
 from txscout.core.errors import LimitReached
 from txscout.core.events import EvidencePlanned, validate_sequence
 from txscout.core.evidence import Evidence
@@ -55,7 +54,12 @@ PROTACS = Evidence(
 )
 FLOOR = 0.3
 """Between the test embedder's similarity of the question to the osimertinib abstract and to the others."""
-CITED = "Thought: The passage reports it.\nFinal Answer: Osimertinib improved median overall survival to 38.6 months [1]."
+QUOTE = (
+    "RESULTS: The median overall survival was 38.6 months with osimertinib and 31.8 months with the comparator "
+    "(hazard ratio 0.80) [1]."
+)
+"""A sentence of the osimertinib abstract as a cited answer quotes it."""
+CITED = f"Thought: The passage reports it.\nFinal Answer: {QUOTE}"
 
 
 class Lookup(BaseModel):
@@ -64,12 +68,14 @@ class Lookup(BaseModel):
 
 @txtool("lookup", Lookup, "Look up a term in the test encyclopedia.")
 def lookup(args: Lookup) -> str:
-    ref = current_context().evidence(Evidence(text=f"{args.term} is a test entry.", source_kind="file", title=args.term))
+    ref = current_context().evidence(
+        Evidence(text=f"{args.term} is a test entry.", source_kind="file", title=args.term)
+    )
     return f"[{ref}] {args.term} is a test entry."
 
 
 def act(term: str) -> str:
-    return f'Thought: Look it up.\nAction: lookup\nAction Input: {json.dumps({"term": term})}'
+    return f"Thought: Look it up.\nAction: lookup\nAction Input: {json.dumps({'term': term})}"
 
 
 @pytest.fixture
@@ -114,7 +120,7 @@ def test_the_store_is_searched_before_the_first_model_call_and_its_passages_are_
     turn = question_turn(model)
     assert '<observation tool="memory_search">\n[1] (PMID 31751012, 2019) Overall survival with osimertinib' in turn
     assert "38.6 months" in turn and "Statins" not in turn and "End every sentence" in turn
-    assert answer.text == "Osimertinib improved median overall survival to 38.6 months [1]."
+    assert answer.text == QUOTE
     assert [c.locator for c in answer.citations] == ["https://pubmed.ncbi.nlm.nih.gov/31751012/"]
     assert answer.supported is True and answer.status == "completed"
     assert validate_sequence(answer.events) == []
@@ -125,16 +131,17 @@ def test_a_grammar_model_may_end_a_sentence_only_with_a_shown_passage(store: Evi
     answer = agent_for(model, store).run(QUESTION)
     grammar = model.kwargs_seen[0]["grammar"]
     assert admits(grammar, CITED)
-    assert admits(grammar, "Thought: Two claims.\nFinal Answer: It did, p < 0.05 [1]. The hazard ratio was 0.80 [1].")
+    assert admits(grammar, f"{CITED} So it prolonged survival by 6.8 months (p<0.05) [1].")
     assert not admits(grammar, "Thought: No citation.\nFinal Answer: Osimertinib improved overall survival.")
-    assert not admits(grammar, "Thought: One uncited.\nFinal Answer: It did. The hazard ratio was 0.80 [1].")
-    assert not admits(grammar, "Thought: Unshown.\nFinal Answer: Osimertinib improved overall survival [2].")
+    assert not admits(grammar, "Thought: No quote.\nFinal Answer: Osimertinib improved overall survival [1].")
+    assert not admits(grammar, f"{CITED} It did. The hazard ratio was 0.80 [1].")
+    assert not admits(grammar, CITED.replace("[1]", "[2]"))
     assert not admits(grammar, 'Thought: A tool.\nAction: lookup\nAction Input: {"term": "osimertinib"}')
     assert [c.ref for c in answer.citations] == [1]
 
 
 def test_a_closed_answer_set_stays_closed_after_a_cited_justification(store: EvidenceStore) -> None:
-    reply = "Thought: The passage says so.\nFinal Answer: Median overall survival was longer with osimertinib [1].\nAnswer: yes"
+    reply = f"{CITED}\nAnswer: yes"
     model = embedded(reply)
     labels = Choices(answers=["yes", "no", "maybe"])
     answer = agent_for(model, store).run(QUESTION, choices=labels)
@@ -146,13 +153,14 @@ def test_a_closed_answer_set_stays_closed_after_a_cited_justification(store: Evi
 
 
 def test_a_native_grammar_model_answers_in_the_bare_cited_form(store: EvidenceStore) -> None:
-    bare = "Median overall survival was 38.6 months with osimertinib [1]."
+    bare = QUOTE
     model = embedded(bare, native=True)
-    agent = Agent(model=model, tools=[lookup], protocol="native", store=store, mode="react", offline=True,
-                  evidence_floor=FLOOR)  # fmt: skip
+    agent = Agent(
+        model=model, tools=[lookup], protocol="native", store=store, mode="react", offline=True, evidence_floor=FLOOR
+    )
     answer = agent.run(QUESTION)
     grammar = model.kwargs_seen[0]["grammar"]
-    assert admits(grammar, bare) and not admits(grammar, "Median overall survival was 38.6 months.")
+    assert admits(grammar, bare) and not admits(grammar, "Median overall survival was 38.6 months [1].")
     assert answer.text == bare and answer.supported
 
 
@@ -196,12 +204,21 @@ def test_online_pubmed_is_searched_with_the_key_terms_and_what_it_finds_is_store
     SEARCHED.clear()
     question = "Does amivantamab with lazertinib prolong survival in EGFR-mutated lung cancer?"
     model = script("Thought: Both passages.\nFinal Answer: It prolonged progression-free survival [1].")
-    agent = Agent(model=model, tools=[fake_pubmed], protocol="text", store=store, mode="react", offline=False,
-                  evidence_floor=FLOOR)  # fmt: skip
+    agent = Agent(
+        model=model,
+        tools=[fake_pubmed],
+        protocol="text",
+        store=store,
+        mode="react",
+        offline=False,
+        evidence_floor=FLOOR,
+    )
     answer = agent.run(question)
-    assert SEARCHED == [" ".join(keywords(question, limit=4))]
+    (query,) = SEARCHED
+    terms = query.split()
+    assert len(terms) <= 4 and {"amivantamab", "lazertinib"} <= set(terms) and "does" not in terms
     pubmed = next(s for s in answer.plan.searches if s.source == "pubmed")  # type: ignore[union-attr]
-    assert pubmed.ran and pubmed.found == 1 and pubmed.query == SEARCHED[0]
+    assert pubmed.ran and pubmed.found == 1 and pubmed.query == query
     assert any(h.evidence.pmid == "38924756" for h in store.search("amivantamab lazertinib", k=3))
     kept = answer.plan.kept  # type: ignore[union-attr]
     assert kept[0].title == "Amivantamab plus lazertinib in EGFR-mutated NSCLC" and kept[0].ref == 1
@@ -242,7 +259,11 @@ def test_a_reserve_lowers_the_limits_inside_its_block_only() -> None:
 
 
 def test_full_mode_samples_an_answer_reached_at_the_step_limit() -> None:
-    replies = [act("x"), "Thought: Enough.\nFinal Answer: x is a test entry [1]", *["x is a test entry.\nAnswer: x is a test entry"] * 3]
+    replies = [
+        act("x"),
+        "Thought: Enough.\nFinal Answer: x is a test entry [1]",
+        *["x is a test entry.\nAnswer: x is a test entry"] * 3,
+    ]
     agent = agent_for(script(*replies), None, mode="full", max_steps=1, samples=3, critique_rounds=0, search_rounds=0)
     answer = agent.run("What is x?")
     assert answer.status == "completed" and answer.confidence == 1.0
@@ -267,3 +288,26 @@ def test_ask_exit_codes() -> None:
     )
     assert failed.exit_code == EXIT_FAILED == 4, failed.output
     assert "cannot reach the model endpoint" in failed.stderr and "Traceback" not in failed.output
+
+
+def test_the_embedded_model_answers_a_yes_no_question_citing_the_stored_abstract(
+    tmp_path: Path, embedder: object
+) -> None:
+    abstract = Evidence(
+        text="BACKGROUND: Whether statin use after diagnosis affects survival in colorectal cancer is unclear. "
+        "METHODS: We followed 4,200 patients with stage I-III colorectal cancer for a median of 6 years. "
+        "RESULTS: Statin use after diagnosis was associated with lower cancer-specific mortality (hazard ratio "
+        "0.71, 95% CI 0.60-0.84). CONCLUSIONS: Post-diagnostic statin use is associated with longer survival "
+        "in colorectal cancer.",
+        source_kind="pubmed",
+        pmid="29000001",
+        year=2018,
+    )
+    store = EvidenceStore(path=tmp_path / "memory", embedder=embedder)  # the real offline MiniLM
+    store.add([abstract, STATINS, PROTACS])
+    labels = Choices(answers=["yes", "no", "maybe"])
+    agent = Agent(model="local:smollm2", tools=[], store=store, mode="react", offline=True)
+    answer = agent.run("Is statin use after diagnosis associated with survival in colorectal cancer?", choices=labels)
+    assert answer.plan is not None and [p.locator for p in answer.plan.kept][:1] == [abstract.locator]
+    assert abstract.locator in [c.locator for c in answer.citations], answer.text
+    assert labels.pick(answer.text) in {"yes", "no", "maybe"} and answer.status == "completed"
