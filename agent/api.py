@@ -60,8 +60,8 @@ class Answer(BaseModel):
     plan: EvidencePlan | None = None
     """What the run read before the model's first step (react and full): searches, scores, passages kept."""
     supported: bool | None = None
-    """False when no source answered the question and the text gives the model's own answer, marked as
-    unsupported; None in bare mode, which reads no sources."""
+    """False when the sources searched did not answer the question and the text gives the model's own
+    answer, marked as unsupported; None when no source was searched (bare mode, no store and offline)."""
     mode: str = "react"
     model: str = ""
     run_id: str = ""
@@ -70,9 +70,11 @@ class Answer(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list, repr=False)
 
 
-FULL_RESERVE = 0.4
-"""The share of the run's time and tokens that full mode's ReAct phase (answer step included) leaves for
-sampling and critique, so that every full answer is sampled and has a confidence."""
+SAMPLING_RESERVE = 0.25
+CRITIQUE_RESERVE = 0.15
+"""The shares of the run's time and tokens that full mode keeps for sampling and for critique: the ReAct
+phase (answer step included) leaves both, sampling leaves critique's, so every full answer is sampled
+and has a confidence, and is critiqued."""
 
 
 def model_name(model: BaseChatModel) -> str:
@@ -244,10 +246,11 @@ class Agent:
         from txscout.agent.critique import critique_and_revise
         from txscout.agent.uncertainty import resolve_uncertainty
 
-        with run.reserving(FULL_RESERVE):
+        with run.reserving(SAMPLING_RESERVE + CRITIQUE_RESERVE):
             draft = self._react(run, question)
         # Sampling runs on an incomplete draft too: the majority of the samples is then the answer.
-        settled = resolve_uncertainty(run, question, draft.text)
+        with run.reserving(CRITIQUE_RESERVE):
+            settled = resolve_uncertainty(run, question, draft.text)
         if settled.answer != draft.text:
             draft = Draft(settled.answer, reason=draft.reason)
         revised = critique_and_revise(run, question, draft.text)

@@ -304,7 +304,7 @@ def test_the_embedded_model_answers_a_yes_no_question_citing_the_stored_abstract
         year=2018,
     )
     store = EvidenceStore(path=tmp_path / "memory", embedder=embedder)  # the real offline MiniLM
-    store.add([abstract, STATINS, PROTACS])
+    store.add([abstract, OSIMERTINIB, PROTACS])
     labels = Choices(answers=["yes", "no", "maybe"])
     agent = Agent(model="local:smollm2", tools=[], store=store, mode="react", offline=True)
     answer = agent.run("Is statin use after diagnosis associated with survival in colorectal cancer?", choices=labels)

@@ -99,6 +99,10 @@ def ask(data: Path, store: Any, items: int, mode: str, model: str) -> None:
         right = label == row["final_decision"]
         rows.append({"kept": kept, "cited": cited, "right": right, "s": took, "status": answer.status})
         table.add_row(pmid, "✓" if kept else "", "✓" if cited else "", str(label), row["final_decision"], f"{took:.0f}")
+        print(
+            f"{pmid}: kept {kept} cited {cited} {label}/{row['final_decision']} {took:.0f} s {answer.status}",
+            flush=True,
+        )
     console = Console()
     console.print(table)
     n = len(rows)
