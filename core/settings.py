@@ -182,7 +182,7 @@ class EvidenceSettings(BaseModel):
         "by hybrid (meaning and exact terms) rank; 0 turns the evidence-first search off.",
     )
     evidence_floor: float = Field(
-        default=0.5,
+        default=0.55,
         ge=-1.0,
         le=1.0,
         description="Relevance floor: the least cosine similarity of question and passage for a passage to be "
