@@ -379,13 +379,16 @@ def cited_rule(passages: Sequence[tuple[int, str]]) -> tuple[str, str]:
 
 
 def _cited_answer(passages: Sequence[tuple[int, str]], choices: Choices | None) -> tuple[str, str]:
-    """A cited answer and, for a closed set, the answer line that picks from it after the justification
-    ("... [2].\\nAnswer: yes"), which graders and every later phase read by its "Answer:" marker."""
+    """A cited answer; for a closed set, the answer line that picks from it first, then the cited
+    justification ("Answer: yes\\n... [2]."). Graders and every later phase read the choice by its
+    "Answer:" marker. The choice comes right after the model's thought, which it follows: placed after
+    a quoted sentence (often an abstract's background), it was "no" in 8 of 10 PubMedQA questions whose
+    thought and gold answer were yes."""
     expression, rules = cited_rule(passages)
     if choices is None:
         return expression, rules
     picked, choice_rules = choice_rule(choices)
-    return f'{expression} "\\nAnswer: " {picked}', rules + choice_rules
+    return f'"Answer: " {picked} "\\n" {expression}', rules + choice_rules
 
 
 def cited_grammar(passages: Sequence[tuple[int, str]], choices: Choices | None = None) -> str:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
+    from txscout.agent.answers import Choices
     from txscout.agent.loop import Run, ToolOutcome
 
 EMPTY_ANSWER = "(the model returned an empty answer)"
@@ -117,12 +118,15 @@ class QuestionTurn:
             self.grounded.append(outcome.text)
         self._append(messages, observation)
 
-    def passages(self, messages: list[BaseMessage], passages: list[str], prefix: str) -> None:
+    def passages(self, messages: list[BaseMessage], passages: list[str], prefix: str, choices: Choices | None) -> None:
         """Append the passages, each framed as an observation after ``prefix``, and the instruction to cite
-        them. They are not ``grounded``: an answer cites a passage rather than copying a value from it."""
+        them (and, for a closed answer set, to open with its answer line). They are not ``grounded``: an
+        answer cites a passage rather than copying a value from it."""
         framed = [f"{prefix}{protocol.frame_observation('memory_search', p)}" for p in passages]
         first = re.match(r"\[(\d+)\]", passages[0]) if passages else None
         cite = protocol.CITE_PASSAGES.format(ref=first.group(1) if first else 1)
+        if choices is not None and not choices.grounded:
+            cite = f"{cite} Open your answer with the line 'Answer: <{' or '.join(choices.answers)}>'."
         self._append(messages, "\n\n".join([*framed, cite]))
 
     def _append(self, messages: list[BaseMessage], text: str) -> None:
@@ -151,7 +155,7 @@ class TextSteps:
         self._question.add(messages, outcome, f"Observation: {protocol.frame_observation(name, outcome.text)}")
 
     def show_passages(self, messages: list[BaseMessage], passages: list[str]) -> None:
-        self._question.passages(messages, passages, "Observation: ")
+        self._question.passages(messages, passages, "Observation: ", self.run.choices)
 
     def _grammar(self, step: int) -> str:
         """The step's grammar, read from the run's answer set as it stands (grounding may have closed it).
@@ -235,7 +239,7 @@ class NativeSteps:
         self._question.add(messages, outcome, protocol.frame_observation(name, outcome.text))
 
     def show_passages(self, messages: list[BaseMessage], passages: list[str]) -> None:
-        self._question.passages(messages, passages, "")
+        self._question.passages(messages, passages, "", self.run.choices)
 
     def _answer_grammar(self, step: int) -> str | None:
         """The grammar of a step that must answer, or None when the model may call tools."""

@@ -141,14 +141,17 @@ def test_a_grammar_model_may_end_a_sentence_only_with_a_shown_passage(store: Evi
 
 
 def test_a_closed_answer_set_stays_closed_after_a_cited_justification(store: EvidenceStore) -> None:
-    reply = f"{CITED}\nAnswer: yes"
+    reply = f"Thought: The passage reports it.\nFinal Answer: Answer: yes\n{QUOTE}"
     model = embedded(reply)
     labels = Choices(answers=["yes", "no", "maybe"])
     answer = agent_for(model, store).run(QUESTION, choices=labels)
     grammar = model.kwargs_seen[0]["grammar"]
     assert admits(grammar, reply)
     assert not admits(grammar, reply.replace("Answer: yes", "Answer: probably"))
-    assert not admits(grammar, "Thought: Just the label.\nFinal Answer: yes")
+    assert not admits(grammar, "Thought: Just the label.\nFinal Answer: Answer: yes")
+    assert not admits(grammar, f"{CITED}\nAnswer: yes")
+    turn = question_turn(model)
+    assert turn.endswith("Open your answer with the line 'Answer: <yes or no or maybe>'.")
     assert labels.pick(answer.text) == "yes" and [c.ref for c in answer.citations] == [1]
 
 
