@@ -9,13 +9,14 @@ label and whether it is right, the time.
 against: of each PubMedQA question to its own abstract (which should be kept), and of MedQA questions,
 which no PubMedQA abstract answers, to their best passage (which should not).
 
-    python benchmarks/perf/evidence_first.py --data ../shared/data --items 10
+    python benchmarks/perf/evidence_first.py --data ../shared/data --items 10 [--balanced]
     python benchmarks/perf/evidence_first.py --data ../shared/data --calibrate
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -77,13 +78,17 @@ def calibrate(data: Path, store: Any, n: int) -> None:
         print(f"floor {floor:.2f}: gold kept {kept:.0%}, off-topic passage kept {wrong:.0%}")
 
 
-def ask(data: Path, store: Any, items: int, mode: str, model: str) -> None:
+def ask(data: Path, store: Any, items: int, mode: str, model: str, balanced: bool) -> None:
     from benchmarks.grading import extract_label
     from txscout.agent.answers import Choices
     from txscout.agent.api import Agent
 
     raw = json.loads((data / "pubmedqa" / "ori_pqal.json").read_text(encoding="utf-8"))
-    test = list(json.loads((data / "pubmedqa" / "test_ground_truth.json").read_text(encoding="utf-8")))[:items]
+    test = list(json.loads((data / "pubmedqa" / "test_ground_truth.json").read_text(encoding="utf-8")))
+    if balanced:  # round-robin over the gold labels, so a model that always says one label cannot score well
+        by_label = [[p for p in test if raw[p]["final_decision"] == label] for label in ("yes", "no", "maybe")]
+        test = [p for group in itertools.zip_longest(*by_label) for p in group if p]
+    test = test[:items]
     agent = Agent(model=model, mode=mode, store=store, offline=True)  # type: ignore[arg-type]
     labels = ["yes", "no", "maybe"]
     table = Table("pmid", "kept", "cited", "label", "gold", "s")
@@ -120,6 +125,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--mode", default="react")
     parser.add_argument("--model", default="local")
+    parser.add_argument("--balanced", action="store_true", help="alternate yes, no and maybe items")
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--calibrate-n", type=int, default=200)
     args = parser.parse_args()
@@ -127,7 +133,7 @@ def main() -> None:
     if args.calibrate:
         calibrate(args.data, store, args.calibrate_n)
     else:
-        ask(args.data, store, args.items, args.mode, args.model)
+        ask(args.data, store, args.items, args.mode, args.model, args.balanced)
 
 
 if __name__ == "__main__":
