@@ -21,12 +21,13 @@ from txscout.agent import protocol
 from txscout.agent.answers import Choices
 from txscout.agent.backends import Backend
 from txscout.agent.citations import Citation
+from txscout.agent.evidence_first import unsupported
 from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
 from txscout.agent.safety import screen_question
 from txscout.agent.steps import final_answer, strategy_for, system_prompt
 from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
-from txscout.core.evidence import Evidence
+from txscout.core.evidence import Evidence, EvidencePlan
 from txscout.core.secrets import mask_text
 from txscout.core.settings import MODES, Mode, Settings, ToolProtocol, load_settings
 
@@ -59,6 +60,11 @@ class Answer(BaseModel):
     note: str = ""
     """Set when the answer cites no source (:func:`sourcing_note`): the reader sees it is the model's own."""
     status: str = "completed"
+    plan: EvidencePlan | None = None
+    """What the run read before the model's first step (react and full): searches, scores, passages kept."""
+    supported: bool | None = None
+    """False when the sources searched did not answer the question and the text gives the model's own
+    answer, marked as unsupported; None when no source was searched (bare mode, no store and offline)."""
     mode: str = "react"
     model: str = ""
     run_id: str = ""
@@ -77,6 +83,13 @@ def sourcing_note(citations: Sequence[Citation], tool_calls: int) -> str:
     if citations:
         return ""
     return UNSOURCED_BARE if tool_calls == 0 else UNSOURCED
+
+
+SAMPLING_RESERVE = 0.25
+CRITIQUE_RESERVE = 0.15
+"""The shares of the run's time and tokens that full mode keeps for sampling and for critique: the ReAct
+phase (answer step included) leaves both, sampling leaves critique's, so every full answer is sampled
+and has a confidence, and is critiqued."""
 
 
 def model_name(model: BaseChatModel) -> str:
@@ -287,17 +300,26 @@ class Agent:
             return _Outcome(Draft(""))  # the refusal replaces it in _conclude
         if mode == "bare":
             return _Outcome(self._bare(run, question))
-        draft = self._react(run, question)
-        if mode != "full" or draft.incomplete or run.safety:  # a flagged draft is replaced, not refined
-            return _Outcome(draft)
+        if mode != "full":
+            return _Outcome(self._react(run, question))
         from txscout.agent.critique import critique_and_revise
         from txscout.agent.uncertainty import resolve_uncertainty
 
-        settled = resolve_uncertainty(run, question, draft.text)
+        with run.reserving(SAMPLING_RESERVE + CRITIQUE_RESERVE):
+            draft = self._react(run, question)
+        if run.safety:  # a flagged draft is replaced, not refined
+            return _Outcome(draft)
+        # Sampling runs on an incomplete draft too: the majority of the samples is then the answer.
+        with run.reserving(CRITIQUE_RESERVE):
+            settled = resolve_uncertainty(run, question, draft.text)
         if run.safety:  # a search flagged a structure: the refusal replaces the draft, so no critique
             return _Outcome(Draft(""))
-        revised = critique_and_revise(run, question, settled.answer)
-        return _Outcome(Draft(revised), confidence=settled.confidence, entropies=settled.entropies)
+        if settled.answer != draft.text:
+            draft = Draft(settled.answer, reason=draft.reason)
+        revised = critique_and_revise(run, question, draft.text)
+        return _Outcome(
+            Draft(revised, draft.incomplete, draft.reason), confidence=settled.confidence, entropies=settled.entropies
+        )
 
     def _conclude(self, run: Run, question: str, mode: Mode, outcome: _Outcome) -> Answer:
         """The safety refusal over any draft, citations resolved, the closing events, the Answer."""
@@ -308,6 +330,11 @@ class Agent:
             draft = Draft(guarded_answer(run.safety), draft.incomplete, draft.reason)
         text, citations = run.ledger.resolve(draft.text)
         note = "" if run.safety or not text else sourcing_note(citations, run.tool_calls)
+        supported = None
+        if run.plan is not None and run.plan.ran:
+            supported = bool(citations or run.plan.kept or run.plan.linked or run.safety or draft.incomplete)
+            if not supported:
+                text = unsupported(run.plan, text)
         status = outcome.status
         if status != "cancelled":
             status = "incomplete" if draft.incomplete else "completed"
@@ -332,6 +359,8 @@ class Agent:
             reason=draft.reason,
             note=note,
             status=status,
+            plan=run.plan,
+            supported=supported,
             mode=mode,
             model=self.model_label,
             run_id=run.run_id,
@@ -368,12 +397,14 @@ class Agent:
         return Draft(NO_ANSWER, incomplete=True, reason=budget.reason)
 
     def _react(self, run: Run, question: str) -> Draft:
+        from txscout.agent.evidence_first import gather
         from txscout.agent.grounding import ground
 
         phase = ReactPhase(run, strategy_for(run, self._native))
         phase.start(question)
-        with run.limited():
+        with run.limited(), phase.spending():
             ground(run, question, phase)
+            gather(run, question, phase, self.store)
         return phase.execute()
 
     def stream(

@@ -3,7 +3,8 @@
 ``Run`` holds one question's state and the services every phase uses (model calls with budgets,
 tool calls with validation and timeouts, the evidence ledger, the observations, events). Control flow
 travels by exception: ``FormatError`` becomes a correction for the model, ``LimitReached`` ends the
-phase with the best answer so far (:meth:`Run.limited`), ``Cancelled`` stops the run.
+tool use and sends the phase to its answer step (:meth:`Run.limited`, :meth:`Run.reserving` keeps the
+budget that step needs), ``Cancelled`` stops the run.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from txscout.core.events import (
     PromptRead,
     SafetyFlagged,
     TextDelta,
-    Thought,
     ToolCalled,
     ToolResult,
     carries_model_text,
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from txscout.agent.answers import Choices
     from txscout.agent.steps import StepStrategy
-    from txscout.core.evidence import Evidence
+    from txscout.core.evidence import Evidence, EvidencePlan
     from txscout.core.settings import Settings
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="txscout-tool")
@@ -142,6 +142,11 @@ class Run:
         self.events: list[Event] = []
         self.observations: list[Observation] = []
         self.safety: list[SafetyFlagged] = []
+        self.plan: EvidencePlan | None = None
+        """What evidence-first read before the model's first step (``agent.evidence_first``)."""
+        self.passages: list[int] = []
+        """The citation numbers of the passages shown to the model, which its answer must cite."""
+        self._reserved = 0.0
         self.steps = 0
         self.model_calls = 0
         self.tool_calls = 0
@@ -191,13 +196,28 @@ class Run:
         return self.choices.options if self.choices else {}
 
     def check(self) -> None:
-        """Stop signals checked before every model or tool call."""
+        """Stop signals checked before every model or tool call. Inside :meth:`reserving` blocks the time
+        and token limits are lowered by the shares those blocks keep back for the phases after them."""
         if self.cancel.is_set():
             raise Cancelled("cancelled by the user")
-        if self.elapsed > self.settings.time_limit_s:
-            raise LimitReached(f"time limit of {self.settings.time_limit_s:g} s reached")
-        if self.input_tokens + self.output_tokens >= self.settings.token_limit:
-            raise LimitReached(f"token limit of {self.settings.token_limit} reached")
+        usable = 1.0 - self._reserved
+        kept = f" ({self._reserved:.0%} of it is kept for answering)" if self._reserved else ""
+        seconds, tokens = self.settings.time_limit_s, self.settings.token_limit
+        if self.elapsed > seconds * usable:
+            raise LimitReached(f"time limit of {seconds:g} s reached{kept}")
+        if self.input_tokens + self.output_tokens >= tokens * usable:
+            raise LimitReached(f"token limit of {tokens} reached{kept}")
+
+    @contextlib.contextmanager
+    def reserving(self, share: float) -> Iterator[None]:
+        """Keep ``share`` of the run's time and tokens back for what follows the block (the answer step,
+        sampling and critique): inside it, the limits :meth:`check` applies are lowered by that share.
+        Blocks nest, and their shares add up."""
+        self._reserved += share
+        try:
+            yield
+        finally:
+            self._reserved -= share
 
     @contextlib.contextmanager
     def limited(self, stopped: str | None = None) -> Iterator[LimitGuard]:
@@ -351,7 +371,9 @@ class Run:
             ]
             return replies + [f.result() for f in futures]
 
-    def add_evidence(self, item: Evidence) -> int:
+    def add_evidence(self, item: Evidence, *, persist: bool = True) -> int:
+        """The citation number of ``item``; new literature is also kept in the evidence store, unless it
+        came from there (``persist=False``)."""
         ref, new = self.ledger.add(item)
         if new:
             self.emit(
@@ -364,7 +386,7 @@ class Run:
                     page=item.page,
                 )
             )
-            if self._store_evidence is not None and item.source_kind != "tool":
+            if persist and self._store_evidence is not None and item.source_kind != "tool":
                 try:
                     self._store_evidence(item)
                 except Exception as exc:
@@ -460,13 +482,22 @@ def _as_text(content: Any) -> str:
 
 @dataclass
 class Draft:
+    """A phase's answer. ``incomplete`` when no answer could be formed; ``reason`` says why, or how the
+    answer was reached when a limit ended the tool use before it."""
+
     text: str
     incomplete: bool = False
     reason: str = ""
 
 
+ANSWER_RESERVE = 0.15
+"""The share of the run's time and tokens the tool-using steps leave for the answer step, so a run that
+spends its budget on tools still has the means to answer."""
+
+
 class ReactPhase:
-    """Drives the model through tool use until it answers or a budget ends the phase.
+    """Drives the model through tool use until it answers or a budget ends the tool use; then the
+    answer step makes it answer.
 
     How a step asks for tools and reads the answer is the ``steps`` strategy's business (the text
     protocol or native tool calling, ``agent.steps``); the phase owns the transcript and the budgets.
@@ -480,14 +511,23 @@ class ReactPhase:
     def start(self, question: str) -> None:
         self.steps.open(self.messages, question)
 
+    def spending(self) -> contextlib.AbstractContextManager[None]:
+        """The block in which the phase spends the run's budgets before its answer step: grounding,
+        evidence-first and the tool-using steps leave :data:`ANSWER_RESERVE` of them untouched."""
+        return self.run.reserving(ANSWER_RESERVE)
+
     def record_automatic(self, name: str, args: dict[str, Any], outcome: ToolOutcome) -> None:
         """Show the model a call the agent made itself (grounding) before its first step."""
         self.steps.record_automatic(self.messages, name, args, outcome)
 
+    def show_passages(self, passages: list[str]) -> None:
+        """Show the model the passages evidence-first kept, before its first step."""
+        self.steps.show_passages(self.messages, passages)
+
     def execute(self) -> Draft:
         """The model's answer, or the best one a budget allows. Once a tool flags a structure the
         model is not asked again: the refusal replaces whatever it would write (``Agent``)."""
-        with self.run.limited() as budget:
+        with self.run.limited() as budget, self.spending():
             while not self.run.safety:
                 self.run.steps += 1
                 if self.run.steps > self.run.settings.max_steps:
@@ -497,18 +537,23 @@ class ReactPhase:
                     return Draft(answer)
         if self.run.safety:
             return Draft("")
-        return self._best_effort(budget.reason)
+        return self._answer_step(budget.reason)
 
-    def _best_effort(self, reason: str) -> Draft:
-        """Out of budget: one last tool-free call for an answer when time and tokens allow."""
-        with self.run.limited():
-            self.run.check()
-            prompt = [*self.messages, HumanMessage(f"{reason}. No more tools. Give your Final Answer now.")]
+    def _answer_step(self, reason: str) -> Draft:
+        """A limit ended the tool use before the model answered: one last call without tools, under the
+        answer grammar (the closed set, or citations of the passages shown), asks for the answer from
+        what the run gathered. That answer is the run's, with ``reason`` saying how it was reached; the
+        run is incomplete only when even this call cannot be made or its reply holds no answer, and then
+        its text says so rather than passing off a thought or the prompt as an answer."""
+        with self.run.limited() as budget:
+            prompt = [
+                *self.messages,
+                HumanMessage(f"{reason}. No more tools. Give your Final Answer now, from the observations above."),
+            ]
             reply = self.run.call_model(
                 prompt, purpose="finalize", step=self.run.steps, grammar=self.steps.final_grammar()
             )
             text = self.steps.read_final(reply.text)
             if text:
-                return Draft(text, incomplete=True, reason=reason)
-        thoughts = [e.text for e in self.run.events if isinstance(e, Thought)]
-        return Draft(thoughts[-1] if thoughts else NO_ANSWER, incomplete=True, reason=reason)
+                return Draft(text, reason=f"{reason}; answered from what the run had gathered")
+        return Draft(NO_ANSWER, incomplete=True, reason=budget.reason or f"{reason}; the last reply held no answer")

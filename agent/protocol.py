@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.tools import BaseTool
 
 from txscout.agent.answers import Choices
+from txscout.core.chunking import split_sentences
 from txscout.core.errors import FormatError
 
 OBSERVATION_CAP = 2500
@@ -320,3 +321,83 @@ def copying_grammar(observations: list[str], question: str = "") -> str:
         return grammar_for([], allow_actions=False)
     expression, rules = rule
     return f'root ::= "Thought: " line "\\nFinal Answer: " {expression} tail\n{rules}{_TAIL}' + _JSON_RULES
+
+
+CITE_PASSAGES = (
+    "Answer from these passages. End every sentence of your answer with the number of the passage it rests "
+    "on, like [{ref}]."
+)
+"""The instruction under the passages evidence-first shows (``{ref}`` is the first passage's number)."""
+
+QUOTED_SENTENCES = 12
+"""Sentences of each passage the cited answer may open with: an abstract's conclusion comes within them."""
+QUOTED_CHARS = 400
+
+
+def _quotes(text: str) -> list[str]:
+    """The sentences of a passage an answer may quote, without their final full stop."""
+    out = []
+    for sentence in split_sentences(text)[:QUOTED_SENTENCES]:
+        quote = sentence.rstrip().rstrip(".").strip()
+        if 8 <= len(quote) <= QUOTED_CHARS and quote not in out:
+            out.append(quote)
+    return out
+
+
+def cited_rule(passages: Sequence[tuple[int, str]]) -> tuple[str, str]:
+    """The grammar expression for an answer cited sentence by sentence from the shown ``passages``
+    (number, text), and the rules it needs.
+
+    The answer opens with a sentence quoted from a passage, followed by that passage's number: which
+    passage it cites follows from what it quotes, since small models pick the right sentence far more
+    often than the right number (as with tool values, ``cited_facts``). Up to two sentences of its
+    own may follow, each ending with the number of a shown passage ("... [2]."). A sentence ends only
+    at its citation: a full stop inside one must be followed by a character other than a space
+    ("0.05"), so "Claim one. Claim two [2]." cannot slip an uncited sentence through.
+    """
+    refs = list(dict.fromkeys(ref for ref, _ in passages))
+    if not refs:
+        raise ValueError("a cited answer needs at least one passage")
+    numbers = " | ".join(_gbnf_literal(str(r)) for r in refs)
+    quoted = []
+    rules = []
+    for ref, text in passages:
+        quotes = _quotes(text)
+        if quotes:
+            quoted.append(f"quote{ref}")
+            rules.append(
+                f"quote{ref} ::= ( {' | '.join(_gbnf_literal(q) for q in quotes)} ) {_gbnf_literal(f' [{ref}].')}\n"
+            )
+    opening = f"( {' | '.join(quoted)} )" if quoted else "sentence"
+    rules.append(
+        f'cited ::= {opening} ( " " sentence ){{0,2}}\n'
+        'sentence ::= claim " [" ref ( ", " ref ){0,2} "]."\n'
+        'claim ::= [^ \\n\\[\\].] ( [^\\n\\[\\].] | "." [^ \\n\\[\\].] ){7,300}\n'
+        f"ref ::= {numbers}\n"
+    )
+    return "cited", "".join(rules)
+
+
+def _cited_answer(passages: Sequence[tuple[int, str]], choices: Choices | None) -> tuple[str, str]:
+    """A cited answer; for a closed set, the answer line that picks from it first, then the cited
+    justification ("Answer: yes\\n... [2]."). Graders and every later phase read the choice by its
+    "Answer:" marker. The choice comes right after the model's thought, which it follows: placed after
+    a quoted sentence (often an abstract's background), it was "no" in 8 of 10 PubMedQA questions whose
+    thought and gold answer were yes."""
+    expression, rules = cited_rule(passages)
+    if choices is None:
+        return expression, rules
+    picked, choice_rules = choice_rule(choices)
+    return f'"Answer: " {picked} "\\n" {expression}', rules + choice_rules
+
+
+def cited_grammar(passages: Sequence[tuple[int, str]], choices: Choices | None = None) -> str:
+    """A text-protocol reply whose final answer cites the shown ``passages`` sentence by sentence."""
+    expression, rules = _cited_answer(passages, choices)
+    return f'root ::= "Thought: " line "\\nFinal Answer: " {expression}\n{rules}{_JSON_RULES}'
+
+
+def cited_answer_grammar(passages: Sequence[tuple[int, str]], choices: Choices | None = None) -> str:
+    """The same answer in the bare form of a model whose tool calls are native."""
+    expression, rules = _cited_answer(passages, choices)
+    return f"root ::= {expression}\n{rules}"

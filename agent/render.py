@@ -235,6 +235,21 @@ class ConsoleRenderer:
                 add(Text(f"    → {_preview(event.output)}", style=style))
             case "evidence_added":
                 add(Text(f"    + evidence [{event.ref}] {_preview(event.title or event.locator, 100)}", style="green"))
+            case "evidence_plan":
+                plan = event.plan
+                for search in plan.searches:
+                    state = search.note or f"{search.found} found"
+                    where = "memory" if search.source == "memory" else "PubMed"
+                    add(Text(f"  ⌕ {where}: {_preview(search.query, 100)} ({_preview(state, 100)})", style="cyan"))
+                kept = plan.kept
+                shown = ", ".join(f"[{p.ref}] {p.similarity:.2f}" for p in kept if p.similarity is not None)
+                add(
+                    Text(
+                        f"    kept {len(kept)} of {len(plan.passages)} passages (floor {plan.floor:g})"
+                        + (f": {shown}" if shown else ""),
+                        style="green" if kept else "yellow",
+                    )
+                )
             case "safety_flag":
                 add(
                     Text(

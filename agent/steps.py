@@ -8,13 +8,18 @@ and reads a last tool-free answer when a budget runs out.
   with any chat model. Where the backend takes a grammar, every reply is constrained so it parses;
   a closed answer set (``run.choices``) constrains the final answer to it, and when grounding closed it
   to the asked property's values the first step must give one of them. Otherwise the first step after
-  grounding must open its answer with a value the observations state.
+  grounding must open its answer with a value the observations state; and when evidence-first showed
+  passages (``run.passages``), the answer must end every sentence with one of their numbers.
 * :class:`NativeSteps` uses the model's own tool-calling API (``bind_tools``); where the backend takes a
   grammar, the steps that must answer are constrained in the bare form such a model answers in.
+
+Chemistry grounding's values come before passages: a tool's value settles a property question, while a
+passage only argues for an answer.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
+    from txscout.agent.answers import Choices
     from txscout.agent.loop import Run, ToolOutcome
 
 EMPTY_ANSWER = "(the model returned an empty answer)"
@@ -47,6 +53,10 @@ class StepStrategy(Protocol):
         self, messages: list[BaseMessage], name: str, args: dict[str, Any], outcome: ToolOutcome
     ) -> None:
         """Show the model a tool call the agent made itself, before the model's first step."""
+        ...
+
+    def show_passages(self, messages: list[BaseMessage], passages: list[str]) -> None:
+        """Show the model the passages evidence-first kept (each "[n] ..."), which its answer must cite."""
         ...
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -76,6 +86,11 @@ def system_prompt(tools: list[BaseTool], native: bool) -> str:
     return protocol.native_system_prompt() if native else protocol.text_system_prompt(tools)
 
 
+def shown_passages(run: Run) -> list[tuple[int, str]]:
+    """The passages evidence-first showed the model, as (citation number, text), for the cited grammars."""
+    return [(ref, item.text) for ref in run.passages if (item := run.ledger.get(ref)) is not None]
+
+
 def strategy_for(run: Run, tool_calling: Runnable[Any, Any] | None) -> StepStrategy:
     """Native tool calling when the model has tools bound (``tool_calling``), else the text protocol."""
     return NativeSteps(run, tool_calling) if tool_calling is not None else TextSteps(run)
@@ -101,7 +116,21 @@ class QuestionTurn:
         """Append ``observation`` (the outcome as the strategy frames it) to the question's turn."""
         if not outcome.is_error:
             self.grounded.append(outcome.text)
-        messages[self._at] = HumanMessage(f"{messages[self._at].content}\n\n{observation}")
+        self._append(messages, observation)
+
+    def passages(self, messages: list[BaseMessage], passages: list[str], prefix: str, choices: Choices | None) -> None:
+        """Append the passages, each framed as an observation after ``prefix``, and the instruction to cite
+        them (and, for a closed answer set, to open with its answer line). They are not ``grounded``: an
+        answer cites a passage rather than copying a value from it."""
+        framed = [f"{prefix}{protocol.frame_observation('memory_search', p)}" for p in passages]
+        first = re.match(r"\[(\d+)\]", passages[0]) if passages else None
+        cite = protocol.CITE_PASSAGES.format(ref=first.group(1) if first else 1)
+        if choices is not None and not choices.grounded:
+            cite = f"{cite} Open your answer with the line 'Answer: <{' or '.join(choices.answers)}>'."
+        self._append(messages, "\n\n".join([*framed, cite]))
+
+    def _append(self, messages: list[BaseMessage], text: str) -> None:
+        messages[self._at] = HumanMessage(f"{messages[self._at].content}\n\n{text}")
 
 
 class TextSteps:
@@ -125,6 +154,9 @@ class TextSteps:
         shown one imitate it and call the same tool again rather than answer."""
         self._question.add(messages, outcome, f"Observation: {protocol.frame_observation(name, outcome.text)}")
 
+    def show_passages(self, messages: list[BaseMessage], passages: list[str]) -> None:
+        self._question.passages(messages, passages, "Observation: ", self.run.choices)
+
     def _grammar(self, step: int) -> str:
         """The step's grammar, read from the run's answer set as it stands (grounding may have closed it).
 
@@ -140,6 +172,8 @@ class TextSteps:
         grounded = self._question.grounded
         if step == 1 and grounded and choices is None:
             return protocol.copying_grammar(grounded, self._question.text)
+        if self.run.passages:
+            return protocol.cited_grammar(shown_passages(self.run), choices)
         return protocol.grammar_for(self.tools, choices=choices)
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -161,7 +195,10 @@ class TextSteps:
         return None
 
     def final_grammar(self) -> str:
-        return protocol.grammar_for([], allow_actions=False, choices=self.run.choices)
+        choices = self.run.choices
+        if self.run.passages and not (choices is not None and choices.grounded):
+            return protocol.cited_grammar(shown_passages(self.run), choices)
+        return protocol.grammar_for([], allow_actions=False, choices=choices)
 
     def read_final(self, reply: str) -> str:
         return final_answer(reply)
@@ -201,6 +238,9 @@ class NativeSteps:
         still come back as tool-call turns."""
         self._question.add(messages, outcome, protocol.frame_observation(name, outcome.text))
 
+    def show_passages(self, messages: list[BaseMessage], passages: list[str]) -> None:
+        self._question.passages(messages, passages, "", self.run.choices)
+
     def _answer_grammar(self, step: int) -> str | None:
         """The grammar of a step that must answer, or None when the model may call tools."""
         if not self.run.backend.grammar:
@@ -211,6 +251,8 @@ class NativeSteps:
         grounded = self._question.grounded
         if step == 1 and grounded and choices is None:
             return protocol.copying_answer_grammar(grounded, self._question.text)
+        if self.run.passages:
+            return protocol.cited_answer_grammar(shown_passages(self.run), choices)
         return None
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -235,6 +277,8 @@ class NativeSteps:
     def final_grammar(self) -> str | None:
         """A closed answer set constrains the tool-free last reply, in the bare form."""
         choices = self.run.choices
+        if self.run.passages and not (choices is not None and choices.grounded):
+            return protocol.cited_answer_grammar(shown_passages(self.run), choices)
         return protocol.answer_grammar(choices) if choices is not None else None
 
     def read_final(self, reply: str) -> str:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter, field_validator
 from pydantic_core import PydanticSerializationError
 
+from txscout.core.evidence import EvidencePlan
 from txscout.core.files import atomic_writer, open_private
 from txscout.core.secrets import mask_text
 
@@ -110,6 +111,14 @@ class EvidenceAdded(_Event):
     page: int | None = None
 
 
+class EvidencePlanned(_Event):
+    """What the agent read before the model's first step (``agent.evidence_first``): the searches, every
+    candidate passage with its scores, and which were shown to the model."""
+
+    type: Literal["evidence_plan"] = "evidence_plan"
+    plan: EvidencePlan
+
+
 class SafetyFlagged(_Event):
     type: Literal["safety_flag"] = "safety_flag"
     tool: str
@@ -197,6 +206,7 @@ Event = Annotated[
     | ToolCalled
     | ToolResult
     | EvidenceAdded
+    | EvidencePlanned
     | SafetyFlagged
     | DraftWithdrawn
     | UncertaintyRound

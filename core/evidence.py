@@ -83,3 +83,65 @@ class Evidence(BaseModel):
         if self.year:
             parts.append(str(self.year))
         return ". ".join([*parts, self.locator])
+
+
+class PlannedPassage(BaseModel):
+    """One passage the evidence-first search found: where it came from, how it scored, whether it was shown.
+
+    ``similarity`` is the cosine similarity of passage and question, the absolute measure the relevance
+    floor applies to; ``score`` is the hybrid fusion that ranks the candidates (relative to the others,
+    so no floor can be set on it). ``ref`` is its citation number when it was kept.
+    """
+
+    evidence_id: str
+    title: str = ""
+    locator: str = ""
+    source_kind: str = ""
+    score: float | None = None
+    similarity: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    kept: bool = False
+    ref: int | None = None
+
+
+class PlannedSearch(BaseModel):
+    """One search the plan ran (or could not run): where, with what query, and what came back."""
+
+    source: Literal["memory", "pubmed"]
+    query: str
+    found: int = 0
+    ran: bool = True
+    note: str = ""
+    """Why the search found nothing or did not run ("offline", "no evidence store", an error)."""
+
+
+class EvidencePlan(BaseModel):
+    """What the agent read before the model's first step: the molecules grounding linked, the searches
+    run, every candidate passage with its scores, and the relevance floor and depth that decided which
+    were kept and shown to the model as numbered observations."""
+
+    question: str
+    linked: list[str] = Field(default_factory=list)
+    searches: list[PlannedSearch] = Field(default_factory=list)
+    passages: list[PlannedPassage] = Field(default_factory=list)
+    k: int = 0
+    floor: float = 0.0
+
+    @property
+    def kept(self) -> list[PlannedPassage]:
+        return [p for p in self.passages if p.kept]
+
+    @property
+    def ran(self) -> bool:
+        """Whether any search ran: only then can the plan say that the sources do not answer."""
+        return any(s.ran for s in self.searches)
+
+    def searched(self) -> str:
+        """What was searched, in words, for an answer that must say the sources do not answer it."""
+        parts = []
+        for search in self.searches:
+            where = "the evidence store" if search.source == "memory" else "PubMed"
+            state = search.note or f"{search.found} passage{'s' if search.found != 1 else ''}"
+            parts.append(f"{where} for {search.query!r} ({state})")
+        return "; ".join(parts) or "nothing (no evidence store and no PubMed)"

@@ -173,6 +173,27 @@ class UncertaintySettings(BaseModel):
     critique_rounds: int = Field(default=1, ge=0, description="Most critique-and-revise rounds on the draft answer.")
 
 
+class EvidenceSettings(BaseModel):
+    """Evidence first (react and full): what every question reads in the evidence store, and PubMed when
+    online, before the model's first step; the passages kept are shown to the model, which must cite them."""
+
+    evidence_k: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Most passages of the evidence store shown to the model before its first step, best first "
+        "by hybrid (meaning and exact terms) rank; 0 turns the evidence-first search off.",
+    )
+    evidence_floor: float = Field(
+        default=0.55,
+        ge=-1.0,
+        le=1.0,
+        description="Relevance floor: the least cosine similarity of question and passage for a passage to be "
+        "shown. When none reaches it, the answer says the sources do not answer the question and what was "
+        "searched, and gives the model's own answer marked as unsupported.",
+    )
+
+
 class NetworkSettings(BaseModel):
     """Network: whether tools may go online, and the services and tool servers they reach."""
 
@@ -264,6 +285,7 @@ GROUPS: dict[str, type[BaseModel]] = {
     "model": ModelSettings,
     "loop budgets": BudgetSettings,
     "uncertainty": UncertaintySettings,
+    "evidence": EvidenceSettings,
     "network": NetworkSettings,
     "storage": StorageSettings,
     "benchmarks": BenchSettings,
@@ -280,7 +302,14 @@ def group_of(field: str) -> str:
 
 
 class Settings(
-    BenchSettings, StorageSettings, NetworkSettings, UncertaintySettings, BudgetSettings, ModelSettings, BaseSettings
+    BenchSettings,
+    StorageSettings,
+    NetworkSettings,
+    EvidenceSettings,
+    UncertaintySettings,
+    BudgetSettings,
+    ModelSettings,
+    BaseSettings,
 ):
     """Every setting, flat: see the groups it inherits for what each one does.
 

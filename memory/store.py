@@ -60,10 +60,13 @@ class StoreError(UserError):
 
 class Hit(BaseModel):
     """A retrieved chunk. ``score`` is cosine similarity (dense), BM25 (lexical) or the fusion of both
-    (hybrid, between 0 and 1); the ranks say which retriever found it and where."""
+    (hybrid, between 0 and 1); the ranks say which retriever found it and where. ``similarity`` is the
+    cosine similarity of chunk and query whenever it was computed (dense and hybrid): unlike the fused
+    score, which ranks candidates against each other, it is absolute, so a relevance floor can be set on it."""
 
     evidence: Evidence
     score: float
+    similarity: float | None = None
     dense_rank: int | None = None
     lexical_rank: int | None = None
 
@@ -671,6 +674,7 @@ class EvidenceStore:
             Hit(
                 evidence=_evidence(*found[i]),
                 score=score,
+                similarity=dense.get(i),
                 dense_rank=dense_rank.get(i),
                 lexical_rank=lexical_rank.get(i),
             )

@@ -59,10 +59,12 @@ def test_file_that_is_not_a_model(tmp_path: Path) -> None:
     assert_user_error(invoke("ask", "--model", f"local:{fake}", "hi"), "not a GGUF model file")
 
 
-def test_unreachable_endpoint() -> None:
+def test_unreachable_endpoint_fails_the_run_with_one_line() -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
     result = invoke("ask", "--model", "openai:test-model", "--base-url", url, "--mode", "bare", "hi")
-    assert_user_error(result, "cannot reach the model endpoint")
+    assert result.exit_code == 4 and "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot reach the model endpoint" in lines[0], result.stderr
 
 
 def test_malformed_config_file(isolated_settings: Path) -> None:

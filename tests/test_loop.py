@@ -159,10 +159,10 @@ def test_repeated_call_answered_with_hint() -> None:
     assert answer.usage.tool_calls == 1
 
 
-def test_step_budget_returns_best_answer_marked_incomplete() -> None:
+def test_step_budget_goes_to_the_answer_step() -> None:
     replies = [act("lookup", {"term": f"t{i}"}) for i in range(2)] + [final("best guess")]
     _, answer = run_text(*replies, max_steps=2)
-    assert answer.incomplete and answer.status == "incomplete"
+    assert not answer.incomplete and answer.status == "completed"
     assert "step limit of 2" in answer.reason
     assert answer.text == "best guess"
     assert [e.type for e in answer.events][-2:] == ["answer", "run_finished"]
@@ -172,7 +172,7 @@ def test_tool_call_budget() -> None:
     replies = [act("lookup", {"term": f"t{i}"}) for i in range(3)] + [final("partial")]
     _, answer = run_text(*replies, max_tool_calls=2)
     assert CALLS == ["t0", "t1"]
-    assert answer.incomplete and "tool-call limit of 2" in answer.reason
+    assert answer.status == "completed" and "tool-call limit of 2" in answer.reason
 
 
 def test_token_budget_stops_without_another_model_call() -> None:

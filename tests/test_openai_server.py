@@ -163,7 +163,7 @@ def test_server_killed_mid_run_fails_the_run_with_one_line(tmp_path: Path) -> No
         if proc.poll() is None:
             proc.kill()
         server.stop()
-    assert proc.returncode == 2, stderr
+    assert proc.returncode == 4, stderr
     lines = _error_lines(stderr)
     assert len(lines) == 1 and lines[0].startswith("error:"), stderr
     assert f"127.0.0.1:{server.port}" in lines[0]
@@ -256,7 +256,7 @@ def test_persistent_429_or_5xx_ends_in_one_clear_line_after_bounded_retries(stat
             env={"TXSCOUT_REQUEST_RETRIES": "2", "TXSCOUT_OFFLINE": "true"},
         )
         elapsed = time.monotonic() - started
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 4, result.output
     lines = _error_lines(result.stderr)
     assert len(lines) == 1, result.stderr
     assert said in lines[0] and "backend overloaded" in lines[0] and "Traceback" not in lines[0]

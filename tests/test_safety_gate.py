@@ -190,7 +190,7 @@ def test_cli_ask_refuses_before_reaching_the_model_endpoint(mode: str) -> None:
     assert refused.exit_code == 0, refused.output
     assert "can't provide guidance" in refused.stdout and "atropine" in refused.stdout
     asked = CliRunner().invoke(app, [*base, "What is the mechanism of sarin toxicity?"])
-    assert asked.exit_code == 2 and "cannot reach the model endpoint" in asked.stderr
+    assert asked.exit_code == 4 and "cannot reach the model endpoint" in asked.stderr
 
 
 def test_tools_still_flag_what_the_question_never_names(tmp_path: Path) -> None:

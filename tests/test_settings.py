@@ -42,7 +42,7 @@ def assert_one_line_error(result: Any, fragment: str) -> None:
 
 
 def test_every_field_is_described_and_in_exactly_one_group() -> None:
-    assert list(GROUPS) == ["model", "loop budgets", "uncertainty", "network", "storage", "benchmarks"]
+    assert list(GROUPS) == ["model", "loop budgets", "uncertainty", "evidence", "network", "storage", "benchmarks"]
     owners: dict[str, list[str]] = {}
     for name, group in GROUPS.items():
         assert (group.__doc__ or "").strip(), f"group {name} has no docstring"

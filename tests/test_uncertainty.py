@@ -86,7 +86,7 @@ def test_disagreement_triggers_search_and_new_evidence_reaches_resampling_prompt
         "NONE",
     )
     texts = ["Osimertinib inhibits EGFR T790M.", sentinel, sentinel]
-    agent = Agent(model=model, tools=[pubmed(texts, queries)], mode="full", protocol="text")
+    agent = Agent(model=model, tools=[pubmed(texts, queries)], mode="full", protocol="text", evidence_k=0)
     answer = agent.run(QUESTION)
 
     found = rounds_of(answer.events)
@@ -110,7 +110,9 @@ def test_agreeing_samples_skip_search() -> None:
         *samples("osimertinib", "Osimertinib (Tagrisso)", "osimertinib [1]", "osimertinib.", "OSIMERTINIB"),
         "NONE",
     )
-    answer = Agent(model=model, tools=[pubmed(["x" * 50], queries)], mode="full", protocol="text").run(QUESTION)
+    answer = Agent(model=model, tools=[pubmed(["x" * 50], queries)], mode="full", protocol="text", evidence_k=0).run(
+        QUESTION
+    )
 
     assert queries == []
     assert not [e for e in answer.events if isinstance(e, ToolCalled)]

@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 from txscout import __version__
 from txscout.benchmarks.cli import app as bench_app
 from txscout.cli.memory import app as memory_app
-from txscout.core.errors import UserError
+from txscout.core.errors import ModelUnavailable, UserError
 from txscout.core.files import check_text, path_kind
 from txscout.core.logs import one_line_logs
 from txscout.core.output import write_stdout
@@ -37,9 +37,17 @@ if TYPE_CHECKING:
 out = Console()
 err = Console(stderr=True)
 
+EXIT_INCOMPLETE = 3
+EXIT_FAILED = 4
+EXIT_CANCELLED = 130
+EXIT_CODES = {"incomplete": EXIT_INCOMPLETE, "failed": EXIT_FAILED, "cancelled": EXIT_CANCELLED}
+"""``ask``'s exit code by run status (README, "Exit codes"): 0 answered, 2 bad input, 3 incomplete (the
+budgets ran out before any answer could be formed), 4 failed (the model stopped answering mid-run),
+130 cancelled."""
 
-def fail(message: str) -> typer.Exit:
-    """Print one line on stderr; the caller raises the returned exit (code 2). The message may carry
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line on stderr; the caller raises the returned exit (code 2 unless told). The message may carry
     user text (a file name, a model spec), so it is cleaned and never read as markup, and it may quote
     an endpoint that echoed a key back, so secrets are masked (the configured ones too, when the
     settings can be read)."""
@@ -52,7 +60,7 @@ def fail(message: str) -> typer.Exit:
         settings = None
     line = clean_line(mask_text(message, settings))
     err.print(Text.assemble(("error: ", "bold red"), line), highlight=False, soft_wrap=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 def _usage_line(exc: typer.TyperException) -> str:
@@ -195,7 +203,10 @@ def ask(
                 except OSError as exc:  # a full disk stops the trace, not the run
                     trace_failed.append(exc)
 
-        answer = _run_interruptibly(lambda cancel: agent.run(question, on_event=on_event, cancel=cancel))
+        try:
+            answer = _run_interruptibly(lambda cancel: agent.run(question, on_event=on_event, cancel=cancel))
+        except ModelUnavailable as exc:
+            raise fail(str(exc), EXIT_FAILED) from None
     finally:
         renderer.close()
         if writer:
@@ -206,8 +217,8 @@ def ask(
     if trace_failed:
         problem = trace_failed[0].strerror or trace_failed[0]
         raise UserError(f"cannot write the trace to {trace}: {problem} (the answer is complete, the trace is not)")
-    if answer.status == "cancelled":
-        raise typer.Exit(130)
+    if answer.status in EXIT_CODES:
+        raise typer.Exit(EXIT_CODES[answer.status])
 
 
 def _run_interruptibly(run: Callable[[threading.Event], Answer]) -> Answer:
@@ -233,7 +244,7 @@ def _run_interruptibly(run: Callable[[threading.Event], Answer]) -> Answer:
             done.wait(0.1)
         except KeyboardInterrupt:
             if cancel.is_set():
-                raise typer.Exit(130) from None
+                raise typer.Exit(EXIT_CANCELLED) from None
             cancel.set()
             err.print(Text("cancelling… (Ctrl+C again to quit at once)", style="yellow"))
     if failure:
