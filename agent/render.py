@@ -180,6 +180,8 @@ class ConsoleRenderer:
         if self._live is not None:
             live, self._live = self._live, None
             live.stop()
+            if not self.console.is_terminal:
+                self.console.line()  # rich ends the last frame with a newline on terminals only
         self._writing = None
         self._streamed_steps = set()
 

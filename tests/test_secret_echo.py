@@ -65,7 +65,7 @@ def test_cli_error_line_and_trace_are_masked(endpoint: FakeServer, tmp_path: Pat
     trace = tmp_path / "run.jsonl"
     args = ["ask", "--model", "openai:gpt-test", "--mode", "bare", "--trace", str(trace), "What is aspirin?"]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 4, result.output  # the model failed mid-run (README: exit codes)
     assert "Traceback" not in result.output and "Incorrect API key provided" in result.stderr
     _clean(result.stdout + result.stderr)
     written = trace.read_text(encoding="utf-8")

@@ -343,7 +343,9 @@ def test_a_flag_during_the_uncertainty_search_ends_the_run_before_critique() -> 
     split = [f"Reasoning [1].\nAnswer: {a}" for a in ("osimertinib", "erlotinib", "osimertinib", "erlotinib", "x")]
     model = locked(f"Thought: known\nFinal Answer: {MARKER} draft", *split, *split, "NONE")
     seen: list[Event] = []
-    answer = Agent(model=model, tools=[pubmed_search], mode="full", protocol="text", store=False).run(
+    # evidence_k=0: no search before the first step, so the only search is the one the samples ask for
+    agent = Agent(model=model, tools=[pubmed_search], mode="full", protocol="text", store=False, evidence_k=0)
+    answer = agent.run(
         "Which EGFR inhibitor is active against the T790M resistance mutation in NSCLC?", on_event=seen.append
     )
     assert len(model.prompts) == 6  # the draft and one round of samples; no resampling, no critique

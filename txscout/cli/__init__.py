@@ -192,7 +192,9 @@ def ask(
         with console.status("loading model and tools…") as status:
             # A bare question uses no tools and stores no evidence: building them would only slow start-up.
             bare: dict[str, Any] = {"tools": [], "store": False} if settings.mode == "bare" else {}
-            agent = Agent(settings=settings, on_stage=lambda stage: status.update(f"{stage}…"), **bare)
+            agent = Agent(
+                settings=settings, on_stage=lambda stage: status.update(Text(f"{clean_line(stage)}…")), **bare
+            )
         trace_failed: list[OSError] = []
 
         def on_event(event: Any) -> None:
@@ -311,7 +313,7 @@ def warm(model: ModelOpt = None, mcp_config: McpConfigOpt = None) -> None:
     with err.status("loading model and tools…") as status:
 
         def stage(text: str) -> None:
-            status.update(f"{text}…")
+            status.update(Text(f"{clean_line(text)}…"))  # a stage may name the model spec: never markup
 
         def reading(done: int, total: int) -> None:
             status.update(f"reading the system prompt: {done:,}/{total:,} tokens")
