@@ -25,11 +25,13 @@ import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from txscout.core.errors import UserError
+from txscout.core.toolkit import NEEDS_NETWORK
 
 if TYPE_CHECKING:
     from langchain_mcp_adapters.sessions import Connection
@@ -82,6 +84,15 @@ def _connection(path: Path, name: str, entry: Any) -> Connection:
     if transport != "websocket" and entry.get("headers"):
         connection["headers"] = entry["headers"]
     return connection  # type: ignore[return-value]
+
+
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _remote(connection: Connection) -> bool:
+    """Whether the server is reached over the network: a URL to another machine (a stdio server runs here)."""
+    url = connection.get("url")
+    return isinstance(url, str) and urlparse(url).hostname not in _LOOPBACK
 
 
 def _reason(exc: BaseException) -> str:
@@ -155,9 +166,10 @@ class McpServers:
                     session, server_name=name, tool_name_prefix=True, handle_tool_errors=False
                 )
                 tools = []
+                remote_host = _remote(connection)
                 for tool in remote:
                     try:
-                        tools.append(self._wrap(tool))
+                        tools.append(self._wrap(tool, needs_network=remote_host))
                     except ValueError as exc:
                         self.problems.append(f"MCP tool {tool.name!r} left out: {exc}")
                 ready.set_result(tools)
@@ -168,8 +180,9 @@ class McpServers:
             if not isinstance(exc, Exception):
                 raise
 
-    def _wrap(self, remote: BaseTool) -> BaseTool:
-        """A synchronous tool that runs the remote call on the sessions' loop."""
+    def _wrap(self, remote: BaseTool, *, needs_network: bool) -> BaseTool:
+        """A synchronous tool that runs the remote call on the sessions' loop; a server reached over the
+        network makes its tools network tools (``core.toolkit.NEEDS_NETWORK``)."""
         schema = remote.args_schema if isinstance(remote.args_schema, dict) else {}
         required = set(schema.get("required") or ())
 
@@ -193,6 +206,7 @@ class McpServers:
             name=remote.name[:64],
             description=remote.description or remote.name,
             args_schema=_args_model(remote.name, schema),
+            metadata={NEEDS_NETWORK: needs_network},
         )
 
     def close(self) -> None:
