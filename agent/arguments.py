@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
 _FUNCTION_WORDS = frozenset(
-    "a an the is are was were be been does do did what which who whom whose why how when where can could should "
-    "would will may might in on with for to than that this these those and or not".split()
+    {
+        *("a", "an", "the", "is", "are", "was", "were", "be", "been", "does", "do", "did", "what", "which", "who"),
+        *("whom", "whose", "why", "how", "when", "where", "can", "could", "should", "would", "will", "may", "might"),
+        *("in", "on", "with", "for", "to", "than", "that", "this", "these", "those", "and", "or", "not"),
+    }
 )
 SENTENCE_WORDS = 5
 """Fewest words of an argument that reads as a sentence; names such as "ethyl ester of acetic acid" have as
@@ -34,9 +37,9 @@ def _words(text: str) -> list[str]:
 
 def reads_as_sentence(value: str, question: str) -> bool:
     """Whether ``value`` is the question (or most of it) or a sentence rather than a name."""
-    text = " ".join(value.split())
-    asked = " ".join(question.split())
-    if text and asked and (text.casefold() == asked.casefold() or (len(text) > 40 and text.casefold() in asked.casefold())):
+    text = " ".join(value.split()).casefold()
+    asked = " ".join(question.split()).casefold()
+    if text and (text == asked or (len(text) > 40 and text in asked)):
         return True
     words = _words(text)
     if text.endswith("?") and len(words) >= 3:

@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -76,8 +76,8 @@ class DescriptionVectors:
     """Embeddings of tool texts by a hash of (embedder, text): held in memory for the process and saved in
     ``folder`` (one ``.npz`` per embedder) so later processes embed only what is new."""
 
-    _held: dict[tuple[str, str], dict[str, Any]] = {}
-    _lock = threading.Lock()
+    _held: ClassVar[dict[tuple[str, str], dict[str, Any]]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, encoder: Encoder, folder: Path | None) -> None:
         self.encoder = encoder
@@ -171,9 +171,7 @@ class ToolChooser:
                 left[tool.name] = problem
         return kept, left
 
-    def choose(
-        self, question: str, tools: Sequence[BaseTool], keep: Callable[[], Sequence[str]] = tuple
-    ) -> ToolChoice:
+    def choose(self, question: str, tools: Sequence[BaseTool], keep: Callable[[], Sequence[str]] = tuple) -> ToolChoice:
         """The tools to offer for ``question``; ``keep`` names the tools grounding will use (asked only when
         the usable tools must be ranked)."""
         usable, left = self.usable(tools)

@@ -30,9 +30,7 @@ OPEN = FIX / "pubmedqa_open"  # questions naming no molecule, so grounding adds 
 
 
 def open_book_options(out: Path, **extra: Any) -> RunOptions:
-    return RunOptions(
-        suite="pubmedqa", data=OPEN, out=out, mode="react", setting="open-book", progress=False, **extra
-    )
+    return RunOptions(suite="pubmedqa", data=OPEN, out=out, mode="react", setting="open-book", progress=False, **extra)
 
 
 def test_open_book_items_carry_no_context_and_every_abstract_is_a_document() -> None:

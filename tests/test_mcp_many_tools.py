@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +42,21 @@ def servers(config: Path) -> Iterator[McpServers]:
     servers.close()
 
 
-@cache
-def _tokenizer() -> Any:
+@pytest.fixture(scope="module")
+def tokenizer() -> Iterator[Any]:
+    """SmolLM2's own tokenizer (the GGUF's vocabulary only, no weights)."""
     from llama_cpp import Llama
 
     from txscout.agent.models import local_model_path
 
-    return Llama(model_path=str(local_model_path("smollm2")), vocab_only=True, verbose=False)
+    llama = Llama(model_path=str(local_model_path("smollm2")), vocab_only=True, verbose=False)
+    yield llama
+    llama.close()
 
 
-def prompt_tokens(messages: list[Any]) -> int:
+def prompt_tokens(tokenizer: Any, messages: list[Any]) -> int:
     text = "\n".join(f"<|im_start|>{m.type}\n{m.content}<|im_end|>" for m in messages)
-    return len(_tokenizer().tokenize(text.encode(), add_bos=True, special=True))
+    return len(tokenizer.tokenize(text.encode(), add_bos=True, special=True))
 
 
 def test_every_tool_of_the_server_loads(servers: McpServers) -> None:
@@ -69,12 +71,15 @@ def test_every_tool_of_the_server_loads(servers: McpServers) -> None:
             "Plan a 3+3 dose escalation for my phase I oncology trial: one dose-limiting toxicity in cohort two.",
             "many_dose_escalation_planner",
         ),
-        ("Which antivenom neutralises the venom of a saw-scaled viper, and how many vials?", "many_snake_venom_neutraliser"),
+        (
+            "Which antivenom neutralises the venom of a saw-scaled viper, and how many vials?",
+            "many_snake_venom_neutraliser",
+        ),
         ("Count the adverse event records in the public registry for this quarter.", "many_count_adverse_event_0"),
     ],
 )
 def test_a_question_stating_a_tools_purpose_gets_it_within_the_context(
-    servers: McpServers, question: str, wanted: str
+    servers: McpServers, tokenizer: Any, question: str, wanted: str
 ) -> None:
     settings = load_settings(offline=True)
     model = script("Thought: done.\nFinal Answer: done")
@@ -90,7 +95,7 @@ def test_a_question_stating_a_tools_purpose_gets_it_within_the_context(
     system = str(model.prompts[0][0].content)
     assert f"- {wanted}:" in system
     n_ctx = LocalChatModel.model_fields["n_ctx"].default
-    assert prompt_tokens(model.prompts[0]) + REPLY_ROOM <= n_ctx
+    assert prompt_tokens(tokenizer, model.prompts[0]) + REPLY_ROOM <= n_ctx
 
 
 def test_tools_list_and_call_take_the_mcp_config(config: Path) -> None:
@@ -100,7 +105,8 @@ def test_tools_list_and_call_take_the_mcp_config(config: Path) -> None:
     names = {tool["name"] for tool in json.loads(listed.stdout)}
     assert len(names) >= 2000 and "many_snake_venom_neutraliser" in names and "identify_molecule" in names
     called = runner.invoke(
-        app, ["tools", "call", "many_snake_venom_neutraliser", '{"query": "saw-scaled viper"}', "--mcp-config", str(config)]
+        app,
+        ["tools", "call", "many_snake_venom_neutraliser", '{"query": "saw-scaled viper"}', "--mcp-config", str(config)],
     )
     assert called.exit_code == 0, called.output
     assert "snake_venom_neutraliser answered: saw-scaled viper" in called.stdout

@@ -54,7 +54,9 @@ class SubstructureArgs(BaseModel):
         description="SMARTS (or SMILES) substructure pattern, e.g. 'c1ccccc1C(=O)O'", json_schema_extra=IDENTIFIER_FIELD
     )
     molecules: list[str] | None = Field(
-        default=None, description="molecules to search; omit to search all approved drugs", json_schema_extra=IDENTIFIER_FIELD
+        default=None,
+        description="molecules to search; omit to search all approved drugs",
+        json_schema_extra=IDENTIFIER_FIELD,
     )
     max_results: int = Field(default=20, ge=1, le=200, description="how many hits to list")
 

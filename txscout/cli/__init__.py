@@ -6,11 +6,12 @@ stderr and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -313,12 +314,14 @@ def config_show(
     )
 
 
-def _tool_map(settings: Settings) -> dict[str, Any]:
-    """The built-in tools and, with ``mcp_config``, those of its MCP servers (a server left out is one
-    warning line on stderr; the others still serve)."""
+@contextlib.contextmanager
+def _tool_map(settings: Settings) -> Iterator[dict[str, Any]]:
+    """The built-in tools and, with ``mcp_config``, those of its MCP servers, whose sessions close when the
+    command is done (a server left out is one warning line on stderr; the others still serve)."""
     from txscout.agent.toolbox import default_tools
 
     tools = default_tools(settings)
+    servers = None
     if settings.mcp_config is not None:
         from txscout.agent.mcp_tools import McpServers
 
@@ -326,7 +329,11 @@ def _tool_map(settings: Settings) -> dict[str, Any]:
         for problem in servers.problems:
             err.print(Text.assemble(("warning: ", "yellow"), clean_line(problem)), soft_wrap=True)
         tools = [*tools, *servers.tools]
-    return {tool.name: tool for tool in tools}
+    try:
+        yield {tool.name: tool for tool in tools}
+    finally:
+        if servers is not None:
+            servers.close()
 
 
 @tools_app.command("list")
@@ -336,10 +343,14 @@ def tools_list(
     mcp_config: McpConfigOpt = None,
 ) -> None:
     """List every tool with its arguments, and whether it can work now (network, configuration)."""
+    settings = _settings(offline=offline, mcp_config=mcp_config)
+    with _tool_map(settings) as tools:
+        _list_tools(tools, settings, as_json)
+
+
+def _list_tools(tools: dict[str, Any], settings: Settings, as_json: bool) -> None:
     from txscout.core.toolkit import needs_network, unusable
 
-    settings = _settings(offline=offline, mcp_config=mcp_config)
-    tools = _tool_map(settings)
     if as_json:
         payload = [
             {
@@ -380,10 +391,6 @@ def tools_call(
     mcp_config: McpConfigOpt = None,
 ) -> None:
     """Run one tool directly: for scripting and for checking tools without a model."""
-    from pydantic import ValidationError
-
-    from txscout.core.toolkit import ToolContext, tool_context
-
     try:
         parsed = json.loads(args)
     except json.JSONDecodeError as exc:
@@ -391,7 +398,15 @@ def tools_call(
     if not isinstance(parsed, dict):
         raise UserError('arguments must be a JSON object, e.g. \'{"query": "aspirin"}\'')
     settings = _settings(offline=offline, mcp_config=mcp_config)
-    tools = _tool_map(settings)
+    with _tool_map(settings) as tools:
+        _call_tool(tools, name, parsed, settings, as_json)
+
+
+def _call_tool(tools: dict[str, Any], name: str, parsed: dict[str, Any], settings: Settings, as_json: bool) -> None:
+    from pydantic import ValidationError
+
+    from txscout.core.toolkit import ToolContext, tool_context
+
     tool = tools.get(name)
     if tool is None:
         shown = ", ".join(list(tools)[:20]) + (f" and {len(tools) - 20} more" if len(tools) > 20 else "")
