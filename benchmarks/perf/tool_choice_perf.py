@@ -32,6 +32,7 @@ def main() -> None:
 
     from llama_cpp import Llama
 
+    from txscout.agent.local_model import LocalChatModel
     from txscout.agent.mcp_tools import McpServers
     from txscout.agent.models import local_model_path
     from txscout.agent.protocol import text_system_prompt
@@ -80,7 +81,7 @@ def main() -> None:
         "embed_cached_s": round(warm_s, 3),
         "questions": rows,
         "cap": settings.max_offered_tools,
-        "n_ctx": 8192,
+        "n_ctx": LocalChatModel.model_fields["n_ctx"].default,
         "machine": "2 cores shared with other jobs (loaded)",
     }
     servers.close()
