@@ -136,7 +136,7 @@ class Agent:
 
             store = EvidenceStore(self.settings)
         self.store = store or None
-        self.chooser = ToolChooser(self.settings)
+        self.chooser = ToolChooser()
         self._native = self._bind_native()
 
     def _bind_native(self) -> Runnable[Any, Any] | None:
@@ -155,7 +155,7 @@ class Agent:
         (``prompt_state``: the embedded model, which also saves it for later processes), so the first
         question is answered as fast as the ones after it. False when the model gains nothing from it;
         ``UserError`` when the prompt was read but its state could not be saved (the cache folder)."""
-        usable, _ = self.chooser.usable(self.tools)
+        usable, _ = self.chooser.usable(self.tools, offline=self.settings.offline)
         if not self.backend.capabilities.prompt_state or not usable or len(usable) > self.settings.max_offered_tools:
             return False  # more usable tools than the cap: each question gets its own list
         prompt = system_prompt(usable, native=self._native is not None)
@@ -240,7 +240,10 @@ class Agent:
         (``agent.tool_choice``); grounding's tools stay offered."""
         from txscout.agent.grounding import plan
 
-        choice = self.chooser.choose(question, run.offered, keep=lambda: [tool for tool, _ in plan(run, question)])
+        def grounding() -> list[str]:
+            return [tool for tool, _ in plan(run, question)]
+
+        choice = self.chooser.choose(question, run.offered, run.settings, keep=grounding)
         run.offered = [run.tools[name] for name in choice.offered]
         return choice
 

@@ -141,44 +141,50 @@ class DescriptionVectors:
 
 
 class ToolChooser:
-    """Chooses a run's tools from settings (cap, offline, cache folder); the embedder loads on the first
-    question that has more usable tools than the cap."""
+    """Chooses a run's tools under the settings of that run (cap, offline, cache folder), which the caller
+    passes each time: an agent's settings change between runs (the TUI's network switch). The embedder
+    loads on the first question that has more usable tools than the cap."""
 
-    def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
-        self.settings = settings
+    def __init__(self, encoder: Encoder | None = None) -> None:
         self._encoder = encoder
         self._vectors: DescriptionVectors | None = None
 
-    @property
-    def vectors(self) -> DescriptionVectors:
-        if self._vectors is None:
+    def vectors(self, folder: Path | None) -> DescriptionVectors:
+        if self._vectors is None or self._vectors.folder != folder:
             if self._encoder is None:
                 from txscout.memory.embeddings import get_embedder
 
                 self._encoder = get_embedder()
-            self._vectors = DescriptionVectors(self._encoder, self.settings.tool_cache_dir)
+            self._vectors = DescriptionVectors(self._encoder, folder)
         return self._vectors
 
-    def usable(self, tools: Sequence[BaseTool]) -> tuple[list[BaseTool], dict[str, str]]:
-        """The tools that can work in a run with these settings, and why each other one cannot."""
+    @staticmethod
+    def usable(tools: Sequence[BaseTool], *, offline: bool) -> tuple[list[BaseTool], dict[str, str]]:
+        """The tools that can work in a run (offline or not), and why each other one cannot."""
         kept: list[BaseTool] = []
         left: dict[str, str] = {}
         for tool in tools:
-            problem = unusable(tool, offline=self.settings.offline)
+            problem = unusable(tool, offline=offline)
             if problem is None:
                 kept.append(tool)
             else:
                 left[tool.name] = problem
         return kept, left
 
-    def choose(self, question: str, tools: Sequence[BaseTool], keep: Callable[[], Sequence[str]] = tuple) -> ToolChoice:
+    def choose(
+        self,
+        question: str,
+        tools: Sequence[BaseTool],
+        settings: Settings,
+        keep: Callable[[], Sequence[str]] = tuple,
+    ) -> ToolChoice:
         """The tools to offer for ``question``; ``keep`` names the tools grounding will use (asked only when
         the usable tools must be ranked)."""
-        usable, left = self.usable(tools)
-        cap = self.settings.max_offered_tools
+        usable, left = self.usable(tools, offline=settings.offline)
+        cap = settings.max_offered_tools
         if len(usable) <= cap:
             return ToolChoice(offered=[t.name for t in usable], available=len(usable), unusable=left)
-        scores = self.rank(question, usable)
+        scores = self.rank(question, usable, settings.tool_cache_dir)
         names = {t.name for t in usable}
         kept = [name for name in dict.fromkeys(keep()) if name in names][:cap]
         best = sorted(names - set(kept), key=lambda n: (-scores[n], n))[: cap - len(kept)]
@@ -191,11 +197,12 @@ class ToolChooser:
             kept=kept,
         )
 
-    def rank(self, question: str, tools: Sequence[BaseTool]) -> dict[str, float]:
-        """Each tool's relevance to ``question``: cosine similarity of their embeddings, plus
-        :data:`NAMED_BONUS` where the question names the tool."""
-        described = self.vectors.vectors([tool_text(t) for t in tools])
-        asked = self.vectors.encoder.encode([question])[0]
+    def rank(self, question: str, tools: Sequence[BaseTool], folder: Path | None = None) -> dict[str, float]:
+        """Each tool's relevance to ``question``: cosine similarity of their embeddings (cached in
+        ``folder``), plus :data:`NAMED_BONUS` where the question names the tool."""
+        vectors = self.vectors(folder)
+        described = vectors.vectors([tool_text(t) for t in tools])
+        asked = vectors.encoder.encode([question])[0]
         similarity = described @ asked
         return {
             tool.name: float(similarity[i]) + (NAMED_BONUS if _names(question, tool.name) else 0.0)

@@ -87,7 +87,7 @@ def test_a_question_stating_a_tools_purpose_gets_it_within_the_context(
     # Bag-of-words vectors: embedding 2,000 descriptions with MiniLM takes about 40 s of CPU, too long for
     # the suite; ranking by meaning is tested on a few tools in test_tool_choice, and measured on this
     # scale by benchmarks/perf/tool_choice_perf.py.
-    agent.chooser = ToolChooser(settings, encoder=HashEmbedder())
+    agent.chooser = ToolChooser(encoder=HashEmbedder())
     answer = agent.run(question, mode="react")
     run = next(e for e in answer.events if isinstance(e, RunStarted))
     assert wanted in run.tools and len(run.tools) <= settings.max_offered_tools

@@ -59,12 +59,15 @@ def test_an_offline_run_offers_no_network_tool_and_refuses_a_call_to_one() -> No
 
 
 def test_online_the_default_tools_fit_the_cap_and_keep_their_order() -> None:
-    model = script("Thought: done.\nFinal Answer: unknown")
+    model = script("Thought: done.\nFinal Answer: unknown", "Thought: done.\nFinal Answer: unknown")
     agent = Agent(model=model, mode="react", store=False)
-    run = started(agent.run("What are known resistance mechanisms to EGFR inhibitors in lung cancer?"))
+    question = "What are known resistance mechanisms to EGFR inhibitors in lung cancer?"
+    run = started(agent.run(question))
     usable = [t.name for t in agent.tools if t.name != "predict_tdc"]
     assert run.tools == usable and set(run.tools) >= NETWORK_TOOLS
     assert run.tool_choice["scores"] == {}  # not ranked: the system prompt stays the same for every question
+    agent.settings = agent.settings.model_copy(update={"offline": True})  # the TUI's network switch
+    assert NETWORK_TOOLS.isdisjoint(started(agent.run(question)).tools)
 
 
 def _tool(name: str, description: str) -> StructuredTool:
@@ -78,13 +81,16 @@ def test_past_the_cap_the_most_relevant_tools_and_grounding_tools_are_offered() 
         _tool("dose_planner", "Plan a dose escalation for a phase I trial"),
         _tool("identify_molecule", "Identify a molecule from its name"),
     ]
-    chooser = ToolChooser(load_settings(max_offered_tools=2), encoder=HashEmbedder())
-    choice = chooser.choose("Which antivenoms treat a bite from this snake species?", tools)
+    chooser = ToolChooser(encoder=HashEmbedder())
+    settings = load_settings(max_offered_tools=2)
+    choice = chooser.choose("Which antivenoms treat a bite from this snake species?", tools, settings)
     assert choice.offered[0] == "venom_lookup" and len(choice.offered) == 2 and choice.available == 4
-    kept = chooser.choose("Plan the dose escalation of my phase I trial", tools, keep=lambda: ["identify_molecule"])
+    kept = chooser.choose(
+        "Plan the dose escalation of my phase I trial", tools, settings, keep=lambda: ["identify_molecule"]
+    )
     assert kept.offered == ["dose_planner", "identify_molecule"]  # declared order, grounding's tool kept
     assert kept.kept == ["identify_molecule"]
-    named = chooser.choose("Use bed_forecast for the snake species antivenoms", tools)
+    named = chooser.choose("Use bed_forecast for the snake species antivenoms", tools, settings)
     assert "bed_forecast" in named.offered  # a tool the question names ranks first
 
 
@@ -95,9 +101,12 @@ def test_tools_are_ranked_by_meaning_not_only_shared_words(embedder: object) -> 
         _tool("bed_forecast", "Forecast intensive-care bed occupancy from daily admissions"),
         _tool("dose_planner", "Plan a dose-escalation scheme for a phase I trial"),
     ]
-    chooser = ToolChooser(load_settings(max_offered_tools=3), encoder=embedder)  # type: ignore[arg-type]
-    assert "venom_lookup" in chooser.choose("What should be given to someone bitten by a cobra?", tools).offered
-    assert "bed_forecast" in chooser.choose("Will our ICU run out of beds next week?", tools).offered
+    chooser = ToolChooser(encoder=embedder)  # type: ignore[arg-type]
+    settings = load_settings(max_offered_tools=3)
+    assert (
+        "venom_lookup" in chooser.choose("What should be given to someone bitten by a cobra?", tools, settings).offered
+    )
+    assert "bed_forecast" in chooser.choose("Will our ICU run out of beds next week?", tools, settings).offered
 
 
 def test_description_embeddings_are_cached_by_hash_across_processes(tmp_path: Path) -> None:

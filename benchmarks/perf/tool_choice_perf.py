@@ -58,12 +58,12 @@ def main() -> None:
     warm_s = time.perf_counter() - started
 
     tokenizer = Llama(model_path=str(local_model_path("smollm2")), vocab_only=True, verbose=False)
-    chooser = ToolChooser(settings, encoder=embedder)
+    chooser = ToolChooser(encoder=embedder)
     by_name = {t.name: t for t in tools}
     rows = []
     for question in args.question or DEFAULT_QUESTIONS:
         started = time.perf_counter()
-        choice = chooser.choose(question, tools)
+        choice = chooser.choose(question, tools, settings)
         choose_s = time.perf_counter() - started
         prompt = text_system_prompt([by_name[n] for n in choice.offered])
         tokens = len(tokenizer.tokenize(prompt.encode(), add_bos=True))
