@@ -87,7 +87,7 @@ class Manifest(BaseModel):
     platform: str = ""
     packages: dict[str, str | None] = Field(default_factory=dict)
     suite: str
-    setting: str | None = None
+    setting: str | None = None  # how the questions were asked, when not the suite's default (open-book)
     data: str
     data_sha256: str
     data_files: dict[str, str] = Field(default_factory=dict)  # each file read -> its own SHA-256 (sha256sum)

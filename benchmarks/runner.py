@@ -352,7 +352,9 @@ def _manifest(options: RunOptions, adapter: Adapter, loaded: LoadResult, items: 
     return Manifest(
         **environment_facts(),
         suite=adapter.name,
-        setting=adapter.setting,
+        # Only a setting other than the suite's default is recorded, so runs from before settings existed
+        # still resume under the same manifest.
+        setting=adapter.setting if adapter.setting != next(iter(adapter.settings_offered), None) else None,
         data=str(options.data.resolve()),
         data_sha256=dataset_hash(loaded.files),
         data_files=data_files(options.data, loaded.files),
