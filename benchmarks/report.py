@@ -245,9 +245,7 @@ def _runs_table(report: Report) -> Table:
     from rich.table import Table
 
     table = Table(title="runs")
-    columns = ("run", "suite", "model", "mode", "n", "accuracy [95% CI]", "macro-F1", "ECE", "AUROC")
-    columns += ("incomplete", "errors", "tool calls", "items/min", "gold cited")
-    for column in columns:
+    for column in ("run", "suite", "model", "mode", "n", "accuracy [95% CI]", "macro-F1", "ECE", "AUROC"):
         table.add_column(column)
     for run in report.runs:
         f1 = run.metrics.get("macro_f1")
@@ -255,10 +253,24 @@ def _runs_table(report: Report) -> Table:
             *map(_text, (run.label, run.suite, run.model, run.mode)),
             str(run.n),
             f"{run.accuracy:.1%} [{run.ci95.low:.1%}, {run.ci95.high:.1%}]",
-            "-" if not isinstance(f1, float) else f"{f1:.3f}",
+            f"{f1:.3f}" if isinstance(f1, float) else "-",
             "-" if run.ece is None else f"{run.ece:.3f}",
             "-" if run.auroc is None else f"{run.auroc:.3f}",
-            str(run.incomplete),
+        )
+    return table
+
+
+def _work_table(report: Report) -> Table:
+    """How each run got there: answers cut short by a budget, failures, tool use, speed, gold citations."""
+    from rich.table import Table
+
+    table = Table(title="how the runs went")
+    for column in ("run", "incomplete", "errors", "tool calls", "items/min", "gold cited"):
+        table.add_column(column)
+    for run in report.runs:
+        table.add_row(
+            _text(run.label),
+            f"{run.incomplete} of {run.n}",
             str(run.errors),
             str(run.tool_calls),
             "-" if run.items_per_min is None else f"{run.items_per_min:.1f}",
@@ -289,6 +301,7 @@ def print_report(report: Report, console: Console) -> None:
     from rich.table import Table
 
     console.print(_runs_table(report))
+    console.print(_work_table(report))
     console.print(_setup_table(report))
     if len(report.runs) > 1 and not report.differences:
         console.print("the runs share the same setup (every manifest key is equal)")
