@@ -388,12 +388,16 @@ class Run:
     def _refusal(self, name: str, args: dict[str, Any], key: str) -> ToolOutcome | None:
         """Why a call is not run (unknown tool, a repeat, invalid arguments), or None to run it."""
         tool = self.tools.get(name)
-        offered = ", ".join(t.name for t in self.offered)
+        offered = (
+            f"Available tools: {', '.join(t.name for t in self.offered)}."
+            if self.offered
+            else "No tools are available."
+        )
         if tool is None:
-            return ToolOutcome(f"Unknown tool '{name}'. Available tools: {offered}.", True)
+            return ToolOutcome(f"Unknown tool '{name}'. {offered}", True)
         cannot = unusable(tool, offline=self.settings.offline)
         if cannot:
-            return ToolOutcome(f"{name} was not called: it {cannot}. Available tools: {offered}.", True)
+            return ToolOutcome(f"{name} was not called: it {cannot}. {offered}", True)
         misplaced = misplaced_question(tool, args, self.question)
         if misplaced:
             return ToolOutcome(misplaced, True)

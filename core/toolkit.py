@@ -57,7 +57,7 @@ def unusable(tool: BaseTool, *, offline: bool) -> str | None:
     if meta.get(UNCONFIGURED):
         return str(meta[UNCONFIGURED])
     if offline and meta.get(NEEDS_NETWORK):
-        return "needs the network, which is off (--offline)"
+        return "needs the network, and the network is off (--offline)"
     return None
 
 

@@ -33,7 +33,7 @@ def started(answer: object) -> RunStarted:
 def test_built_in_tools_declare_whether_they_need_the_network() -> None:
     tools = {t.name: t for t in default_tools(load_settings())}
     assert {name for name, tool in tools.items() if needs_network(tool)} == NETWORK_TOOLS
-    assert unusable(tools["pubmed_search"], offline=True) == "needs the network, which is off (--offline)"
+    assert unusable(tools["pubmed_search"], offline=True) == "needs the network, and the network is off (--offline)"
     assert unusable(tools["pubmed_search"], offline=False) is None
     assert "predictor_url" in (unusable(tools["predict_tdc"], offline=False) or "")
     configured = default_tools(load_settings(predictor_url="http://127.0.0.1:9/v1", predictor_model="txgemma"))
