@@ -25,6 +25,7 @@ from txscout.agent.evidence_first import unsupported
 from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
 from txscout.agent.safety import screen_question
 from txscout.agent.steps import final_answer, strategy_for, system_prompt
+from txscout.agent.tool_choice import ToolChoice, ToolChooser
 from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
 from txscout.core.evidence import Evidence, EvidencePlan
@@ -194,14 +195,16 @@ class Agent:
 
             store = EvidenceStore(self.settings)
         self.store = store or None
+        self.chooser = ToolChooser()
         self._native = self._bind_native()
 
     def _bind_native(self) -> Runnable[Any, Any] | None:
         """Native tool calling, unless the text protocol is asked for or, on ``auto``, the backend takes a
-        grammar: then every text-protocol reply is constrained to parse, which small models need."""
+        grammar: then every text-protocol reply is constrained to parse, which small models need. Each run
+        binds the tools it offers (:meth:`_tool_calling`); this binding says whether the model can."""
         if self.protocol == "text" or not self.tools or (self.protocol == "auto" and self.backend.grammar):
             return None
-        bound = self.backend.bind_tools(self.tools)
+        bound = self.backend.bind_tools(self.tools[: self.settings.max_offered_tools])
         if bound is None and self.protocol == "native":
             raise UserError(f"model {self.model_label} does not support native tool calling")
         return bound
@@ -217,9 +220,10 @@ class Agent:
         ``on_prompt(done, total)`` the progress through the prompt when it is read rather than restored.
         False when the model gains nothing from it; ``UserError`` when the prompt was read but its state
         could not be saved (the cache folder)."""
-        if not self.backend.capabilities.prompt_state or not self.tools:
-            return False
-        prompt = system_prompt(self.tools, native=self._native is not None)
+        usable, _ = self.chooser.usable(self.tools, offline=self.settings.offline)
+        if not self.backend.capabilities.prompt_state or not usable or len(usable) > self.settings.max_offered_tools:
+            return False  # more usable tools than the cap: each question gets its own list
+        prompt = system_prompt(usable, native=self._native is not None)
         if on_stage is not None:
             on_stage("preparing the system prompt (restored when a saved state matches)")
         # what prompt_state promises
@@ -286,13 +290,40 @@ class Agent:
             store_evidence=self._persist(),
             choices=Choices.for_question(question, choices),
         )
-        calling = ("native" if self._native is not None else "text") if run.tools else ""
+        run.question = question
+        choice = self._offer(run, question)
+        calling = ("native" if self._native is not None else "text") if run.offered else ""
         run.emit(
-            RunStarted(question=question, model=self.model_label, mode=mode, tools=list(run.tools), protocol=calling)
+            RunStarted(
+                question=question,
+                model=self.model_label,
+                mode=mode,
+                tools=choice.offered,
+                tool_choice=choice.model_dump(),
+                protocol=calling,
+            )
         )
         while self._unreported:
             run.emit(ErrorRaised(kind="mcp", message=self._unreported.pop(0)))
         return run
+
+    def _offer(self, run: Run, question: str) -> ToolChoice:
+        """Narrow what the model is shown to the tools that can work and, past the cap, the most relevant
+        (``agent.tool_choice``); grounding's tools stay offered."""
+        from txscout.agent.grounding import plan
+
+        def grounding() -> list[str]:
+            return [tool for tool, _ in plan(run, question)]
+
+        choice = self.chooser.choose(question, run.offered, run.settings, keep=grounding)
+        run.offered = [run.tools[name] for name in choice.offered]
+        return choice
+
+    def _tool_calling(self, run: Run) -> Runnable[Any, Any] | None:
+        """The model with the run's offered tools bound, when it calls tools natively."""
+        if self._native is None or not run.offered:
+            return None
+        return self.backend.bind_tools(run.offered)
 
     def _answer(self, run: Run, question: str, mode: Mode) -> _Outcome:
         """The draft a mode produces; the question screen refuses before any model call."""
@@ -400,7 +431,7 @@ class Agent:
         from txscout.agent.evidence_first import gather
         from txscout.agent.grounding import ground
 
-        phase = ReactPhase(run, strategy_for(run, self._native))
+        phase = ReactPhase(run, strategy_for(run, self._tool_calling(run)))
         phase.start(question)
         with run.limited(), phase.spending():
             ground(run, question, phase)

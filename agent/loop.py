@@ -33,6 +33,7 @@ from langchain_core.messages import (
 from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
+from txscout.agent.arguments import misplaced_question
 from txscout.agent.backends import Backend, Grammar, connection_error
 from txscout.agent.citations import EvidenceLedger
 from txscout.core.errors import Cancelled, LimitReached, ModelUnavailable, validation_problems
@@ -49,7 +50,7 @@ from txscout.core.events import (
     ToolResult,
     carries_model_text,
 )
-from txscout.core.toolkit import ToolContext, tool_context
+from txscout.core.toolkit import ToolContext, tool_context, unusable
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -135,6 +136,9 @@ class Run:
         self.backend = Backend.of(model)
         self.model = self.backend.model
         self.tools = {tool.name: tool for tool in tools}
+        self.offered = list(tools)
+        """The tools shown to the model (``agent.tool_choice``); the others in ``tools`` still serve grounding."""
+        self.question = ""
         self.settings = settings
         self.choices = choices
         self.cancel = cancel or threading.Event()
@@ -436,8 +440,19 @@ class Run:
     def _refusal(self, name: str, args: dict[str, Any], key: str) -> ToolOutcome | None:
         """Why a call is not run (unknown tool, a repeat, invalid arguments), or None to run it."""
         tool = self.tools.get(name)
+        offered = (
+            f"Available tools: {', '.join(t.name for t in self.offered)}."
+            if self.offered
+            else "No tools are available."
+        )
         if tool is None:
-            return ToolOutcome(f"Unknown tool '{name}'. Available tools: {', '.join(self.tools)}.", True)
+            return ToolOutcome(f"Unknown tool '{name}'. {offered}", True)
+        cannot = unusable(tool, offline=self.settings.offline)
+        if cannot:
+            return ToolOutcome(f"{name} was not called: it {cannot}. {offered}", True)
+        misplaced = misplaced_question(tool, args, self.question)
+        if misplaced:
+            return ToolOutcome(misplaced, True)
         if key in self._seen:
             return ToolOutcome(
                 f"You already called {name} with these arguments; its result is above. "

@@ -25,6 +25,7 @@ import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from txscout.core.errors import UserError
 from txscout.core.files import read_regular
 from txscout.core.settings import CONFIG_LIMIT
+from txscout.core.toolkit import NEEDS_NETWORK
 
 if TYPE_CHECKING:
     from langchain_mcp_adapters.sessions import Connection
@@ -95,6 +97,15 @@ def _unparsed(message: Exception) -> str:
     errors = message.errors() if isinstance(message, ValidationError) else []
     shown = f": {str(errors[0].get('input', ''))[:80]!r}" if errors else ""
     return f"it writes text that is not MCP JSON-RPC to stdout{shown}"
+
+
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _remote(connection: Connection) -> bool:
+    """Whether the server is reached over the network: a URL to another machine (a stdio server runs here)."""
+    url = connection.get("url")
+    return isinstance(url, str) and urlparse(url).hostname not in _LOOPBACK
 
 
 def _reason(exc: BaseException) -> str:
@@ -190,9 +201,10 @@ class McpServers:
                     raise NotMcp(garbage[0])  # leaving the session ends the server
                 remote = loading.result()
                 tools = []
+                remote_host = _remote(connection)
                 for tool in remote:
                     try:
-                        tools.append(self._wrap(tool))
+                        tools.append(self._wrap(tool, needs_network=remote_host))
                     except ValueError as exc:
                         self.problems.append(f"MCP tool {tool.name!r} left out: {exc}")
                 ready.set_result(tools)
@@ -206,8 +218,9 @@ class McpServers:
             if not isinstance(exc, Exception):
                 raise
 
-    def _wrap(self, remote: BaseTool) -> BaseTool:
-        """A synchronous tool that runs the remote call on the sessions' loop."""
+    def _wrap(self, remote: BaseTool, *, needs_network: bool) -> BaseTool:
+        """A synchronous tool that runs the remote call on the sessions' loop; a server reached over the
+        network makes its tools network tools (``core.toolkit.NEEDS_NETWORK``)."""
         schema = remote.args_schema if isinstance(remote.args_schema, dict) else {}
         required = set(schema.get("required") or ())
 
@@ -231,6 +244,7 @@ class McpServers:
             name=remote.name[:64],
             description=remote.description or remote.name,
             args_schema=_args_model(remote.name, schema),
+            metadata={NEEDS_NETWORK: needs_network},
         )
 
     def close(self) -> None:

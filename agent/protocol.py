@@ -66,15 +66,28 @@ def frame_observation(tool: str, text: str, cap: int = OBSERVATION_CAP) -> str:
     return f'<observation tool="{tool}">\n{safe}\n</observation>'
 
 
+DESCRIPTION_CAP = 400
+"""Characters of a tool's description in the prompt: external tools' run to thousands (ToolUniverse's
+average a thousand), and what a tool is for comes first."""
+ARGUMENT_CAP = 300
+"""Characters of one argument's description in the prompt."""
+
+
+def _capped(text: str, cap: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= cap else text[: cap - 1].rsplit(" ", 1)[0] + "…"
+
+
 def describe_tools(tools: list[BaseTool]) -> str:
     lines = []
     for tool in tools:
         schema = tool.tool_call_schema.model_json_schema() if tool.args_schema else {}
         props = {
-            name: spec.get("description", spec.get("type", "value"))
+            name: _capped(str(spec.get("description", spec.get("type", "value"))), ARGUMENT_CAP)
             for name, spec in schema.get("properties", {}).items()
         }
-        lines.append(f"- {tool.name}: {tool.description.strip().splitlines()[0]} Arguments: {json.dumps(props)}")
+        summary = _capped((tool.description.strip().splitlines() or [""])[0], DESCRIPTION_CAP)
+        lines.append(f"- {tool.name}: {summary} Arguments: {json.dumps(props)}")
     return "\n".join(lines)
 
 

@@ -138,7 +138,7 @@ class TextSteps:
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self.tools = list(run.tools.values())
+        self.tools = run.offered
         self._question = QuestionTurn()
 
     def system_prompt(self) -> str:
@@ -223,7 +223,7 @@ class NativeSteps:
         self._question = QuestionTurn()
 
     def system_prompt(self) -> str:
-        return system_prompt(list(self.run.tools.values()), native=True)
+        return system_prompt(self.run.offered, native=True)
 
     def open(self, messages: list[BaseMessage], question: str) -> None:
         self._question.open(messages, question, question)

@@ -61,6 +61,17 @@ WorkersOpt = Annotated[
     typer.Option("--workers", help="Ray workers, each loading its model once (default: the ray_workers setting, 2)."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bar or summary table.")]
+SettingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--setting",
+        help="How the questions are asked, where the suite offers more than one way: pubmedqa context (default) "
+        "or open-book (the question alone; all abstracts stored once for the agent to search).",
+    ),
+]
+OfflineOpt = Annotated[
+    bool | None, typer.Option("--offline/--online", help="Network tools off: the agent uses local tools only.")
+]
 
 
 LOCAL_RAY = "local"
@@ -131,6 +142,8 @@ def _suite_command(suite: str, description: str) -> None:
         ray: RayOpt = None,
         workers: WorkersOpt = None,
         quiet: QuietOpt = False,
+        setting: SettingOpt = None,
+        offline: OfflineOpt = None,
     ) -> None:
         from txscout.benchmarks.runner import options_from, run_benchmark
         from txscout.core.settings import load_settings
@@ -148,6 +161,8 @@ def _suite_command(suite: str, description: str) -> None:
             seed=seed,
             shots=shots,
             progress=not quiet,
+            setting=setting,
+            offline=offline,
             **_executor_options(settings, concurrency, ray, workers, resume, force),
         )
         try:

@@ -108,6 +108,8 @@ class Record(BaseModel):
     latency_s: float = 0.0
     trace: str = ""
     run_id: str = ""
+    gold_cited: bool | None = None
+    """Open-book items: whether the answer cited the item's own document (None where there is none)."""
 
 
 class Interval(BaseModel):

@@ -37,6 +37,7 @@ OPENAI_DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 # What must match for a resumed run to continue the same experiment (plus every setting, below).
 RESUME_KEYS = (
     "suite",
+    "setting",
     "data_sha256",
     "model",
     "model_sha256",
@@ -89,6 +90,7 @@ class Manifest(BaseModel):
     platform: str = ""
     packages: dict[str, str | None] = Field(default_factory=dict)
     suite: str
+    setting: str | None = None  # how the questions were asked, when not the suite's default (open-book)
     data: str
     data_sha256: str
     data_files: dict[str, str] = Field(default_factory=dict)  # each file read -> its own SHA-256 (sha256sum)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from txscout.benchmarks.adapters import get_adapter
 from txscout.benchmarks.grading import auroc, calibration_curve, expected_calibration_error, wilson_interval
 from txscout.benchmarks.items import Interval, Record, SubsetFigures
 from txscout.benchmarks.manifest import MANIFEST, read_manifest
@@ -44,6 +45,12 @@ class RunFigures(BaseModel):
     ece: float | None = None
     auroc: float | None = None
     calibration: list[tuple[float, float, int]] = Field(default_factory=list)
+    metrics: dict[str, Any] = Field(default_factory=dict)  # the suite's own figures (PubMedQA: macro_f1)
+    incomplete: int = 0  # answers given when a budget ran out
+    errors: int = 0
+    tool_calls: int = 0
+    items_per_min: float | None = None  # items scored per minute of the sessions' wall time
+    gold_cited: float | None = None  # open-book: share of answers citing the item's own document
     setup: dict[str, Any] = Field(default_factory=dict)  # the manifest, flattened (settings.KEY), sessions left out
 
 
@@ -63,6 +70,7 @@ FACTS = (
     ("seed", "seed"),
     ("limit", "limit"),
     ("subsets", "subsets"),
+    ("setting", "setting"),
     ("txscout", "txscout_version"),
     ("commit", "git_commit"),
 )
@@ -99,6 +107,10 @@ def load_run(path: Path) -> RunFigures:
     confident = [r for r in records if r.confidence is not None]
     conf = [float(r.confidence or 0.0) for r in confident]
     ok = [r.correct for r in confident]
+    sessions = getattr(manifest, "sessions", [])
+    wall = sum(session.wall_s for session in sessions)
+    scored = sum(session.scored for session in sessions)
+    open_book = [r.gold_cited for r in records if r.gold_cited is not None]
     return RunFigures(
         label=f"{path.name} ({manifest.mode})",
         path=str(path),
@@ -113,6 +125,12 @@ def load_run(path: Path) -> RunFigures:
         ece=expected_calibration_error(conf, ok) if confident else None,
         auroc=auroc(conf, ok) if confident else None,
         calibration=calibration_curve(conf, ok) if confident else [],
+        metrics=get_adapter(manifest.suite).metrics(records) if records else {},
+        incomplete=sum(r.status == "incomplete" for r in records),
+        errors=sum(r.error is not None for r in records),
+        tool_calls=sum(r.tool_calls for r in records),
+        items_per_min=scored / wall * 60 if wall > 0 and scored else None,
+        gold_cited=sum(open_book) / len(open_book) if open_book else None,
         setup=_flatten(manifest),
     )
 
@@ -227,15 +245,36 @@ def _runs_table(report: Report) -> Table:
     from rich.table import Table
 
     table = Table(title="runs")
-    for column in ("run", "suite", "model", "mode", "n", "accuracy [95% CI]", "ECE", "AUROC"):
+    for column in ("run", "suite", "model", "mode", "n", "accuracy [95% CI]", "macro-F1", "ECE", "AUROC"):
         table.add_column(column)
     for run in report.runs:
+        f1 = run.metrics.get("macro_f1")
         table.add_row(
             *map(_text, (run.label, run.suite, run.model, run.mode)),
             str(run.n),
             f"{run.accuracy:.1%} [{run.ci95.low:.1%}, {run.ci95.high:.1%}]",
+            f"{f1:.3f}" if isinstance(f1, float) else "-",
             "-" if run.ece is None else f"{run.ece:.3f}",
             "-" if run.auroc is None else f"{run.auroc:.3f}",
+        )
+    return table
+
+
+def _work_table(report: Report) -> Table:
+    """How each run got there: answers cut short by a budget, failures, tool use, speed, gold citations."""
+    from rich.table import Table
+
+    table = Table(title="how the runs went")
+    for column in ("run", "incomplete", "errors", "tool calls", "items/min", "gold cited"):
+        table.add_column(column)
+    for run in report.runs:
+        table.add_row(
+            _text(run.label),
+            f"{run.incomplete} of {run.n}",
+            str(run.errors),
+            str(run.tool_calls),
+            "-" if run.items_per_min is None else f"{run.items_per_min:.1f}",
+            "-" if run.gold_cited is None else f"{run.gold_cited:.1%}",
         )
     return table
 
@@ -262,6 +301,7 @@ def print_report(report: Report, console: Console) -> None:
     from rich.table import Table
 
     console.print(_runs_table(report))
+    console.print(_work_table(report))
     console.print(_setup_table(report))
     if len(report.runs) > 1 and not report.differences:
         console.print("the runs share the same setup (every manifest key is equal)")

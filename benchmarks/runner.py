@@ -88,6 +88,8 @@ class RunOptions(BaseModel):
     resume: bool = False
     force: bool = False
     progress: bool = True
+    setting: str | None = Field(default=None, description="How the suite's questions are asked (open-book, ...).")
+    offline: bool | None = Field(default=None, description="Network tools off (None: the offline setting).")
 
 
 def options_from(**values: Any) -> RunOptions:
@@ -152,7 +154,7 @@ def _rewrite(path: Path, records: Sequence[Record]) -> None:
 
 
 def _settings(options: RunOptions) -> Settings:
-    settings = load_settings(mode=options.mode, model=options.model)
+    settings = load_settings(mode=options.mode, model=options.model, offline=options.offline)
     if settings.http_cache == "off":
         settings = settings.model_copy(update={"http_cache": "read-write"})
     return settings
@@ -383,6 +385,9 @@ def _manifest(options: RunOptions, adapter: Adapter, loaded: LoadResult, items: 
     return Manifest(
         **environment_facts(),
         suite=adapter.name,
+        # Only a setting other than the suite's default is recorded, so runs from before settings existed
+        # still resume under the same manifest.
+        setting=adapter.setting if adapter.setting != next(iter(adapter.settings_offered), None) else None,
         data=str(options.data.resolve()),
         data_sha256=dataset_hash(loaded.files),
         data_files=data_files(options.data, loaded.files),
@@ -400,6 +405,19 @@ def _manifest(options: RunOptions, adapter: Adapter, loaded: LoadResult, items: 
         http_cache=settings.http_cache,
         settings=masked_settings(settings),
     )
+
+
+def _open_book(
+    adapter: Adapter, loaded: LoadResult, settings: Settings, given: AgentLike | AgentFactory | None, console: Console
+) -> Settings:
+    """The run's settings over the suite's open-book store (filled on first use). An agent passed in must
+    already search that store: one built over the user's own store would be graded on other evidence."""
+    from txscout.benchmarks.open_book import open_book_settings
+
+    settings = open_book_settings(adapter, loaded, dataset_hash(loaded.files), settings, console)
+    if given is not None and (given.settings.memory_path, given.settings.memory_url) != (settings.memory_path, None):
+        raise UserError(f"the open-book setting needs an agent whose memory_path is {settings.memory_path}")
+    return settings
 
 
 def prepare(
@@ -422,11 +440,13 @@ def prepare(
         from txscout.benchmarks.ray_pool import preflight
 
         preflight(options.ray)
-    adapter = get_adapter(options.suite)
+    adapter = get_adapter(options.suite, options.setting)
     loaded, items = _load(adapter, options)
     settings = _settings(options)
     mode = options.mode or settings.mode
     judge = _judge(adapter, options, judge, settings)
+    if adapter.setting == "open-book":
+        settings = _open_book(adapter, loaded, settings, agent or agents, console)
     if agent is None and agents is None:
         agents = SpecAgents(options.model or settings.model, mode, settings)
     described = _describe(options, agent, agents)
@@ -534,6 +554,8 @@ class ThreadPool:
         try:
             pending: set[Future[Record | None]] = {pool.submit(self._work, item, tally) for item in todo}
             while pending:
+                # FIRST_COMPLETED, not FIRST_EXCEPTION: the latter returns only when all items are done
+                # unless one fails, and the bar would sit at 0/N until the end.
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 failed = [f for f in finished if f.exception() is not None]
                 for future in finished:  # count every item that did finish before re-raising the first failure

@@ -79,6 +79,16 @@ class SpecAgents:
         return Agent(model=self.model_spec, tools=tools, settings=self.settings, mode=self.mode)
 
 
+def gold_cited(item: Item, answer: Answer) -> bool | None:
+    """Whether the answer cites the item's own document (``metadata["gold_pmid"]``, open-book items):
+    the citations are matched to the evidence they number, and that evidence's PMID to the gold one."""
+    gold = item.metadata.get("gold_pmid")
+    if gold is None:
+        return None
+    cited = {c.evidence_id for c in answer.citations}
+    return any(e.pmid == gold for e in answer.evidence if e.content_hash in cited)
+
+
 def trace_name(item_id: str) -> str:
     """A file name for an item's trace, distinct for distinct ids: a readable prefix plus a hash of the
     whole id, since ``a/1``, ``a_1`` and ``a 1`` sanitise alike, and ``A``/``a`` collide on
@@ -140,6 +150,7 @@ class Scorer:
             output_tokens=answer.usage.output_tokens,
             latency_s=latency,
             run_id=answer.run_id,
+            gold_cited=gold_cited(item, answer),
         )
 
     def failed(self, item: Item, reason: str, latency_s: float = 0.0) -> Record:

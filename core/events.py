@@ -33,6 +33,10 @@ class RunStarted(_Event):
     model: str
     mode: str
     tools: list[str] = Field(default_factory=list)
+    """The tools offered to the model."""
+    tool_choice: dict[str, Any] = Field(default_factory=dict)
+    """How they were chosen (``agent.tool_choice.ToolChoice``): how many could work, which could not and
+    why, and each offered tool's relevance when they were ranked."""
     protocol: Literal["text", "native", ""] = ""
     """How the model calls tools: the text protocol or its native tool calling; empty when it has none
     (bare mode, no tools)."""

@@ -157,6 +157,13 @@ class BudgetSettings(BaseModel):
     tool_timeout_s: float = Field(
         default=60.0, gt=0, description="Seconds one tool call may take before it is reported as timed out."
     )
+    max_offered_tools: int = Field(
+        default=16,
+        ge=1,
+        description="Most tools shown to the model in one run. When more can work (an MCP server with thousands), "
+        "the ones most relevant to the question are offered, ranked by embedding their names and descriptions, "
+        "plus those grounding used.",
+    )
 
 
 class UncertaintySettings(BaseModel):
@@ -257,6 +264,11 @@ class StorageSettings(BaseModel):
     prompt_cache_dir: Path = Field(
         default_factory=lambda: Path(user_cache_dir("txscout")) / "prompts",
         description="Folder of the saved prompt states (tens of MB each; the 4 most recently used are kept).",
+    )
+    tool_cache_dir: Path = Field(
+        default_factory=lambda: Path(user_cache_dir("txscout")) / "tools",
+        description="Folder of the cached embeddings of tool descriptions (by description hash), so a server's "
+        "thousands of tools are embedded once, not per run.",
     )
     memory_path: Path = Field(
         default_factory=lambda: data_dir() / "memory",

@@ -32,6 +32,35 @@ A = TypeVar("A", bound=BaseModel)
 S = TypeVar("S")
 
 
+NEEDS_NETWORK = "needs_network"
+"""Tool metadata key: the tool answers only by going online, so an offline run does not offer it."""
+UNCONFIGURED = "unconfigured"
+"""Tool metadata key: why the tool cannot work with the current settings (a service not configured)."""
+
+
+IDENTIFIER = "x-identifier"
+"""JSON-schema key of an argument that names one thing (a molecule, an id), never a sentence: the agent
+refuses a call that puts the question there (``agent.arguments``)."""
+IDENTIFIER_FIELD: dict[str, Any] = {IDENTIFIER: True}
+"""``json_schema_extra`` of such an argument."""
+
+
+def needs_network(tool: BaseTool) -> bool:
+    """Whether ``tool`` declared that it needs the network (MCP tools of a remote server do too)."""
+    return bool((tool.metadata or {}).get(NEEDS_NETWORK))
+
+
+def unusable(tool: BaseTool, *, offline: bool) -> str | None:
+    """Why ``tool`` cannot work in a run with these settings, or None when it can: a model is never
+    offered a tool whose every call would only report that it could not run."""
+    meta = tool.metadata or {}
+    if meta.get(UNCONFIGURED):
+        return str(meta[UNCONFIGURED])
+    if offline and meta.get(NEEDS_NETWORK):
+        return "needs the network, and the network is off (--offline)"
+    return None
+
+
 class ToolError(ToolException):
     """A failure the caller can act on (bad input, network off, not found); shown as the observation."""
 
@@ -144,7 +173,13 @@ def _guarded(name: str, fn: Callable[[A], Any], explain: Explain | None) -> Call
 
 
 def txtool(
-    name: str, args_schema: type[A], description: str, *, offline: bool = False, explain: Explain | None = None
+    name: str,
+    args_schema: type[A],
+    description: str,
+    *,
+    offline: bool = False,
+    explain: Explain | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Callable[[Callable[[A], Any]], BaseTool]:
     """Turn ``fn(args: Schema) -> pydantic result`` into a LangChain tool.
 
@@ -152,6 +187,7 @@ def txtool(
     result (what ``txscout tools call --json`` prints and what programs consume). Outside a run the
     tool runs in a context whose ``offline`` is the given value (the settings the tool was built
     with); inside a run the run's context decides, so whoever owns the run can switch the network.
+    ``metadata`` holds the tool's declared capabilities (:data:`NEEDS_NETWORK`, :data:`UNCONFIGURED`).
     """
 
     def decorate(fn: Callable[[A], Any]) -> BaseTool:
@@ -171,6 +207,7 @@ def txtool(
             args_schema=args_schema,
             response_format="content_and_artifact",
             handle_tool_error=True,
+            metadata=dict(metadata or {}),
         )
 
     return decorate
@@ -184,6 +221,16 @@ class ToolSpec(Generic[S]):
     description: str
     args_schema: type[BaseModel]
     fn: Callable[[S, Any], Any]
+    needs_network: bool | Callable[[S], bool] = False
+    """Whether the tool only works online; a callable decides from the service (a configured endpoint
+    on this machine needs no network)."""
+    unconfigured: Callable[[S], str | None] | None = None
+    """Why the tool cannot work over a given service (a setting it needs is missing), or None."""
+
+    def capabilities(self, service: S) -> dict[str, Any]:
+        network = self.needs_network(service) if callable(self.needs_network) else self.needs_network
+        missing = self.unconfigured(service) if self.unconfigured is not None else None
+        return {NEEDS_NETWORK: network, **({UNCONFIGURED: missing} if missing else {})}
 
 
 class Toolbox(Generic[S]):
@@ -191,7 +238,8 @@ class Toolbox(Generic[S]):
 
     ``@toolbox.tool("description")`` on ``def name(service: S, args: Schema) -> Result`` declares a
     tool: its name is the function's name, its arguments are the annotated schema, and every tool
-    shares one guard (:func:`txtool`), to which ``explain`` adds the package's own failures.
+    shares one guard (:func:`txtool`), to which ``explain`` adds the package's own failures. A tool that
+    only works online says so (``needs_network``), so an offline run does not offer it.
     Declarations are module-level, so listing them needs no settings; ``build`` binds them to a service
     (the clients built from settings) when a run needs them.
     """
@@ -200,7 +248,13 @@ class Toolbox(Generic[S]):
         self.specs: list[ToolSpec[S]] = []
         self.explain = explain
 
-    def tool(self, description: str) -> Callable[[Callable[[S, Any], Any]], Callable[[S, Any], Any]]:
+    def tool(
+        self,
+        description: str,
+        *,
+        needs_network: bool | Callable[[S], bool] = False,
+        unconfigured: Callable[[S], str | None] | None = None,
+    ) -> Callable[[Callable[[S, Any], Any]], Callable[[S, Any], Any]]:
         def declare(fn: Callable[[S, Any], Any]) -> Callable[[S, Any], Any]:
             params = list(inspect.signature(fn).parameters)
             schema = get_type_hints(fn).get(params[1]) if len(params) == 2 else None
@@ -208,7 +262,8 @@ class Toolbox(Generic[S]):
                 raise TypeError(f"tool {fn.__name__} must be declared as (service, args: <pydantic model>)")
             if any(spec.name == fn.__name__ for spec in self.specs):
                 raise ValueError(f"tool {fn.__name__} is declared twice")
-            self.specs.append(ToolSpec(fn.__name__, " ".join(description.split()), schema, fn))
+            text = " ".join(description.split())
+            self.specs.append(ToolSpec(fn.__name__, text, schema, fn, needs_network, unconfigured))
             return fn
 
         return declare
@@ -216,8 +271,13 @@ class Toolbox(Generic[S]):
     def build(self, service: S, *, offline: bool) -> list[BaseTool]:
         """The declared tools over ``service``; ``offline`` applies when a tool is called outside a run."""
         return [
-            txtool(spec.name, spec.args_schema, spec.description, offline=offline, explain=self.explain)(
-                functools.partial(spec.fn, service)
-            )
+            txtool(
+                spec.name,
+                spec.args_schema,
+                spec.description,
+                offline=offline,
+                explain=self.explain,
+                metadata=spec.capabilities(service),
+            )(functools.partial(spec.fn, service))
             for spec in self.specs
         ]

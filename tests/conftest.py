@@ -22,7 +22,10 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.setenv("TXSCOUT_CACHE_DIR", str(home / "cache"))
     # Shared by the session: saved prompt states only save time, and each test saving its own would cost it.
     monkeypatch.setenv("TXSCOUT_PROMPT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "prompts"))
+    # Likewise the embeddings of tool descriptions (a 2,000-tool server is embedded once per session).
+    monkeypatch.setenv("TXSCOUT_TOOL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "tools"))
     kept = ("TXSCOUT_CONFIG", "TXSCOUT_DATA_DIR", "TXSCOUT_CACHE_DIR", "TXSCOUT_PROMPT_CACHE_DIR")
+    kept += ("TXSCOUT_TOOL_CACHE_DIR",)
     for name in list(os.environ):
         if name.startswith("TXSCOUT_") and name not in kept:
             monkeypatch.delenv(name)
@@ -56,5 +59,20 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from tests.real_servers import start_chroma_server
 
     server = start_chroma_server(tmp_path_factory.mktemp("chroma"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def many_tools_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """An MCP server with 2,000 tools (``tests/many_tools_server.py``) on 127.0.0.1, started once."""
+    import sys
+
+    from tests.real_servers import Process, free_port
+
+    port = free_port()
+    script = Path(__file__).with_name("many_tools_server.py")
+    log = tmp_path_factory.mktemp("mcp") / f"many-tools-{port}.log"
+    server = Process([sys.executable, str(script), str(port)], port=port, ready_path="/health", log=log)
     yield server
     server.stop()

@@ -124,7 +124,8 @@ def test_warm_command_leaves_the_react_prompt_saved_for_the_next_process() -> No
     settings = load_settings()
     agent = Agent(settings=settings, store=False)
     llama = agent.model.llama()
-    react = protocol.text_system_prompt(agent.tools)
+    offered, _ = agent.chooser.usable(agent.tools, offline=settings.offline)  # what every run is shown
+    react = protocol.text_system_prompt(offered)
     assert PromptCache(settings.prompt_cache_dir, PATH).path_for(llama, _system_tokens(llama, react)).exists()
 
 

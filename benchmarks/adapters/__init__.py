@@ -30,10 +30,13 @@ def suite_names() -> list[str]:
     return list(SUITES)
 
 
-def get_adapter(name: str) -> Adapter:
-    """The adapter for a suite name; an unknown name lists the valid ones."""
+def get_adapter(name: str, setting: str | None = None) -> Adapter:
+    """The adapter for a suite name, asking its questions the ``setting`` way (None: its default); an
+    unknown name lists the valid ones."""
     key = name.strip().lower()
     if key not in SUITES:
         raise UserError(f"unknown suite {name!r}; valid suites: {', '.join(SUITES)}")
     module = importlib.import_module(SUITES[key][0])
-    return module.adapter(key)
+    adapter: Adapter = module.adapter(key)
+    adapter.use_setting(setting)
+    return adapter

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from txscout.benchmarks.grading import LETTERS, extract_confidence, extract_letters
 from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
 from txscout.core.errors import UserError
+from txscout.core.evidence import Evidence
 from txscout.core.files import path_kind
 
 if TYPE_CHECKING:
@@ -27,6 +28,25 @@ class Adapter(ABC):
 
     name: ClassVar[str]
     judge_use: ClassVar[JudgeUse] = "none"
+    settings_offered: ClassVar[tuple[str, ...]] = ()
+    """Ways the suite's questions can be asked (``--setting``), the default first; empty when there is one."""
+
+    def __init__(self) -> None:
+        self.setting: str | None = self.settings_offered[0] if self.settings_offered else None
+
+    def use_setting(self, name: str | None) -> None:
+        """Ask the questions the named way (None: the default); a way the suite lacks is a user error."""
+        if name is None:
+            return
+        if name not in self.settings_offered:
+            offered = ", ".join(self.settings_offered) or "only its default"
+            raise UserError(f"the {self.name} suite has no setting {name!r} (it has {offered})")
+        self.setting = name
+
+    def documents(self, loaded: LoadResult) -> list[Evidence]:
+        """What an open-book setting stores for the agent to search (``benchmarks.open_book``); empty when
+        the questions carry what they need."""
+        return []
 
     @abstractmethod
     def load(self, path: Path, *, seed: int = 0, shots: int | None = None) -> LoadResult:

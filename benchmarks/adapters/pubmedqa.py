@@ -1,6 +1,10 @@
 """PubMedQA, reasoning-required setting: question plus abstract contexts (never the long answer),
 answered yes/no/maybe; accuracy and macro-F1 on the official 500-item test split.
 
+Setting ``open-book`` asks the question alone: all 1,000 abstracts are stored in an evidence store of
+their own (``benchmarks.open_book``) for the agent to find, and each record says whether the answer
+cited the item's own abstract (``Item.metadata["gold_pmid"]``).
+
 ``--data`` is the folder with ``ori_pqal.json`` and ``test_ground_truth.json`` (or ``ori_pqal.json``
 itself, with the split file beside it). Subset ``test`` (the default) is the official split, ``other``
 the remaining labelled items.
@@ -19,6 +23,7 @@ from txscout.benchmarks.grading import extract_confidence, macro_f1
 from txscout.benchmarks.items import Grade, Item, LoadResult, Record, Skipped
 from txscout.benchmarks.judge import Judge
 from txscout.core.errors import UserError
+from txscout.core.evidence import Evidence
 
 LABELS = ("yes", "no", "maybe")
 INSTRUCTION = "End with a line of the form 'Answer: <yes, no or maybe>'."
@@ -29,6 +34,11 @@ def extract_label(response: str) -> str | None:
     return grading.extract_label(response, LABELS)
 
 
+def _year(item: Item) -> int | None:
+    year = str(item.metadata.get("year") or "")
+    return int(year) if year.isdigit() else None
+
+
 def _contexts(value: Any) -> list[str] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
@@ -37,6 +47,7 @@ def _contexts(value: Any) -> list[str] | None:
 
 class PubMedQAAdapter(Adapter):
     name = "pubmedqa"
+    settings_offered = ("context", "open-book")
 
     def load(self, path: Path, *, seed: int = 0, shots: int | None = None) -> LoadResult:
         path = require_path(path, "the PubMedQA folder with ori_pqal.json and test_ground_truth.json")
@@ -68,20 +79,33 @@ class PubMedQAAdapter(Adapter):
             context = "\n".join(
                 f"{str(labels[i]).title()}: {text}" if i < len(labels) else text for i, text in enumerate(contexts)
             )
+            open_book = self.setting == "open-book"
+            shown = "" if open_book else f"Context:\n{context}\n\n"
             items.append(
                 Item(
                     id=str(pmid),
                     suite=self.name,
-                    prompt=f"Context:\n{context}\n\nQuestion: {question}\n\n{INSTRUCTION}",
+                    prompt=f"{shown}Question: {question}\n\n{INSTRUCTION}",
                     answer_type="label",
                     choices=list(LABELS),
                     gold=label,
                     subset="test" if in_test else "other",
                     source=source,
-                    metadata={"year": row.get("YEAR"), "question": question},
+                    metadata={"year": row.get("YEAR"), "question": question}
+                    | ({"gold_pmid": str(pmid), "abstract": context} if open_book else {}),
                 )
             )
         return LoadResult(items=items, skipped=skipped, files=[data_file, split_file], default_subsets=["test"])
+
+    def documents(self, loaded: LoadResult) -> list[Evidence]:
+        """Every item's abstract (test split or not), in the open-book setting: the corpus the questions are
+        answered from. No title is stored, since a PubMedQA question is often its article's title."""
+        if self.setting != "open-book":
+            return []
+        return [
+            Evidence(text=item.metadata["abstract"], source_kind="pubmed", pmid=item.id, year=_year(item))
+            for item in loaded.items
+        ]
 
     def grader_name(self, judge: Judge | None) -> str:
         return "label-exact"
@@ -100,7 +124,11 @@ class PubMedQAAdapter(Adapter):
     def metrics(self, records: Sequence[Record]) -> dict[str, Any]:
         gold = [str(r.gold) for r in records]
         predicted = [r.prediction for r in records]
-        return {"macro_f1": macro_f1(gold, predicted, LABELS)}
+        figures: dict[str, Any] = {"macro_f1": macro_f1(gold, predicted, LABELS)}
+        cited = [r.gold_cited for r in records if r.gold_cited is not None]
+        if cited:
+            figures["gold_cited"] = sum(cited) / len(cited)
+        return figures
 
 
 def adapter(name: str) -> Adapter:

@@ -57,6 +57,11 @@ class TdcPredictor:
     def configured(self) -> bool:
         return bool(self.url and self.model)
 
+    @property
+    def remote(self) -> bool:
+        """Whether the predictor is reached over the network (not on this machine)."""
+        return self.url is not None and urlparse(self.url).hostname not in _LOOPBACK
+
     def predict(self, smiles: str, task: str, question: str | None, offline: bool) -> TdcPrediction:
         if not self.configured:
             raise ToolError(
@@ -65,7 +70,7 @@ class TdcPredictor:
                 "TxGemma model. predict_admet works without it."
             )
         assert self.url is not None and self.model is not None
-        if offline and urlparse(self.url).hostname not in _LOOPBACK:
+        if offline and self.remote:
             raise ToolError("predict_tdc: the network is off (--offline) and the predictor is not on this machine")
         payload = {
             "model": self.model,

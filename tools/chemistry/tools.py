@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from txscout.core.toolkit import Toolbox
+from txscout.core.toolkit import IDENTIFIER_FIELD, Toolbox
 from txscout.tools.chemistry.predictor import TdcPrediction
 from txscout.tools.chemistry.results import (
     AdmetResult,
@@ -36,26 +36,35 @@ MOLECULES_DESC = "molecules, each a drug name, SMILES, InChI or InChIKey"
 
 
 class MoleculeArgs(BaseModel):
-    molecule: str = Field(description=MOLECULE_DESC)
+    molecule: str = Field(description=MOLECULE_DESC, json_schema_extra=IDENTIFIER_FIELD)
 
 
 class SimilarityArgs(BaseModel):
     molecules: list[str] = Field(
-        description=MOLECULES_DESC + "; pairwise Tanimoto between them", min_length=1, max_length=50
+        description=MOLECULES_DESC + "; pairwise Tanimoto between them",
+        min_length=1,
+        max_length=50,
+        json_schema_extra=IDENTIFIER_FIELD,
     )
     top_k: int = Field(default=5, ge=0, le=50, description="nearest approved drugs to list per molecule (0 = none)")
 
 
 class SubstructureArgs(BaseModel):
-    smarts: str = Field(description="SMARTS (or SMILES) substructure pattern, e.g. 'c1ccccc1C(=O)O'")
+    smarts: str = Field(
+        description="SMARTS (or SMILES) substructure pattern, e.g. 'c1ccccc1C(=O)O'", json_schema_extra=IDENTIFIER_FIELD
+    )
     molecules: list[str] | None = Field(
-        default=None, description="molecules to search; omit to search all approved drugs"
+        default=None,
+        description="molecules to search; omit to search all approved drugs",
+        json_schema_extra=IDENTIFIER_FIELD,
     )
     max_results: int = Field(default=20, ge=1, le=200, description="how many hits to list")
 
 
 class PredictArgs(BaseModel):
-    molecules: list[str] = Field(description=MOLECULES_DESC + " (1 to 1000)", min_length=1, max_length=1000)
+    molecules: list[str] = Field(
+        description=MOLECULES_DESC + " (1 to 1000)", min_length=1, max_length=1000, json_schema_extra=IDENTIFIER_FIELD
+    )
     endpoints: list[str] | None = Field(
         default=None,
         description="optional endpoint ids (e.g. hERG, AMES, DILI, BBB_Martins, Solubility_AqSolDB) or "
@@ -65,7 +74,9 @@ class PredictArgs(BaseModel):
 
 
 class CompareArgs(BaseModel):
-    molecules: list[str] = Field(description=MOLECULES_DESC + " (2 to 20)", min_length=2, max_length=20)
+    molecules: list[str] = Field(
+        description=MOLECULES_DESC + " (2 to 20)", min_length=2, max_length=20, json_schema_extra=IDENTIFIER_FIELD
+    )
     property: str = Field(
         description="property to compare: molecular_weight, exact_mass, logp, tpsa, hbd, hba, "
         "rotatable_bonds, rings, aromatic_rings, fraction_sp3, heavy_atoms, qed, "
@@ -74,7 +85,7 @@ class CompareArgs(BaseModel):
 
 
 class TdcArgs(BaseModel):
-    molecule: str = Field(description=MOLECULE_DESC)
+    molecule: str = Field(description=MOLECULE_DESC, json_schema_extra=IDENTIFIER_FIELD)
     task: str = Field(description="TDC task name, e.g. 'ClinTox', 'Tox21 SR-p53', 'Skin_Reaction', 'HIV'")
     question: str | None = Field(
         default=None,
@@ -150,7 +161,9 @@ def safety_check(svc: ChemistryService, args: MoleculeArgs) -> SafetyResult:
 
 @CHEMISTRY.tool(
     "Ask a TxGemma-style therapeutic model (OpenAI-compatible endpoint) about a TDC task beyond ADMET, "
-    "e.g. ClinTox or HIV activity. Only works when a predictor endpoint is configured."
+    "e.g. ClinTox or HIV activity. Only works when a predictor endpoint is configured.",
+    needs_network=lambda svc: svc.predictor.remote,
+    unconfigured=lambda svc: None if svc.predictor.configured else "needs predictor_url and predictor_model set",
 )
 def predict_tdc(svc: ChemistryService, args: TdcArgs) -> TdcPrediction:
     return svc.predict_tdc(args.molecule, args.task, args.question)

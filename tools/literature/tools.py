@@ -300,7 +300,8 @@ LITERATURE = Toolbox[LiteratureServices](explain=_explain)
 
 @LITERATURE.tool(
     "Search PubMed and return matching articles with abstracts, each with a citation number [n]. "
-    "Use for published biomedical evidence: trials, mechanisms, drug effects."
+    "Use for published biomedical evidence: trials, mechanisms, drug effects.",
+    needs_network=True,
 )
 def pubmed_search(services: LiteratureServices, args: PubMedSearchArgs) -> PubMedResult:
     services.pubmed.recorded_at = None
@@ -326,7 +327,8 @@ def pubmed_search(services: LiteratureServices, args: PubMedSearchArgs) -> PubMe
 
 @LITERATURE.tool(
     "Fetch PubMed articles by PMID: title, abstract, authors, journal, year, DOI, MeSH terms, "
-    "each with a citation number [n]."
+    "each with a citation number [n].",
+    needs_network=True,
 )
 def pubmed_fetch(services: LiteratureServices, args: PubMedFetchArgs) -> PubMedResult:
     services.pubmed.recorded_at = None
@@ -343,7 +345,8 @@ def pubmed_fetch(services: LiteratureServices, args: PubMedFetchArgs) -> PubMedR
 
 @LITERATURE.tool(
     "Search the web; returns titles, URLs and snippets with citation numbers [n]. Read a page "
-    "with read_url before relying on it."
+    "with read_url before relying on it.",
+    needs_network=True,
 )
 def web_search(services: LiteratureServices, args: WebSearchArgs) -> WebSearchResult:
     found = services.web.search(args.query, args.max_results, args.time_limit)
@@ -369,7 +372,8 @@ def web_search(services: LiteratureServices, args: WebSearchArgs) -> WebSearchRe
 
 @LITERATURE.tool(
     "Read a web page (HTML, plain text or PDF) and return its main text as passages with citation "
-    "numbers [n]; give focus to see the passages most relevant to a question."
+    "numbers [n]; give focus to see the passages most relevant to a question.",
+    needs_network=True,
 )
 def read_url(services: LiteratureServices, args: ReadUrlArgs) -> ReadUrlResult:
     page = read_page(services.pages, args.url, allow_loopback=services.settings.allow_loopback)

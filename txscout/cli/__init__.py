@@ -6,11 +6,12 @@ stderr and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -367,30 +368,71 @@ def config_show(
     )
 
 
-def _tool_map(settings: Settings) -> dict[str, Any]:
+@contextlib.contextmanager
+def _tool_map(settings: Settings) -> Iterator[dict[str, Any]]:
+    """The built-in tools and, with ``mcp_config``, those of its MCP servers, whose sessions close when the
+    command is done (a server left out is one warning line on stderr; the others still serve)."""
     from txscout.agent.toolbox import default_tools
 
-    return {tool.name: tool for tool in default_tools(settings)}
+    tools = default_tools(settings)
+    servers = None
+    if settings.mcp_config is not None:
+        from txscout.agent.mcp_tools import McpServers
+
+        servers = McpServers(settings.mcp_config, call_timeout_s=settings.tool_timeout_s)
+        for problem in servers.problems:
+            err.print(Text.assemble(("warning: ", "yellow"), clean_line(problem)), soft_wrap=True)
+        tools = [*tools, *servers.tools]
+    try:
+        yield {tool.name: tool for tool in tools}
+    finally:
+        if servers is not None:
+            servers.close()
 
 
 @tools_app.command("list")
-def tools_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List every tool with its arguments."""
-    tools = _tool_map(_settings())
+def tools_list(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    offline: OfflineOpt = None,
+    mcp_config: McpConfigOpt = None,
+) -> None:
+    """List every tool with its arguments, and whether it can work now (network, configuration)."""
+    settings = _settings(offline=offline, mcp_config=mcp_config)
+    with _tool_map(settings) as tools:
+        _list_tools(tools, settings, as_json)
+
+
+def _list_tools(tools: dict[str, Any], settings: Settings, as_json: bool) -> None:
+    from txscout.core.toolkit import needs_network, unusable
+
     if as_json:
         payload = [
-            {"name": t.name, "description": t.description, "args": t.tool_call_schema.model_json_schema()}
+            {
+                "name": t.name,
+                "description": t.description,
+                "args": t.tool_call_schema.model_json_schema(),
+                "needs_network": needs_network(t),
+                "unusable": unusable(t, offline=settings.offline),
+            }
             for t in tools.values()
         ]
         write_stdout(json.dumps(payload, indent=2) + "\n")
         return
     from rich.table import Table
 
-    table = Table("tool", "arguments", "description")
+    table = Table("tool", "arguments", "network", "description")
     for t in tools.values():
         props = t.tool_call_schema.model_json_schema().get("properties", {})
         summary = (t.description.strip().splitlines() or [""])[0]
-        table.add_row(Text(clean_line(t.name)), Text(clean_line(", ".join(props))), Text(clean_line(summary)))
+        problem = unusable(t, offline=settings.offline)
+        if problem:
+            summary = f"{summary} (not offered: {problem})"
+        table.add_row(
+            Text(clean_line(t.name)),
+            Text(clean_line(", ".join(props))),
+            "yes" if needs_network(t) else "",
+            Text(clean_line(summary)),
+        )
     out.print(table)
 
 
@@ -400,23 +442,29 @@ def tools_call(
     args: Annotated[str, typer.Argument(help="Arguments as a JSON object.")] = "{}",
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured result as JSON.")] = False,
     offline: OfflineOpt = None,
+    mcp_config: McpConfigOpt = None,
 ) -> None:
     """Run one tool directly: for scripting and for checking tools without a model."""
-    from pydantic import ValidationError
-
-    from txscout.core.toolkit import ToolContext, tool_context
-
     try:
         parsed = json.loads(args)
     except json.JSONDecodeError as exc:
         raise UserError(f"arguments are not valid JSON: {exc.msg} at position {exc.pos}") from None
     if not isinstance(parsed, dict):
         raise UserError('arguments must be a JSON object, e.g. \'{"query": "aspirin"}\'')
-    settings = _settings(offline=offline)
-    tools = _tool_map(settings)
+    settings = _settings(offline=offline, mcp_config=mcp_config)
+    with _tool_map(settings) as tools:
+        _call_tool(tools, name, parsed, settings, as_json)
+
+
+def _call_tool(tools: dict[str, Any], name: str, parsed: dict[str, Any], settings: Settings, as_json: bool) -> None:
+    from pydantic import ValidationError
+
+    from txscout.core.toolkit import ToolContext, tool_context
+
     tool = tools.get(name)
     if tool is None:
-        raise UserError(f"unknown tool {name!r}; available: {', '.join(tools)}")
+        shown = ", ".join(list(tools)[:20]) + (f" and {len(tools) - 20} more" if len(tools) > 20 else "")
+        raise UserError(f"unknown tool {name!r}; available: {shown} (see txscout tools list)")
     if isinstance(tool.args_schema, type):
         try:
             tool.args_schema.model_validate(parsed)
