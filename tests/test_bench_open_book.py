@@ -55,7 +55,8 @@ def _searching_agent(settings_path: Path, queries: list[str], cite: list[str]) -
     for query, ref in zip(queries, cite, strict=True):
         replies.append(f"Thought: search.\nAction: memory_search\nAction Input: {json.dumps({'query': query, 'k': 1})}")
         replies.append(f"Thought: found it.\nFinal Answer: yes {ref}\nAnswer: yes")
-    settings = load_settings(memory_path=settings_path, offline=True)
+    # evidence_k=0: no search before the first step, so the scripted search decides what is cited
+    settings = load_settings(memory_path=settings_path, offline=True, evidence_k=0)
     return Agent(model=script(*replies), settings=settings, mode="react")
 
 
@@ -132,7 +133,7 @@ def test_progress_counts_each_item_as_it_finishes(tmp_path: Path) -> None:
     options = RunOptions(suite="pubmedqa", data=PUBMEDQA, out=tmp_path / "p", mode="bare", progress=False, limit=2)
     run = runner_module.prepare(options, agent=Watching(), agents=None, judge=None, console=Console(quiet=True))
     previous, todo = run.pending()
-    run.start(previous)
+    run.start(previous, runner_module.now())
     runner_module._execute(run, runner_module.ThreadPool(run), previous, todo, scored)
     assert counted_during_second == [1] and len(scored) == 2
 
