@@ -1,5 +1,6 @@
 """Real counterparts started on 127.0.0.1 for integration tests: llama-cpp-python's OpenAI-compatible
-server with the embedded SmolLM2 GGUF, a chroma server, and a socket that accepts and never answers.
+server with the embedded SmolLM2 GGUF, a chroma server, txscout's own MCP server over HTTP, and a
+socket that accepts and never answers.
 
 Each server gets a free port, logs to a file (shown when it fails to start), and is stopped by its
 owner: session fixtures in ``conftest.py`` for the shared ones, the test itself for those it kills.
@@ -15,9 +16,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from txscout.mcp.server import TxscoutMcp
 
 LLAMA_CTX = 4096
 """Room for the text protocol's system prompt, the grounding observations and a short reply."""
@@ -27,6 +33,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mcp_over_http(service: TxscoutMcp, host: str = "127.0.0.1") -> Iterator[int]:
+    """txscout's MCP server (``service``) over streamable HTTP in this process, on a free
+    port of ``host``, until the block ends; yields the port."""
+    from txscout.mcp.server import build_server
+    from txscout.mcp.transport import http_server
+
+    port = free_port()
+    server = http_server(build_server(service), host, port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 class Process:

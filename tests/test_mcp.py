@@ -7,8 +7,6 @@ import json
 import os
 import socket
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,15 +17,15 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.real_servers import free_port
+from tests.real_servers import mcp_over_http
 from tests.sampling_fakes import EmbeddedLike
 from tests.scripted import ScriptedChatModel
 from txscout.agent.api import Agent
 from txscout.agent.toolbox import default_tools
 from txscout.core.events import ErrorRaised, ToolResult
 from txscout.core.settings import load_settings
-from txscout.mcp.server import TxscoutMcp, build_server
-from txscout.mcp.transport import HTTP_PATH, http_server
+from txscout.mcp.server import TxscoutMcp
+from txscout.mcp.transport import HTTP_PATH
 
 TXSCOUT = str(Path(sys.executable).with_name("txscout"))
 
@@ -106,17 +104,8 @@ def http_mcp() -> Iterator[str]:
     def agent() -> Agent:
         return Agent(model=scripted, tools=tools, settings=settings, protocol="text", store=False)
 
-    port = free_port()
-    server = http_server(build_server(TxscoutMcp(settings, tools=tools, agent_factory=agent)), "127.0.0.1", port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}{HTTP_PATH}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with mcp_over_http(TxscoutMcp(settings, tools=tools, agent_factory=agent)) as port:
+        yield f"http://127.0.0.1:{port}{HTTP_PATH}"
 
 
 async def test_streamable_http_serves_tools_and_a_cited_answer(http_mcp: str) -> None:

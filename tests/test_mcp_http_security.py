@@ -5,20 +5,18 @@ and bound, before the start-up line names it. The server is the real one, on a f
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.real_servers import free_port
+from tests.real_servers import mcp_over_http
 from txscout.cli import app
 from txscout.core.errors import UserError
 from txscout.core.settings import load_settings
-from txscout.mcp.server import TxscoutMcp, build_server
-from txscout.mcp.transport import HTTP_PATH, http_server, own_hosts, parse_address
+from txscout.mcp.server import TxscoutMcp
+from txscout.mcp.transport import HTTP_PATH, own_hosts, parse_address
 
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -29,18 +27,9 @@ INITIALIZE = {
 
 
 def _serve(host: str) -> Iterator[tuple[str, int]]:
-    port = free_port()
     service = TxscoutMcp(load_settings(offline=True), tools=[], agent_factory=lambda: pytest.fail("no ask here"))
-    server = http_server(build_server(service), host, port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield host, port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with mcp_over_http(service, host) as port:
+        yield host, port
 
 
 @pytest.fixture(scope="module")

@@ -10,18 +10,17 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.real_servers import free_port
+from tests.real_servers import mcp_over_http
 from txscout.agent.mcp_tools import McpServers
 from txscout.core.settings import load_settings
-from txscout.mcp.server import TxscoutMcp, build_server
-from txscout.mcp.transport import HTTP_PATH, http_server
+from txscout.mcp.server import TxscoutMcp
+from txscout.mcp.transport import HTTP_PATH
 
 NOISY = """
 import sys
@@ -87,18 +86,9 @@ def mcp_logs() -> Iterator[Collect]:
 
 @pytest.fixture
 def http_port() -> Iterator[int]:
-    port = free_port()
     service = TxscoutMcp(load_settings(offline=True), tools=[], agent_factory=lambda: pytest.fail("no ask here"))
-    server = http_server(build_server(service), "127.0.0.1", port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with mcp_over_http(service) as port:
+        yield port
 
 
 def test_a_client_hanging_up_mid_request_is_not_a_server_error(http_port: int, mcp_logs: Collect) -> None:

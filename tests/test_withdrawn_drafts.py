@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from rich.console import Console
 from textual.widgets import Static
 from typer.testing import CliRunner
 
-from tests.real_servers import free_port
+from tests.real_servers import mcp_over_http
 from tests.tui_fakes import until
 from txscout.agent.api import Agent
 from txscout.agent.loop import Run
@@ -51,8 +49,8 @@ from txscout.core.events import (
     validate_sequence,
 )
 from txscout.core.settings import Settings
-from txscout.mcp.server import TxscoutMcp, build_server
-from txscout.mcp.transport import HTTP_PATH, http_server
+from txscout.mcp.server import TxscoutMcp
+from txscout.mcp.transport import HTTP_PATH
 from txscout.tools.chemistry import chemistry_tools
 from txscout.tui.app import TxscoutApp
 from txscout.tui.screens.sessions import SessionsScreen
@@ -301,16 +299,8 @@ def mcp_url(tools: list[Any]) -> Iterator[str]:
     def agent() -> Agent:
         return Agent(model=replies.model(), tools=tools, settings=settings, protocol="text", store=False)
 
-    port = free_port()
-    server = http_server(build_server(TxscoutMcp(settings, tools=tools, agent_factory=agent)), "127.0.0.1", port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}{HTTP_PATH}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with mcp_over_http(TxscoutMcp(settings, tools=tools, agent_factory=agent)) as port:
+        yield f"http://127.0.0.1:{port}{HTTP_PATH}"
 
 
 async def test_mcp_ask_returns_the_refusal_and_no_draft(mcp_url: str) -> None:
