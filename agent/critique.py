@@ -270,27 +270,16 @@ def toxicity_flags(run: Run) -> dict[str, float]:
 
 
 def safety_notes(run: Run) -> list[str]:
-    """Safety facts the tools established, in words a prompt can carry."""
-    notes = [f"{f.matched} was flagged by the chemical safety gate ({f.category})" for f in run.safety]
-    notes += [
-        f"the predictor flagged {_TOXICITY_NAMES[k]} toxicity (p={v:.2f})" for k, v in toxicity_flags(run).items()
-    ]
-    return notes
+    """Safety facts the tools established, in words a prompt can carry. A structure the safety gate
+    flagged is not among them: such a run ends in the refusal and is never critiqued."""
+    return [f"the predictor flagged {_TOXICITY_NAMES[k]} toxicity (p={v:.2f})" for k, v in toxicity_flags(run).items()]
 
 
 def check_safety(text: str, run: Run) -> list[Problem]:
-    """Safety facts a tool established or cited evidence states that the answer leaves out."""
+    """Safety facts a tool established or cited evidence states that the answer leaves out (a flagged
+    structure needs no check here: that run ends in the refusal, uncritiqued)."""
     lowered = text.lower()
     problems: list[Problem] = []
-    for flag in run.safety:
-        words = {flag.matched.lower(), *flag.category.lower().replace("_", " ").split(), "hazard", "safety"}
-        if not any(w and w in lowered for w in words):
-            problems.append(
-                Problem(
-                    kind="safety",
-                    detail=f"the safety gate flagged {flag.matched} ({flag.category}); not mentioned",
-                )
-            )
     for name, value in toxicity_flags(run).items():
         if not any(w in lowered for w in _TOXICITY_WORDS[name]):
             problems.append(

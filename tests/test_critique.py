@@ -30,7 +30,7 @@ from txscout.agent.critique import (
 )
 from txscout.agent.loop import Run
 from txscout.agent.uncertainty import sampling_prompt
-from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, SafetyFlagged, ToolCalled
+from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, ToolCalled
 from txscout.core.evidence import Evidence
 from txscout.core.settings import load_settings
 from txscout.core.toolkit import ToolError, artifact, current_context
@@ -275,15 +275,6 @@ def test_sentences_keep_trailing_citations() -> None:
         "Second claim, 3.5 mg.",
         "Third?",
     ]
-
-
-def test_safety_gate_flags_must_be_mentioned() -> None:
-    events: list[Any] = []
-    run = make_run(script("NONE"), [], events)
-    run.emit(SafetyFlagged(tool="identify_molecule", molecule="C", matched="sarin", similarity=0.9, category="cwc"))
-
-    assert [p.kind for p in check_safety("It is an organophosphate.", run)] == ["safety"]
-    assert check_safety("Sarin is a controlled nerve agent; no synthesis guidance.", run) == []
 
 
 def test_predictor_toxicity_flags_must_be_mentioned() -> None:
