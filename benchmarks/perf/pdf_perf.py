@@ -6,8 +6,9 @@ headers, page-number footers), then measures pages per second for:
 - pypdfium2 alone: each page's text in PDFium's order (``get_text_range``), no layout work;
 - pypdf and pdfminer.six alone, where installed (licence-compatible alternatives);
 - txscout's ``read_pdf`` in this process (reading order, headings, headers, metadata);
-- txscout's folder path, ``parse_pdfs`` in worker processes (what ``memory add DIR`` runs), and the
-  same work on threads, which PDFium's global lock serialises (why the folder path uses processes).
+- txscout's folder path, ``parse_pdfs`` in worker processes (what ``memory add DIR`` runs). Threads
+  are no option: PDFium is not thread-safe (two threads reading at once crash the process), which is
+  why the folder path, and every other caller, parses in worker processes.
 
 Embedding is reported separately: the chunks of the folder are embedded by the int8 MiniLM and
 chunks per second printed, since on two cores it, not parsing, decides how long ``memory add`` takes.
@@ -22,7 +23,6 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.pdf_factory writes the PDFs
@@ -96,10 +96,6 @@ def main() -> None:
         start = time.perf_counter()
         parsed = [read_pdf_file(p) for p in paths]
         inline = _rate("txscout read_pdf, one process", total, time.perf_counter() - start)
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(read_pdf_file, paths))
-        _rate(f"txscout read_pdf, {args.workers} threads (for comparison)", total, time.perf_counter() - start)
         start = time.perf_counter()
         results = list(parse_pdfs(paths, workers=args.workers))
         pooled = _rate(
