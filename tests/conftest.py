@@ -42,6 +42,15 @@ def embedder() -> object:
     return get_embedder()
 
 
+@pytest.fixture
+def memory_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> Path:
+    """A private evidence store and cache for a memory CLI test; the path of the store."""
+    path = tmp_path / "memory"
+    monkeypatch.setenv("TXSCOUT_MEMORY_PATH", str(path))
+    monkeypatch.setenv("TXSCOUT_CACHE_DIR", str(tmp_path / "cache"))
+    return path
+
+
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """llama-cpp-python's OpenAI-compatible server with SmolLM2 (a chat format with function calling),

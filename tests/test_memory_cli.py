@@ -11,17 +11,8 @@ from typer.testing import CliRunner
 
 from tests.fake_servers import FakeServer, eutils_default
 from txscout.cli import app
-from txscout.memory.embeddings import Embedder
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def memory_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> Path:
-    path = tmp_path / "memory"
-    monkeypatch.setenv("TXSCOUT_MEMORY_PATH", str(path))
-    monkeypatch.setenv("TXSCOUT_CACHE_DIR", str(tmp_path / "cache"))
-    return path
 
 
 @pytest.fixture

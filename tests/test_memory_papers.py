@@ -14,17 +14,8 @@ from tests import pdf_factory
 from txscout.agent.citations import EvidenceLedger
 from txscout.cli import app
 from txscout.core.evidence import Evidence
-from txscout.memory.embeddings import Embedder
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def memory_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> Path:
-    path = tmp_path / "memory"
-    monkeypatch.setenv("TXSCOUT_MEMORY_PATH", str(path))
-    monkeypatch.setenv("TXSCOUT_CACHE_DIR", str(tmp_path / "cache"))
-    return path
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
