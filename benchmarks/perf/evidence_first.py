@@ -5,12 +5,17 @@ questions are asked in react mode without their context, offline, with the yes/n
 Per item: whether the gold abstract was kept (shown to the model), whether the answer cites it, the
 label and whether it is right, the time.
 
+``--latency`` times, in one process and with one agent, warm questions answered from the store against
+warm single-property chemistry questions (issue 19's target: the store question's p50 is at most twice the
+chemistry question's). The first question of each kind is a warm-up and not counted.
+
 ``--calibrate`` instead reports the cosine similarities the relevance floor (``evidence_floor``) is set
 against: of each PubMedQA question to its own abstract (which should be kept), and of MedQA questions,
 which no PubMedQA abstract answers, to their best passage (which should not).
 
     python benchmarks/perf/evidence_first.py --data ../shared/data --items 10 [--balanced]
     python benchmarks/perf/evidence_first.py --data ../shared/data --calibrate
+    python benchmarks/perf/evidence_first.py --data ../shared/data --latency --items 10
 """
 
 from __future__ import annotations
@@ -118,6 +123,54 @@ def ask(data: Path, store: Any, items: int, mode: str, model: str, balanced: boo
     )
 
 
+CHEMISTRY = (
+    "What is the molecular weight of {}?",
+    "What is the logP of {}?",
+    "How many hydrogen bond donors does {} have?",
+    "What is the topological polar surface area of {}?",
+)
+DRUGS = ("aspirin", "ibuprofen", "caffeine", "metformin", "imatinib", "paracetamol", "naproxen", "atorvastatin")
+
+
+def latency(data: Path, store: Any, items: int, mode: str, model: str) -> None:
+    """Warm p50 of questions answered from the store against warm single-property chemistry questions,
+    alternated so that neither kind runs on a warmer process than the other."""
+    from txscout import Agent, Choices
+
+    raw = json.loads((data / "pubmedqa" / "ori_pqal.json").read_text(encoding="utf-8"))
+    test = list(json.loads((data / "pubmedqa" / "test_ground_truth.json").read_text(encoding="utf-8")))
+    agent = Agent(model=model, mode=mode, store=store, offline=True)  # type: ignore[arg-type]
+    labels = Choices(answers=["yes", "no", "maybe"])
+    timings: dict[str, list[float]] = {"store": [], "chemistry": []}
+    cited = 0
+    for i in range(items + 1):
+        chemistry = CHEMISTRY[i % len(CHEMISTRY)].format(DRUGS[i % len(DRUGS)])
+        started = time.perf_counter()
+        agent.run(chemistry)
+        took_chemistry = time.perf_counter() - started
+        pmid = test[i]
+        started = time.perf_counter()
+        answer = agent.run(raw[pmid]["QUESTION"], choices=labels)
+        took_store = time.perf_counter() - started
+        if i == 0:
+            continue  # warm-up: the first run of each kind loads the embedder and the store
+        timings["chemistry"].append(took_chemistry)
+        timings["store"].append(took_store)
+        cited += any(c.locator.endswith(f"/{pmid}/") for c in answer.citations)
+        print(f"{i}: chemistry {took_chemistry:.2f} s, store {took_store:.2f} s", flush=True)
+    chemistry_p50 = statistics.median(timings["chemistry"])
+    store_p50 = statistics.median(timings["store"])
+    table = Table("question", "warm p50 s", "max s", title=f"{items} warm questions each, {mode}, {model}, one process")
+    for kind, values in timings.items():
+        table.add_row(kind, f"{statistics.median(values):.2f}", f"{max(values):.2f}")
+    Console().print(table)
+    ratio = store_p50 / chemistry_p50
+    print(
+        f"store p50 / chemistry p50 = {ratio:.2f} (target <= 2: {'met' if ratio <= 2 else 'missed'}); "
+        f"gold abstract cited {cited}/{items}; load average {os.getloadavg()[0]:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -127,11 +180,14 @@ def main() -> None:
     parser.add_argument("--model", default="local")
     parser.add_argument("--balanced", action="store_true", help="alternate yes, no and maybe items")
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--latency", action="store_true", help="warm p50 of store questions against chemistry ones")
     parser.add_argument("--calibrate-n", type=int, default=200)
     args = parser.parse_args()
     store = open_store(args.data, args.store)
     if args.calibrate:
         calibrate(args.data, store, args.calibrate_n)
+    elif args.latency:
+        latency(args.data, store, args.items, args.mode, args.model)
     else:
         ask(args.data, store, args.items, args.mode, args.model, args.balanced)
 
