@@ -21,6 +21,7 @@ from txscout.core.errors import UserError
 from txscout.core.evidence import Evidence
 from txscout.core.files import path_kind
 from txscout.core.pdf import MAX_PAGES, PdfError, PdfText
+from txscout.core.pdf_pool import TIMEOUT
 from txscout.memory.store import EvidenceStore
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text"})
@@ -167,11 +168,13 @@ class Ingest:
         *,
         workers: int | None = None,
         max_pages: int = MAX_PAGES,
+        timeout: float = TIMEOUT,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.store = store
         self.workers = workers
         self.max_pages = max_pages
+        self.timeout = timeout
         self.on_progress = on_progress
         self.progress = Progress()
         self.report = IngestReport()
@@ -249,7 +252,9 @@ class Ingest:
 
         if not pdfs:
             return
-        for path, parsed in parse_pdfs(list(pdfs), workers=self.workers, max_pages=self.max_pages):
+        for path, parsed in parse_pdfs(
+            list(pdfs), workers=self.workers, max_pages=self.max_pages, timeout=self.timeout
+        ):
             if isinstance(parsed, PdfError):
                 self._fail(str(path), str(parsed).removeprefix(f"{path}: "))
                 continue
