@@ -40,7 +40,7 @@ def test_a_run_killed_mid_folder_leaves_whole_documents_and_a_rerun_adds_the_res
     chunker = EvidenceStore(path=tmp_path / "unused")
     for n in range(5):
         lines = [
-            f"Paper {n} finding {i}: inhibitor {n * 997 + i} slows tumour line {i % 7} growth." for i in range(500)
+            f"Paper {n} finding {i}: inhibitor {n * 997 + i} slows tumour line {i % 7} growth." for i in range(300)
         ]
         pdf = pdf_factory.prose(folder / f"paper{n}.pdf", lines)
         doc = pdf.resolve().as_uri()
