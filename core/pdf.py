@@ -138,13 +138,34 @@ class _Probe:
         self.refs = [ctypes.byref(v) for v in self.box]
         self.name = ctypes.create_string_buffer(128)
 
+    def centre(self, index: int) -> tuple[float, float] | None:
+        """The middle of character ``index``'s box; None where PDFium has no box for it."""
+        if not self.raw.FPDFText_GetCharBox(self.textpage, index, *self.refs):
+            return None
+        left, right, bottom, top = self.box
+        return (left.value + right.value) / 2, (bottom.value + top.value) / 2
+
     def inside(self, index: int, run: tuple[float, float, float, float]) -> bool:
         """Whether character ``index`` lies within the run's rectangle."""
-        if not self.raw.FPDFText_GetCharBox(self.textpage, index, *self.refs):
-            return False
-        left, right, bottom, top = self.box
-        x, y = (left.value + right.value) / 2, (bottom.value + top.value) / 2
-        return run[0] - 1 <= x <= run[2] + 1 and run[1] - 1 <= y <= run[3] + 1
+        centre = self.centre(index)
+        return centre is not None and run[0] - 1 <= centre[0] <= run[2] + 1 and run[1] - 1 <= centre[1] <= run[3] + 1
+
+    def first_in_line(self, low: int, high: int, run: tuple[float, float, float, float]) -> int:
+        """Where in the line ``[low, high)`` the run starts, if it is the character found by bisection
+        (the characters of one line run left to right) and lies inside the run; else -1.
+
+        Two columns on one baseline make PDFium put both on one line, so a run starting mid-line is
+        common. Asking PDFium for the character at a point scans the whole page (40 µs, against under
+        2 µs for one character's box), and most of the parse went there."""
+        start, end = low, high
+        while start < end:
+            middle = (start + end) // 2
+            centre = self.centre(middle)
+            if centre is not None and centre[0] >= run[0] - 1:
+                end = middle
+            else:
+                start = middle + 1
+        return start if start < high and self.inside(start, run) else -1
 
     def at(self, run: tuple[float, float, float, float]) -> int:
         """The character at the run's left edge."""
@@ -172,8 +193,11 @@ def _page_lines(textpage: Any) -> list[_Line]:
         # A run usually starts just after PDFium's next line break; where it does not (two runs on one
         # line, a superscript), ask PDFium which character sits at the run's left edge.
         after = max(starts[-1], 0)
-        guess = text.find("\n", after) + 1
+        line_end = text.find("\n", after)
+        guess = line_end + 1
         if guess <= 0 or not probe.inside(guess, run):
+            guess = probe.first_in_line(after + 1, line_end if line_end >= 0 else len(text), run)
+        if guess < 0:
             guess = probe.at(run)
         starts.append(guess if guess > after else -1)
     ends: list[int] = []
