@@ -181,6 +181,7 @@ def _collect(worker: _Worker, memory_limit: int, timeout: float) -> tuple[tuple[
         if worker.label is not None:
             return (worker.label, _too_big(worker.label, memory_limit)), True
         if not worker.ready:
+            worker.process.join(5)  # for its exit code
             raise PdfError(f"a PDF worker process could not start (exit code {worker.process.exitcode})")
         return None, True
     if worker.label is not None and time.monotonic() - worker.started >= timeout:
