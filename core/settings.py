@@ -277,6 +277,12 @@ class StorageSettings(BaseModel):
     memory_url: str | None = Field(
         default=None, description="URL of a shared chroma server to use as the evidence store instead of memory_path."
     )
+    pdf_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds one PDF may take to parse before it is reported as failed and the rest go on "
+        "(a 2,000-page book takes well under a minute).",
+    )
 
 
 class BenchSettings(BaseModel):

@@ -5,7 +5,8 @@ Markdown, HTML, JSONL corpora and exports, and BibTeX or RIS libraries. A file w
 already stored is skipped before it is parsed. PDFs are parsed in worker processes
 (:mod:`txscout.core.pdf_pool`) while the main process embeds and writes the ones already parsed.
 A file that cannot be read is reported with its cause and the run goes on; each document's chunks go
-into the store in one write, so a run killed mid-way leaves every file either stored or absent.
+into the store in one write, so a run killed mid-way leaves every file either stored or absent, and a
+changed file's new version is written before its old one is deleted.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from txscout.core.errors import UserError
 from txscout.core.evidence import Evidence
 from txscout.core.files import path_kind
 from txscout.core.pdf import MAX_PAGES, PdfError, PdfText
+from txscout.core.pdf_pool import TIMEOUT
 from txscout.memory.store import EvidenceStore
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 LIBRARY_SUFFIXES = frozenset({".bib", ".ris"})
 READABLE = TEXT_SUFFIXES | HTML_SUFFIXES | LIBRARY_SUFFIXES | {".pdf", ".jsonl"}
+DOCUMENT_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf"}
+"""Files stored as one document named by their path, which a changed version replaces."""
 
 
 class Document(BaseModel):
@@ -167,15 +171,16 @@ class Ingest:
         *,
         workers: int | None = None,
         max_pages: int = MAX_PAGES,
+        timeout: float = TIMEOUT,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.store = store
         self.workers = workers
         self.max_pages = max_pages
+        self.timeout = timeout
         self.on_progress = on_progress
         self.progress = Progress()
         self.report = IngestReport()
-        self._stored_docs: set[str] | None = None
 
     def _tell(self) -> None:
         if self.on_progress is not None:
@@ -188,14 +193,8 @@ class Ingest:
 
     def store_document(self, document: Document) -> None:
         """Embed and write one document, recording whether it added anything. A file stored before
-        with other content is taken out first, so its old text does not linger."""
+        with other content is replaced: its new version is written, then the old one's text deleted."""
         self.progress.current = document.source
-        if document.doc:
-            if self._stored_docs is None:
-                self._stored_docs = {d.doc for d in self.store.documents()}
-            if document.doc in self._stored_docs:
-                self.store.remove(document.doc)
-
         def embedded(count: int) -> None:
             self.progress.chunks += count
             self._tell()
@@ -249,7 +248,9 @@ class Ingest:
 
         if not pdfs:
             return
-        for path, parsed in parse_pdfs(list(pdfs), workers=self.workers, max_pages=self.max_pages):
+        for path, parsed in parse_pdfs(
+            list(pdfs), workers=self.workers, max_pages=self.max_pages, timeout=self.timeout
+        ):
             if isinstance(parsed, PdfError):
                 self._fail(str(path), str(parsed).removeprefix(f"{path}: "))
                 continue
@@ -266,8 +267,12 @@ class Ingest:
             self.store_document(document)
 
     def _unchanged(self, path: Path, sha: str) -> bool:
+        """Whether the file's content is stored whole already (then a replacement of it that was cut
+        short is finished here)."""
         if not self.store.has_content(sha):
             return False
+        if path.suffix.lower() in DOCUMENT_SUFFIXES:
+            self.store.finish_replacement(path.resolve().as_uri(), sha)
         self.report.outcomes.append(Outcome(source=str(path), status="unchanged"))
         self.progress.files_done += 1
         self._tell()

@@ -405,11 +405,13 @@ class EvidenceStore:
                 out.setdefault(chunk.content_hash, (chunk, _metadata(item, item.content_hash, index, doc, sha)))
         return list(out.values())
 
-    def _existing(self, ids: list[str]) -> set[str]:
+    def _existing(self, ids: list[str]) -> dict[str, str]:
+        """Which of ``ids`` are stored, each with the document it belongs to."""
         collection = self._coll()
-        found: set[str] = set()
+        found: dict[str, str] = {}
         for batch in _batched(ids, _BATCH):
-            found.update(collection.get(ids=batch, include=[])["ids"])
+            page = collection.get(ids=batch, include=["metadatas"])
+            found.update(zip(page["ids"], (_meta_document(m or {}) for m in page["metadatas"] or []), strict=True))
         return found
 
     def add(
@@ -420,21 +422,28 @@ class EvidenceStore:
         sha: str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Store evidence; returns how many chunks were new. ``doc`` names the document all items come
-        from (a file's hash), else each item's own source is its document. A document's chunks are
-        written in one transaction, so a process killed mid-add leaves none of it. Embedding happens
-        outside the write lock so a large import does not make other writers wait for the model;
-        ``progress`` hears how many chunks each embedded batch held."""
+        """Store evidence; returns how many chunks were written. ``doc`` names the document all items
+        come from, else each item's own source is its document.
+
+        With both ``doc`` and ``sha`` (a file's path and content hash) the items are the document's new
+        version: its chunks are written over the old ones (one transaction), and only then are the old
+        version's other chunks deleted. A reader, or a process killed in between, never finds the
+        document missing or half-written; at worst both versions are there until
+        :meth:`finish_replacement` runs, which the next ``memory add`` of the file does.
+
+        Embedding happens outside the write lock so a large import does not make other writers wait for
+        the model; ``progress`` hears how many chunks each embedded batch held."""
         chunks = self.chunks(items, doc, sha)
         if not chunks:
             return 0
+        replacing = doc if doc is not None and sha is not None else None
         try:
             known = self._existing([c.content_hash for c, _ in chunks])
         except StoreError:
             raise
         except Exception as exc:
             raise StoreError(f"could not read memory store {self.location}: {exc}") from exc
-        fresh = [(c, m) for c, m in chunks if c.content_hash not in known]
+        fresh = [(c, m) for c, m in chunks if c.content_hash not in known or known[c.content_hash] == replacing]
         if not fresh:
             return 0
         texts = [self._embedding_text(c) for c, _ in fresh]
@@ -443,7 +452,8 @@ class EvidenceStore:
             vectors.extend(self.embedder.encode(batch))
             if progress is not None:
                 progress(len(batch))
-        return self._write([(c, m, v) for (c, m), v in zip(fresh, vectors, strict=True)])
+        rows = [(c, m, v) for (c, m), v in zip(fresh, vectors, strict=True)]
+        return self._write(rows, replacing=replacing, sha=sha)
 
     def add_embedded(self, items: list[Evidence], vectors: Any) -> int:
         """Store items whose vectors were computed elsewhere with this store's model (bulk imports, the
@@ -453,25 +463,37 @@ class EvidenceStore:
         ]
         return self._write(rows)
 
-    def _write(self, rows: list[tuple[Evidence, dict[str, Any], Any]]) -> int:
+    def _write(
+        self, rows: list[tuple[Evidence, dict[str, Any], Any]], *, replacing: str | None = None, sha: str | None = None
+    ) -> int:
+        """Write rows whose ids are not stored yet (or, when ``replacing`` a document, are stored as part
+        of it), each chunk stamped with this write and, for a file, with ``parts``: how many chunks its
+        content hash has once the write is done, so that :meth:`has_content` can tell a file written
+        whole from one whose write was cut short."""
         try:
             with self._write_lock():
                 known = self._existing([c.content_hash for c, _, _ in rows])
                 unique: dict[str, tuple[Evidence, dict[str, Any], Any]] = {}
                 for row in rows:
-                    if row[0].content_hash not in known:
+                    if row[0].content_hash not in known or known[row[0].content_hash] == replacing:
                         unique.setdefault(row[0].content_hash, row)
                 collection = self._coll()
                 write = uuid.uuid4().hex
+                stamp: dict[str, Any] = {"write": write}
+                if sha is not None:
+                    stamp["parts"] = len(set(unique) | set(self._ids_where({"sha": sha})))
+                # An upsert merges metadata, so fields the new version lacks are cleared explicitly.
+                cleared = dict.fromkeys(_META_FIELDS) if replacing is not None else {}
                 for batch in self._document_batches(list(unique.values())):
-                    collection.add(
+                    (collection.upsert if replacing is not None else collection.add)(
                         ids=[c.content_hash for c, _, _ in batch],
                         embeddings=[v for _, _, v in batch],
                         documents=[c.text for c, _, _ in batch],
-                        metadatas=[m | {"write": write} for _, m, _ in batch],
+                        metadatas=[cleared | m | stamp for _, m, _ in batch],
                     )
                 added = self._written_by(write, list(unique))
-                if added:
+                stale = self._drop_stale(replacing, sha) if replacing is not None and sha is not None else 0
+                if added or stale:
                     self._bump_generation()
         except StoreError:
             raise
@@ -479,6 +501,34 @@ class EvidenceStore:
             raise StoreError(f"could not write to memory store {self.location}: {exc}") from exc
         self._lexical = None
         return added
+
+    def _ids_where(self, where: dict[str, Any]) -> list[str]:
+        return list(self._coll().get(where=where, include=[])["ids"])
+
+    def _drop_stale(self, doc: str, sha: str) -> int:
+        """Delete the chunks of ``doc`` read from content other than ``sha`` (under the write lock)."""
+        stale = self._ids_where({"$and": [{"doc": doc}, {"sha": {"$ne": sha}}]})
+        for batch in _batched(stale, _BATCH):
+            self._coll().delete(ids=batch)
+        return len(stale)
+
+    def finish_replacement(self, doc: str, sha: str) -> int:
+        """Delete what is left of ``doc``'s earlier versions now that the version read from content
+        ``sha`` is stored whole (a replacement interrupted between writing the new version and deleting
+        the old); returns how many chunks went."""
+        try:
+            if not self._ids_where({"$and": [{"doc": doc}, {"sha": {"$ne": sha}}]}):
+                return 0
+            with self._write_lock():
+                removed = self._drop_stale(doc, sha)
+                if removed:
+                    self._bump_generation()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"could not write to memory store {self.location}: {exc}") from exc
+        self._lexical = None
+        return removed
 
     def _document_batches(
         self, rows: list[tuple[Evidence, dict[str, Any], Any]]
@@ -683,10 +733,15 @@ class EvidenceStore:
         ]
 
     def has_content(self, sha: str) -> bool:
-        """Whether chunks read from a file with content hash ``sha`` are stored, so an unchanged file is
-        skipped before it is even parsed."""
+        """Whether the chunks read from a file with content hash ``sha`` are all stored, so an unchanged
+        file is skipped before it is even parsed. A file whose write was cut short (a document larger
+        than one transaction, a corpus of many) has fewer chunks than its ``parts`` and is read again."""
         try:
-            return bool(self._coll().get(where={"sha": sha}, limit=1, include=[])["ids"])
+            first = self._coll().get(where={"sha": sha}, limit=1, include=["metadatas"])
+            if not first["ids"]:
+                return False
+            parts = (first["metadatas"][0] or {}).get("parts")
+            return not isinstance(parts, int) or parts <= 1 or len(self._ids_where({"sha": sha})) >= parts
         except StoreError:
             raise
         except Exception as exc:

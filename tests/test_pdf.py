@@ -7,13 +7,14 @@ can say exactly what the parser must recover.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from tests import pdf_factory
-from txscout.core.pdf import PdfError, read_pdf_file
-from txscout.core.pdf_pool import parse_pdfs
+from txscout.core.pdf import PdfError, PdfText, read_pdf_file
+from txscout.core.pdf_pool import parse_pdf_bytes, parse_pdfs
 
 
 def _markers(text: str) -> list[str]:
@@ -93,3 +94,28 @@ def test_a_decompression_bomb_kills_only_its_own_worker(tmp_path: Path) -> None:
     results = dict(parse_pdfs([bomb, good], workers=2, memory_limit=512 * 1024**2))
     assert isinstance(results[bomb], PdfError) and "decompression bomb" in str(results[bomb])
     assert not isinstance(results[good], PdfError) and results[good].pages == 1
+
+
+def stall_on_hung_files(path: Path, max_pages: int) -> PdfText:
+    """The pool's parser, except that a file named hung* never finishes, as a pathological PDF can."""
+    if path.name.startswith("hung"):
+        time.sleep(3600)
+    return read_pdf_file(path, max_pages=max_pages)
+
+
+def test_a_hung_file_times_out_alone_and_the_folder_goes_on(tmp_path: Path) -> None:
+    hung = pdf_factory.paper(tmp_path / "hung.pdf", pages=1)
+    good = [pdf_factory.paper(tmp_path / f"good{n}.pdf", pages=1) for n in range(4)]
+    started = time.monotonic()
+    results = list(parse_pdfs([hung, *good], workers=2, timeout=1.5, parse=stall_on_hung_files))
+    assert time.monotonic() - started < 60  # not the hour the hung file would take
+    by_path = dict(results)
+    assert len(results) == 5 and str(by_path[hung]) == f"{hung}: parse timed out after 1.5 s"
+    assert all(not isinstance(by_path[p], PdfError) and by_path[p].pages == 1 for p in good)
+
+
+def test_a_downloaded_pdf_is_parsed_in_a_worker_and_its_failure_raised(tmp_path: Path) -> None:
+    data = pdf_factory.paper(tmp_path / "paper.pdf", pages=2).read_bytes()
+    assert parse_pdf_bytes(data, "https://example.org/paper.pdf").pages == 2
+    with pytest.raises(PdfError, match=r"^https://example.org/cut.pdf: truncated PDF"):
+        parse_pdf_bytes(data[:2000], "https://example.org/cut.pdf")

@@ -116,7 +116,7 @@ def _progress_line(progress: Progress, started: float) -> Text:
 
 
 def _ingest_files(paths: list[Path], pattern: str | None, workers: int | None, max_pages: int,
-                  store: EvidenceStore, quiet: bool) -> IngestReport:  # fmt: skip
+                  store: EvidenceStore, quiet: bool, timeout: float) -> IngestReport:  # fmt: skip
     from rich.live import Live
 
     from txscout.memory.ingest import Ingest, collect
@@ -124,10 +124,14 @@ def _ingest_files(paths: list[Path], pattern: str | None, workers: int | None, m
     files, failed = collect(paths, pattern)
     started = time.perf_counter()
     if quiet:
-        return Ingest(store, workers=workers, max_pages=max_pages).run(files, failed)
+        return Ingest(store, workers=workers, max_pages=max_pages, timeout=timeout).run(files, failed)
     with Live(Text("reading…"), console=err, transient=True, refresh_per_second=4) as live:
         ingest = Ingest(
-            store, workers=workers, max_pages=max_pages, on_progress=lambda p: live.update(_progress_line(p, started))
+            store,
+            workers=workers,
+            max_pages=max_pages,
+            timeout=timeout,
+            on_progress=lambda p: live.update(_progress_line(p, started)),
         )
         return ingest.run(files, failed)
 
@@ -164,7 +168,7 @@ def add(
     paths = [Path(s).expanduser() for s in sources or [] if s not in urls]
     report = IngestReport()
     if paths:
-        report = _ingest_files(paths, pattern, workers, max_pages, store, as_json)
+        report = _ingest_files(paths, pattern, workers, max_pages, store, as_json, settings.pdf_timeout_s)
     with err.status("adding to memory…") if urls or pubmed else contextlib.nullcontext():
         batches = [(url, _url_evidence(url, settings)) for url in urls]
         if pubmed:
