@@ -19,13 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from txscout.agent import protocol
 from txscout.agent.answers import Choices
-from txscout.agent.backends import Backend
+from txscout.agent.backends.capabilities import Backend
 from txscout.agent.citations import Citation
-from txscout.agent.evidence_first import unsupported
 from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
+from txscout.agent.plan.evidence_first import unsupported
+from txscout.agent.plan.tool_choice import ToolChoice, ToolChooser
 from txscout.agent.safety import screen_question
 from txscout.agent.steps import final_answer, strategy_for, system_prompt
-from txscout.agent.tool_choice import ToolChoice, ToolChooser
 from txscout.core.errors import Cancelled, UserError
 from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
 from txscout.core.evidence import Evidence, EvidencePlan
@@ -134,7 +134,7 @@ class Agent:
     """A configured research agent; cheap to call repeatedly, the model loads once.
 
     ``model`` is a spec (``local``, ``openai:MODEL``, ...), any LangChain chat model, or a ``Backend``
-    (a chat model with capabilities its class does not declare, see ``agent.backends``); ``tools``
+    (a chat model with capabilities its class does not declare, see ``agent.backends.capabilities``); ``tools``
     defaults to ``tools.default_tools()``. Retrieved literature is kept in ``store``: the configured
     evidence store when omitted, none with ``store=False``. ``on_stage`` hears what building the agent
     is busy with (loading the model, the tools, opening the store): a first start can take minutes on a
@@ -164,7 +164,7 @@ class Agent:
         if settings is not None and (mode or overrides):
             self.settings = settings.model_copy(update={"mode": mode or settings.mode, **overrides})
         if isinstance(model, str) or model is None:
-            from txscout.agent.models import describe, load_model
+            from txscout.agent.backends.models import describe, load_model
 
             spec = model or self.settings.model
             stage(f"loading the model {describe(spec)}")
@@ -309,8 +309,8 @@ class Agent:
 
     def _offer(self, run: Run, question: str) -> ToolChoice:
         """Narrow what the model is shown to the tools that can work and, past the cap, the most relevant
-        (``agent.tool_choice``); grounding's tools stay offered."""
-        from txscout.agent.grounding import plan
+        (``agent.plan.tool_choice``); grounding's tools stay offered."""
+        from txscout.agent.plan.grounding import plan
 
         def grounding() -> list[str]:
             return [tool for tool, _ in plan(run, question)]
@@ -333,8 +333,8 @@ class Agent:
             return _Outcome(self._bare(run, question))
         if mode != "full":
             return _Outcome(self._react(run, question))
-        from txscout.agent.critique import critique_and_revise
-        from txscout.agent.uncertainty import resolve_uncertainty
+        from txscout.agent.research.critique import critique_and_revise
+        from txscout.agent.research.uncertainty import resolve_uncertainty
 
         with run.reserving(SAMPLING_RESERVE + CRITIQUE_RESERVE):
             draft = self._react(run, question)
@@ -428,8 +428,8 @@ class Agent:
         return Draft(NO_ANSWER, incomplete=True, reason=budget.reason)
 
     def _react(self, run: Run, question: str) -> Draft:
-        from txscout.agent.evidence_first import gather
-        from txscout.agent.grounding import ground
+        from txscout.agent.plan.evidence_first import gather
+        from txscout.agent.plan.grounding import ground
 
         phase = ReactPhase(run, strategy_for(run, self._tool_calling(run)))
         phase.start(question)

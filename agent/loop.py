@@ -34,7 +34,7 @@ from langchain_core.tools import ToolException
 from pydantic import ValidationError
 
 from txscout.agent.arguments import misplaced_question
-from txscout.agent.backends import Backend, Grammar, connection_error
+from txscout.agent.backends.capabilities import Backend, Grammar, connection_error
 from txscout.agent.citations import EvidenceLedger
 from txscout.core.errors import Cancelled, LimitReached, ModelUnavailable, validation_problems
 from txscout.core.events import (
@@ -137,7 +137,7 @@ class Run:
         self.model = self.backend.model
         self.tools = {tool.name: tool for tool in tools}
         self.offered = list(tools)
-        """The tools shown to the model (``agent.tool_choice``); the others in ``tools`` still serve grounding."""
+        """The tools shown to the model (``agent.plan.tool_choice``); the others in ``tools`` still serve grounding."""
         self.question = ""
         self.settings = settings
         self.choices = choices
@@ -147,7 +147,7 @@ class Run:
         self.observations: list[Observation] = []
         self.safety: list[SafetyFlagged] = []
         self.plan: EvidencePlan | None = None
-        """What evidence-first read before the model's first step (``agent.evidence_first``)."""
+        """What evidence-first read before the model's first step (``agent.plan.evidence_first``)."""
         self.passages: list[int] = []
         """The citation numbers of the passages shown to the model, which its answer must cite."""
         self._reserved = 0.0

@@ -68,7 +68,7 @@ class SpecAgents:
 
     @property
     def model_label(self) -> str:
-        from txscout.agent.models import describe
+        from txscout.agent.backends.models import describe
 
         return describe(self.model_spec)
 

@@ -302,8 +302,8 @@ def test_model_failure_is_a_clean_error_and_a_failed_run() -> None:
 
 
 def test_embedded_model_context_overflow_ends_with_incomplete_answer() -> None:
-    from txscout.agent.local_model import LocalChatModel
-    from txscout.agent.models import local_model_path
+    from txscout.agent.backends.local_model import LocalChatModel
+    from txscout.agent.backends.models import local_model_path
 
     model = LocalChatModel(model_path=str(local_model_path("smollm2")), n_ctx=512)
     answer = Agent(model=model, tools=[lookup], mode="react", store=False).run("Summarise this. " + "word " * 600)

@@ -285,7 +285,7 @@ def models(
 ) -> None:
     """Show the configured model and the embedded ones, and whether each can be used: an embedded GGUF is
     present, an endpoint answers /models and lists the model, a provider's package is installed."""
-    from txscout.agent.models import LOCAL_MODELS, describe, probe
+    from txscout.agent.backends.models import LOCAL_MODELS, describe, probe
 
     settings = _settings(model=model, base_url=base_url)
     configured = describe(settings.model)

@@ -40,7 +40,7 @@ from txscout.agent.answers import (
     tokens,
 )
 from txscout.agent.citations import CITATION, cited_numbers
-from txscout.agent.research import Searcher, keywords, phase_prompt
+from txscout.agent.research.searcher import Searcher, keywords, phase_prompt
 from txscout.core.events import CritiqueFinding, ErrorRaised, Revision
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Given tools, small models do not search the evidence they have: with all of PubMedQA's abstracts
 stored, a test run never called ``memory_search`` once and answered none of 15 questions from them.
-So the literature lane works like chemistry grounding (``agent.grounding``): the agent itself searches,
+So the literature lane works like chemistry grounding (``agent.plan.grounding``): the agent itself searches,
 in react and full, for every question, and shows the model what it found before its first step.
 
 * When online and the run has ``pubmed_search``, PubMed is searched with the question's most specific
@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from txscout.agent.answers import question_stem
-from txscout.agent.research import keywords, query_field
+from txscout.agent.research.searcher import keywords, query_field
 from txscout.core.events import ErrorRaised, EvidencePlanned
 from txscout.core.evidence import Evidence, EvidencePlan, PlannedPassage, PlannedSearch
 
