@@ -21,9 +21,10 @@ from txscout.agent import protocol
 from txscout.agent.answers import Choices
 from txscout.agent.backends.capabilities import Backend
 from txscout.agent.citations import Citation
-from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
 from txscout.agent.plan.evidence_first import unsupported
 from txscout.agent.plan.tool_choice import ToolChoice, ToolChooser
+from txscout.agent.react import NO_ANSWER, Draft, ReactPhase
+from txscout.agent.run import Run
 from txscout.agent.safety import screen_question
 from txscout.agent.steps import final_answer, strategy_for, system_prompt
 from txscout.core.errors import Cancelled, UserError

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
     from txscout.agent.answers import Choices
-    from txscout.agent.loop import Run, ToolOutcome
+    from txscout.agent.run import Run, ToolOutcome
 
 EMPTY_ANSWER = "(the model returned an empty answer)"
 

@@ -19,7 +19,7 @@ from langchain_core.messages import HumanMessage
 from txscout.agent.api import Agent
 from txscout.agent.backends.local_model import GENERATION_LOCK, LocalChatModel
 from txscout.agent.backends.models import local_model_path
-from txscout.agent.loop import Run
+from txscout.agent.run import Run
 from txscout.core.errors import Cancelled
 from txscout.core.events import Event, ModelCall, TextDelta, TraceWriter, read_trace, validate_sequence
 from txscout.core.settings import load_settings

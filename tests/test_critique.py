@@ -13,7 +13,6 @@ from tests.sampling_fakes import locked
 from tests.scripted import ScriptedChatModel, script
 from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
-from txscout.agent.loop import Run
 from txscout.agent.research.critique import (
     Problem,
     check_coverage,
@@ -30,6 +29,7 @@ from txscout.agent.research.critique import (
     toxicity_flags,
 )
 from txscout.agent.research.uncertainty import sampling_prompt
+from txscout.agent.run import Run
 from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, ToolCalled
 from txscout.core.evidence import Evidence
 from txscout.core.settings import load_settings

@@ -331,7 +331,7 @@ def test_embedded_model_in_bare_mode_answers_a_question_longer_than_its_context(
 
 
 def test_tool_artifacts_are_kept_as_observations() -> None:
-    from txscout.agent.loop import Run
+    from txscout.agent.run import Run
     from txscout.core.settings import load_settings
 
     class Entry(BaseModel):

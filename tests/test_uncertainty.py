@@ -15,8 +15,8 @@ from tests.sampling_fakes import Batched, EmbeddedLike, locked
 from txscout.agent import protocol
 from txscout.agent.answers import Choices, entropy_bits
 from txscout.agent.api import Agent
-from txscout.agent.loop import Run
 from txscout.agent.research.uncertainty import SampleConstraint, resolve_uncertainty, sample_grammar
+from txscout.agent.run import Run
 from txscout.core.events import ModelCall, ToolCalled, UncertaintyRound, validate_sequence
 from txscout.core.evidence import Evidence
 from txscout.core.settings import load_settings

@@ -30,8 +30,8 @@ from typer.testing import CliRunner
 from tests.real_servers import mcp_over_http
 from tests.tui_fakes import until
 from txscout.agent.api import Agent
-from txscout.agent.loop import Run
 from txscout.agent.render import ConsoleRenderer
+from txscout.agent.run import Run
 from txscout.cli import app as cli
 from txscout.core.events import (
     DraftWithdrawn,

@@ -28,7 +28,8 @@ from txscout.agent.answers import Choices
 from txscout.agent.plan.asked import TOOL_OF, admitted, asked_properties, asked_set, compared_property, named_codes
 
 if TYPE_CHECKING:
-    from txscout.agent.loop import Observation, ReactPhase, Run
+    from txscout.agent.react import ReactPhase
+    from txscout.agent.run import Observation, Run
 
 MAX_LINKED = 3
 MAX_COMPARED = 8

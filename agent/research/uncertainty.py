@@ -61,13 +61,14 @@ from txscout.agent.answers import (
     strip_citations,
 )
 from txscout.agent.backends.capabilities import Grammar
-from txscout.agent.research.searcher import Searcher, SearchReport, keywords, phase_prompt
+from txscout.agent.queries import keywords
+from txscout.agent.research.searcher import Searcher, SearchReport, phase_prompt
 from txscout.core.events import UncertaintyRound
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from txscout.agent.loop import Run
+    from txscout.agent.run import Run
 
 SAMPLE_MAX_TOKENS = 96
 QUERY_KEYWORDS = 4
