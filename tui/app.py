@@ -56,7 +56,7 @@ from txscout.tui.widgets.status import StatusBar
 from txscout.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from txscout.agent.api import Answer
+    from txscout.agent.result import Answer
 
 
 class Runner(Protocol):

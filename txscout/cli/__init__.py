@@ -31,7 +31,7 @@ from txscout.core.text import clean, clean_line
 from txscout.mcp.cli import serve as mcp_serve
 
 if TYPE_CHECKING:
-    from txscout.agent.api import Answer
+    from txscout.agent.result import Answer
     from txscout.core.events import TraceWriter
     from txscout.core.settings import Settings
 
