@@ -16,8 +16,9 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from txscout.core.errors import LimitReached
 
 if TYPE_CHECKING:
-    from txscout.agent.run import Run, ToolOutcome
+    from txscout.agent.run import Run
     from txscout.agent.steps import StepStrategy
+    from txscout.agent.tool_calls import ToolOutcome
 
 NO_ANSWER = "No answer could be formed within the budget."
 

@@ -29,7 +29,8 @@ from txscout.agent.plan.asked import TOOL_OF, admitted, asked_properties, asked_
 
 if TYPE_CHECKING:
     from txscout.agent.react import ReactPhase
-    from txscout.agent.run import Observation, Run
+    from txscout.agent.run import Run
+    from txscout.agent.tool_calls import Observation
 
 MAX_LINKED = 3
 MAX_COMPARED = 8
