@@ -139,7 +139,7 @@ class Choices(BaseModel):
     ("B" -> "Propranolol") when the question lists it.
 
     The agent settles the set once per question (:meth:`for_question`), grounding may narrow it to what
-    the tools established (``agent.asked``), and every phase reads it from the run: bare and ReAct
+    the tools established (``agent.plan.asked``), and every phase reads it from the run: bare and ReAct
     answers, uncertainty samples and critique revisions are constrained to it and compared by the
     choice they state (:meth:`pick`), so no phase parses options out of the question again.
     """
@@ -150,7 +150,7 @@ class Choices(BaseModel):
     several: bool = False
     texts: dict[str, str] = Field(default_factory=dict)
     grounded: bool = False
-    """Every answer is a value deterministic tools returned for the asked property (``agent.asked``): the
+    """Every answer is a value deterministic tools returned for the asked property (``agent.plan.asked``): the
     answer needs no further tool call, and a set of one is settled by the tools, not by sampling."""
 
     @property

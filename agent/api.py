@@ -7,28 +7,24 @@ event stream.
 from __future__ import annotations
 
 import asyncio
-import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, Field
 
-from txscout.agent import protocol
+from txscout.agent import modes
 from txscout.agent.answers import Choices
-from txscout.agent.backends import Backend
-from txscout.agent.citations import Citation
-from txscout.agent.evidence_first import unsupported
-from txscout.agent.loop import NO_ANSWER, Draft, ReactPhase, Run
-from txscout.agent.safety import screen_question
-from txscout.agent.steps import final_answer, strategy_for, system_prompt
-from txscout.agent.tool_choice import ToolChoice, ToolChooser
+from txscout.agent.backends.capabilities import Backend
+from txscout.agent.plan.tool_choice import ToolChoice, ToolChooser
+from txscout.agent.react import Draft
+from txscout.agent.result import Answer, Outcome, conclude, finish
+from txscout.agent.run import Run
+from txscout.agent.steps import system_prompt
+from txscout.agent.streaming import task_events, thread_events
 from txscout.core.errors import Cancelled, UserError
-from txscout.core.events import AnswerReady, ErrorRaised, Event, RunFinished, RunStarted
-from txscout.core.evidence import Evidence, EvidencePlan
+from txscout.core.events import ErrorRaised, Event, RunStarted
+from txscout.core.evidence import Evidence
 from txscout.core.secrets import mask_text
 from txscout.core.settings import MODES, Mode, Settings, ToolProtocol, load_settings
 
@@ -39,76 +35,12 @@ if TYPE_CHECKING:
     from txscout.memory.store import EvidenceStore
 
 
-class Usage(BaseModel):
-    steps: int = 0
-    model_calls: int = 0
-    tool_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    elapsed_s: float = 0.0
-
-
-class Answer(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    question: str
-    text: str
-    citations: list[Citation] = Field(default_factory=list)
-    confidence: float | None = None
-    entropies: list[float] = Field(default_factory=list)
-    incomplete: bool = False
-    reason: str = ""
-    note: str = ""
-    """Set when the answer cites no source (:func:`sourcing_note`): the reader sees it is the model's own."""
-    status: str = "completed"
-    plan: EvidencePlan | None = None
-    """What the run read before the model's first step (react and full): searches, scores, passages kept."""
-    supported: bool | None = None
-    """False when the sources searched did not answer the question and the text gives the model's own
-    answer, marked as unsupported; None when no source was searched (bare mode, no store and offline)."""
-    mode: str = "react"
-    model: str = ""
-    run_id: str = ""
-    usage: Usage = Field(default_factory=Usage)
-    events: list[Event] = Field(default_factory=list, repr=False)
-    evidence: list[Evidence] = Field(default_factory=list, repr=False)
-
-
-UNSOURCED_BARE = "unsourced: the model's own answer, no tools were used"
-UNSOURCED = "unsourced: the answer cites none of the tool results"
-
-
-def sourcing_note(citations: Sequence[Citation], tool_calls: int) -> str:
-    """What an answer without citations is: a bare answer (or one where no tool ran) is the model's
-    own, which nothing else on the answer would tell a reader; one after tool calls cited none of them."""
-    if citations:
-        return ""
-    return UNSOURCED_BARE if tool_calls == 0 else UNSOURCED
-
-
-SAMPLING_RESERVE = 0.25
-CRITIQUE_RESERVE = 0.15
-"""The shares of the run's time and tokens that full mode keeps for sampling and for critique: the ReAct
-phase (answer step included) leaves both, sampling leaves critique's, so every full answer is sampled
-and has a confidence, and is critiqued."""
-
-
 def model_name(model: BaseChatModel) -> str:
     for attr in ("model_name", "model"):
         value = getattr(model, attr, None)
         if isinstance(value, str) and value:
             return value
     return type(model).__name__
-
-
-@dataclass
-class _Outcome:
-    """What a mode ended with: its draft, and the confidence when it sampled."""
-
-    draft: Draft
-    confidence: float | None = None
-    entropies: list[float] = field(default_factory=list)
-    status: Literal["completed", "cancelled"] = "completed"
 
 
 def _check_mode(mode: object) -> None:
@@ -134,7 +66,7 @@ class Agent:
     """A configured research agent; cheap to call repeatedly, the model loads once.
 
     ``model`` is a spec (``local``, ``openai:MODEL``, ...), any LangChain chat model, or a ``Backend``
-    (a chat model with capabilities its class does not declare, see ``agent.backends``); ``tools``
+    (a chat model with capabilities its class does not declare, see ``agent.backends.capabilities``); ``tools``
     defaults to ``tools.default_tools()``. Retrieved literature is kept in ``store``: the configured
     evidence store when omitted, none with ``store=False``. ``on_stage`` hears what building the agent
     is busy with (loading the model, the tools, opening the store): a first start can take minutes on a
@@ -164,7 +96,7 @@ class Agent:
         if settings is not None and (mode or overrides):
             self.settings = settings.model_copy(update={"mode": mode or settings.mode, **overrides})
         if isinstance(model, str) or model is None:
-            from txscout.agent.models import describe, load_model
+            from txscout.agent.backends.models import describe, load_model
 
             spec = model or self.settings.model
             stage(f"loading the model {describe(spec)}")
@@ -261,17 +193,17 @@ class Agent:
         mode = mode or self.settings.mode
         run = self._start(question, mode, on_event, cancel, choices)
         try:
-            outcome = self._answer(run, question, mode)
+            outcome = modes.answer(run, question, mode, tool_calling=self._tool_calling(run), store=self.store)
         except Cancelled as exc:
-            outcome = _Outcome(Draft("", incomplete=True, reason=str(exc)), status="cancelled")
+            outcome = Outcome(Draft("", incomplete=True, reason=str(exc)), status="cancelled")
         except UserError as exc:
             # The one way a run's error leaves: masked here with the configured secrets, since an
             # endpoint may echo the key back, and without the library exception that quoted it.
             exc.args = (mask_text(str(exc), self.settings),)
             run.emit(ErrorRaised(kind="model", message=str(exc)))
-            self._finish(run, "failed")
+            finish(run, "failed")
             raise exc from None
-        return self._conclude(run, question, mode, outcome)
+        return conclude(run, question, mode, outcome, self.model_label)
 
     def _start(
         self,
@@ -309,8 +241,8 @@ class Agent:
 
     def _offer(self, run: Run, question: str) -> ToolChoice:
         """Narrow what the model is shown to the tools that can work and, past the cap, the most relevant
-        (``agent.tool_choice``); grounding's tools stay offered."""
-        from txscout.agent.grounding import plan
+        (``agent.plan.tool_choice``); grounding's tools stay offered."""
+        from txscout.agent.plan.grounding import plan
 
         def grounding() -> list[str]:
             return [tool for tool, _ in plan(run, question)]
@@ -325,119 +257,6 @@ class Agent:
             return None
         return self.backend.bind_tools(run.offered)
 
-    def _answer(self, run: Run, question: str, mode: Mode) -> _Outcome:
-        """The draft a mode produces; the question screen refuses before any model call."""
-        if screen_question(question, run.emit):
-            return _Outcome(Draft(""))  # the refusal replaces it in _conclude
-        if mode == "bare":
-            return _Outcome(self._bare(run, question))
-        if mode != "full":
-            return _Outcome(self._react(run, question))
-        from txscout.agent.critique import critique_and_revise
-        from txscout.agent.uncertainty import resolve_uncertainty
-
-        with run.reserving(SAMPLING_RESERVE + CRITIQUE_RESERVE):
-            draft = self._react(run, question)
-        if run.safety:  # a flagged draft is replaced, not refined
-            return _Outcome(draft)
-        # Sampling runs on an incomplete draft too: the majority of the samples is then the answer.
-        with run.reserving(CRITIQUE_RESERVE):
-            settled = resolve_uncertainty(run, question, draft.text)
-        if run.safety:  # a search flagged a structure: the refusal replaces the draft, so no critique
-            return _Outcome(Draft(""))
-        if settled.answer != draft.text:
-            draft = Draft(settled.answer, reason=draft.reason)
-        revised = critique_and_revise(run, question, draft.text)
-        return _Outcome(
-            Draft(revised, draft.incomplete, draft.reason), confidence=settled.confidence, entropies=settled.entropies
-        )
-
-    def _conclude(self, run: Run, question: str, mode: Mode, outcome: _Outcome) -> Answer:
-        """The safety refusal over any draft, citations resolved, the closing events, the Answer."""
-        draft = outcome.draft
-        if run.safety:
-            from txscout.agent.safety import guarded_answer
-
-            draft = Draft(guarded_answer(run.safety), draft.incomplete, draft.reason)
-        text, citations = run.ledger.resolve(draft.text)
-        note = "" if run.safety or not text else sourcing_note(citations, run.tool_calls)
-        supported = None
-        if run.plan is not None and run.plan.ran:
-            supported = bool(citations or run.plan.kept or run.plan.linked or run.safety or draft.incomplete)
-            if not supported:
-                text = unsupported(run.plan, text)
-        status = outcome.status
-        if status != "cancelled":
-            status = "incomplete" if draft.incomplete else "completed"
-            run.emit(
-                AnswerReady(
-                    text=text,
-                    citations=[c.model_dump() for c in citations],
-                    confidence=outcome.confidence,
-                    incomplete=draft.incomplete,
-                    reason=draft.reason,
-                    note=note,
-                )
-            )
-        self._finish(run, status)
-        return Answer(
-            question=question,
-            text=text,
-            citations=citations,
-            confidence=outcome.confidence,
-            entropies=outcome.entropies,
-            incomplete=draft.incomplete,
-            reason=draft.reason,
-            note=note,
-            status=status,
-            plan=run.plan,
-            supported=supported,
-            mode=mode,
-            model=self.model_label,
-            run_id=run.run_id,
-            usage=Usage(
-                steps=run.steps,
-                model_calls=run.model_calls,
-                tool_calls=run.tool_calls,
-                input_tokens=run.input_tokens,
-                output_tokens=run.output_tokens,
-                elapsed_s=run.elapsed,
-            ),
-            events=list(run.events),
-            evidence=list(run.ledger.items),
-        )
-
-    @staticmethod
-    def _finish(run: Run, status: Literal["completed", "incomplete", "cancelled", "failed"]) -> None:
-        run.emit(
-            RunFinished(
-                status=status,
-                steps=run.steps,
-                tool_calls=run.tool_calls,
-                input_tokens=run.input_tokens,
-                output_tokens=run.output_tokens,
-                elapsed_s=run.elapsed,
-            )
-        )
-
-    def _bare(self, run: Run, question: str) -> Draft:
-        """One model call, no tools: the ablation baseline. A question too long for the model's
-        context (or any other budget) ends as an incomplete answer saying so, like the other modes."""
-        with run.limited() as budget:
-            return Draft(_bare_answer(run, question))
-        return Draft(NO_ANSWER, incomplete=True, reason=budget.reason)
-
-    def _react(self, run: Run, question: str) -> Draft:
-        from txscout.agent.evidence_first import gather
-        from txscout.agent.grounding import ground
-
-        phase = ReactPhase(run, strategy_for(run, self._tool_calling(run)))
-        phase.start(question)
-        with run.limited(), phase.spending():
-            ground(run, question, phase)
-            gather(run, question, phase, self.store)
-        return phase.execute()
-
     def stream(
         self,
         question: str,
@@ -449,24 +268,9 @@ class Agent:
         """Events as they happen; the run executes in a worker thread. Errors re-raise here; bad
         arguments before the thread starts, on the first ``next``."""
         _check_question(question, mode, choices)
-        events: queue.Queue[Event | None] = queue.Queue()
-        failure: list[BaseException] = []
-
-        def work() -> None:
-            try:
-                self.run(question, on_event=events.put, cancel=cancel, mode=mode, choices=choices)
-            except BaseException as exc:
-                failure.append(exc)
-            finally:
-                events.put(None)
-
-        worker = threading.Thread(target=work, name="txscout-run", daemon=True)
-        worker.start()
-        while (event := events.get()) is not None:
-            yield event
-        worker.join()
-        if failure:
-            raise failure[0]
+        yield from thread_events(
+            lambda on_event: self.run(question, on_event=on_event, cancel=cancel, mode=mode, choices=choices)
+        )
 
     async def arun(self, question: str, **kwargs: Any) -> Answer:
         _check_question(question, kwargs.get("mode"), kwargs.get("choices"))
@@ -474,27 +278,5 @@ class Agent:
 
     async def astream(self, question: str, **kwargs: Any) -> AsyncIterator[Event]:
         _check_question(question, kwargs.get("mode"), kwargs.get("choices"))
-        events: asyncio.Queue[Event | None] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-
-        def put(event: Event) -> None:
-            loop.call_soon_threadsafe(events.put_nowait, event)
-
-        task = asyncio.ensure_future(asyncio.to_thread(self.run, question, on_event=put, **kwargs))
-        task.add_done_callback(lambda _t: loop.call_soon_threadsafe(events.put_nowait, None))
-        while (event := await events.get()) is not None:
+        async for event in task_events(lambda on_event: self.run(question, on_event=on_event, **kwargs)):
             yield event
-        await task
-
-
-def _bare_answer(run: Run, question: str) -> str:
-    """One tool-free reply. A backend that takes a grammar gets the text protocol's prompt, so the
-    grammar can hold the reply to a final answer (from the run's answer set, when it has one); other
-    models get the plain system prompt, and a reply outside the protocol is the answer as it stands."""
-    system = protocol.text_system_prompt([]) if run.backend.grammar else protocol.SYSTEM_CORE
-    grammar = protocol.grammar_for([], allow_actions=False, choices=run.choices)
-    reply = run.call_model(
-        [SystemMessage(system), HumanMessage(f"Question: {question}")], purpose="bare", step=1, grammar=grammar
-    )
-    run.steps = 1
-    return final_answer(reply.text) or reply.text.strip()

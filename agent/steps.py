@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
     from txscout.agent.answers import Choices
-    from txscout.agent.loop import Run, ToolOutcome
+    from txscout.agent.run import Run
+    from txscout.agent.tool_calls import ToolOutcome
 
 EMPTY_ANSWER = "(the model returned an empty answer)"
 

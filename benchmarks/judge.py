@@ -89,7 +89,7 @@ class Judge:
 
     @classmethod
     def load(cls, spec: str, settings: Settings) -> Judge:
-        from txscout.agent.models import describe, load_model
+        from txscout.agent.backends.models import describe, load_model
 
         try:
             model = load_model(spec, settings)

@@ -210,7 +210,7 @@ def model_facts(spec: str | None, settings: Settings) -> dict[str, str | None]:
         return {"model_spec": None, "model_sha256": None, "endpoint": None}
     kind, _, rest = spec.partition(":")
     if kind == "local":
-        from txscout.agent.models import local_model_path
+        from txscout.agent.backends.models import local_model_path
 
         return {"model_spec": spec, "model_sha256": file_sha256(local_model_path(rest)), "endpoint": None}
     if settings.base_url:

@@ -20,7 +20,8 @@ from txscout.core.errors import UserError
 from txscout.core.secrets import mask_text
 
 if TYPE_CHECKING:
-    from txscout.agent.api import Answer, Choices
+    from txscout.agent.api import Choices
+    from txscout.agent.result import Answer
     from txscout.benchmarks.adapters.base import Adapter
     from txscout.benchmarks.judge import Judge
     from txscout.core.events import Event
@@ -68,7 +69,7 @@ class SpecAgents:
 
     @property
     def model_label(self) -> str:
-        from txscout.agent.models import describe
+        from txscout.agent.backends.models import describe
 
         return describe(self.model_spec)
 

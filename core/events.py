@@ -35,7 +35,7 @@ class RunStarted(_Event):
     tools: list[str] = Field(default_factory=list)
     """The tools offered to the model."""
     tool_choice: dict[str, Any] = Field(default_factory=dict)
-    """How they were chosen (``agent.tool_choice.ToolChoice``): how many could work, which could not and
+    """How they were chosen (``agent.plan.tool_choice.ToolChoice``): how many could work, which could not and
     why, and each offered tool's relevance when they were ranked."""
     protocol: Literal["text", "native", ""] = ""
     """How the model calls tools: the text protocol or its native tool calling; empty when it has none
@@ -116,7 +116,7 @@ class EvidenceAdded(_Event):
 
 
 class EvidencePlanned(_Event):
-    """What the agent read before the model's first step (``agent.evidence_first``): the searches, every
+    """What the agent read before the model's first step (``agent.plan.evidence_first``): the searches, every
     candidate passage with its scores, and which were shown to the model."""
 
     type: Literal["evidence_plan"] = "evidence_plan"

@@ -19,7 +19,7 @@ from typing import Any
 def _vocab() -> Any:
     import llama_cpp
 
-    from txscout.agent.models import local_model_path
+    from txscout.agent.backends.models import local_model_path
 
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = True

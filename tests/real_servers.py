@@ -112,8 +112,8 @@ class Process:
 def start_llama_server(tmp: Path, *, chat_format: str = "chatml-function-calling", alias: str = "smollm2") -> Process:
     """llama-cpp-python's own server with SmolLM2: one thread writes replies, so it shares the machine
     politely; prompts, read in batches while the test waits for the reply, use every core."""
-    from txscout.agent.local_model import usable_cores
-    from txscout.agent.models import local_model_path
+    from txscout.agent.backends.local_model import usable_cores
+    from txscout.agent.backends.models import local_model_path
 
     port = free_port()
     argv = [

@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
 from tests.scripted import ScriptedChatModel
-from txscout.agent.backends import Capabilities
+from txscout.agent.backends.capabilities import Capabilities
 
 
 class LockedScript(ScriptedChatModel):

@@ -17,8 +17,8 @@ from rdkit.Chem import Descriptors, rdMolDescriptors
 from tests.sampling_fakes import EmbeddedLike, locked
 from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
-from txscout.agent.asked import asked_property, asked_set
-from txscout.agent.uncertainty import SETTLED
+from txscout.agent.plan.asked import asked_property, asked_set
+from txscout.agent.research.uncertainty import SETTLED
 from txscout.core.events import ModelCall, Revision, UncertaintyRound
 from txscout.core.settings import load_settings
 from txscout.tools.chemistry import chemistry_tools

@@ -12,9 +12,9 @@ from langchain_core.exceptions import ModelConnectionError
 from langchain_core.messages import AIMessage, HumanMessage
 
 from tests.sampling_fakes import Batched, EmbeddedLike, LockedScript, locked
-from txscout.agent.backends import Backend, Capabilities, Grammar, connection_error
-from txscout.agent.local_model import LocalChatModel
-from txscout.agent.loop import Run
+from txscout.agent.backends.capabilities import Backend, Capabilities, Grammar, connection_error
+from txscout.agent.backends.local_model import LocalChatModel
+from txscout.agent.run import Run
 from txscout.core.settings import load_settings
 
 

@@ -18,8 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.bench_fakes import KeyedAgents, KeyedChatModel
-from txscout.agent.api import Agent, Answer
-from txscout.agent.models import local_model_path
+from txscout.agent.api import Agent
+from txscout.agent.backends.models import local_model_path
+from txscout.agent.result import Answer
 from txscout.benchmarks.runner import RunOptions, read_records, run_benchmark
 from txscout.cli import app
 from txscout.core.errors import UserError

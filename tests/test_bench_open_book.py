@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from tests.bench_fakes import KeyedChatModel
 from tests.scripted import script
-from txscout.agent.api import Agent, Answer
+from txscout.agent.api import Agent
+from txscout.agent.result import Answer
 from txscout.benchmarks import runner as runner_module
 from txscout.benchmarks.adapters import get_adapter
 from txscout.benchmarks.cli import app

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from tests.bench_fakes import KeyedChatModel
 from tests.scripted import script
-from txscout.agent.api import Agent, Answer, Choices
+from txscout.agent.api import Agent, Choices
+from txscout.agent.result import Answer
 from txscout.benchmarks.cli import app
 from txscout.benchmarks.judge import Judge, JudgeUnavailable
 from txscout.benchmarks.runner import RunOptions, options_from, read_records, run_benchmark
@@ -184,7 +185,8 @@ def test_resume_refuses_a_changed_setup(tmp_path: Path) -> None:
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from txscout.agent.api import Agent, Answer, Choices
+from txscout.agent.api import Agent, Choices
+from txscout.agent.result import Answer
 from txscout.benchmarks.runner import RunOptions, run_benchmark
 from tests.bench_fakes import KeyedChatModel
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from langchain_core.messages import HumanMessage
 
 from txscout.agent.api import Agent
-from txscout.agent.local_model import GENERATION_LOCK, LocalChatModel
-from txscout.agent.loop import Run
-from txscout.agent.models import local_model_path
+from txscout.agent.backends.local_model import GENERATION_LOCK, LocalChatModel
+from txscout.agent.backends.models import local_model_path
+from txscout.agent.run import Run
 from txscout.core.errors import Cancelled
 from txscout.core.events import Event, ModelCall, TextDelta, TraceWriter, read_trace, validate_sequence
 from txscout.core.settings import load_settings

@@ -13,7 +13,7 @@ from tests.sampling_fakes import locked
 from tests.scripted import ScriptedChatModel, script
 from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
-from txscout.agent.critique import (
+from txscout.agent.research.critique import (
     Problem,
     check_coverage,
     check_safety,
@@ -28,8 +28,8 @@ from txscout.agent.critique import (
     sentences,
     toxicity_flags,
 )
-from txscout.agent.loop import Run
-from txscout.agent.uncertainty import sampling_prompt
+from txscout.agent.research.uncertainty import sampling_prompt
+from txscout.agent.run import Run
 from txscout.core.events import CritiqueFinding, ErrorRaised, Revision, ToolCalled
 from txscout.core.evidence import Evidence
 from txscout.core.settings import load_settings

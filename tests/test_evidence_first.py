@@ -22,7 +22,8 @@ from tests.sampling_fakes import EmbeddedLike
 from tests.scripted import script
 from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
-from txscout.agent.loop import NO_ANSWER, Run
+from txscout.agent.react import NO_ANSWER
+from txscout.agent.run import Run
 from txscout.core.errors import LimitReached
 from txscout.core.events import EvidencePlanned, validate_sequence
 from txscout.core.evidence import Evidence

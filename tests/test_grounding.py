@@ -13,7 +13,7 @@ from tests.scripted import script
 from txscout.agent import protocol
 from txscout.agent.answers import Choices
 from txscout.agent.api import Agent
-from txscout.agent.models import load_model
+from txscout.agent.backends.models import load_model
 from txscout.core.settings import load_settings
 from txscout.tools.chemistry import chemistry_tools
 
@@ -72,8 +72,8 @@ def test_copying_grammar_makes_embedded_model_open_with_an_observed_value() -> N
 
 
 def test_plan_predicts_the_endpoints_the_question_names_and_compares_every_named_molecule() -> None:
-    from txscout.agent.grounding import plan
-    from txscout.agent.loop import Run
+    from txscout.agent.plan.grounding import plan
+    from txscout.agent.run import Run
 
     run = Run(model=script(), tools=chemistry_tools(SETTINGS), settings=SETTINGS, emit=lambda _e: None)
     admet = dict(plan(run, "Is imatinib mutagenic in the Ames test, and what is its half-life?"))["predict_admet"]
@@ -131,8 +131,8 @@ def test_native_grammar_backend_offers_tools_when_nothing_was_grounded() -> None
 
 
 def test_plan_runs_the_alert_or_group_tool_a_question_asks_about() -> None:
-    from txscout.agent.grounding import plan
-    from txscout.agent.loop import Run
+    from txscout.agent.plan.grounding import plan
+    from txscout.agent.run import Run
 
     run = Run(model=script(), tools=chemistry_tools(SETTINGS), settings=SETTINGS, emit=lambda _e: None)
     assert ("structural_alerts", {"molecule": "CC(=O)Oc1ccccc1C(=O)O"}) in plan(run, "Is aspirin a PAINS hit?")

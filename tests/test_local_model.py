@@ -11,8 +11,8 @@ import pytest
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from txscout.agent import protocol
-from txscout.agent.local_model import LocalChatModel, thread_counts
-from txscout.agent.models import local_model_path
+from txscout.agent.backends.local_model import LocalChatModel, thread_counts
+from txscout.agent.backends.models import local_model_path
 from txscout.core.settings import load_settings
 from txscout.tools.chemistry import chemistry_tools
 

@@ -302,8 +302,8 @@ def test_model_failure_is_a_clean_error_and_a_failed_run() -> None:
 
 
 def test_embedded_model_context_overflow_ends_with_incomplete_answer() -> None:
-    from txscout.agent.local_model import LocalChatModel
-    from txscout.agent.models import local_model_path
+    from txscout.agent.backends.local_model import LocalChatModel
+    from txscout.agent.backends.models import local_model_path
 
     model = LocalChatModel(model_path=str(local_model_path("smollm2")), n_ctx=512)
     answer = Agent(model=model, tools=[lookup], mode="react", store=False).run("Summarise this. " + "word " * 600)
@@ -331,7 +331,7 @@ def test_embedded_model_in_bare_mode_answers_a_question_longer_than_its_context(
 
 
 def test_tool_artifacts_are_kept_as_observations() -> None:
-    from txscout.agent.loop import Run
+    from txscout.agent.run import Run
     from txscout.core.settings import load_settings
 
     class Entry(BaseModel):

@@ -16,9 +16,9 @@ from tests.fake_embedder import HashEmbedder
 from tests.many_tools_server import COUNT, DISTINCT
 from tests.scripted import script
 from txscout.agent.api import Agent
-from txscout.agent.local_model import LocalChatModel
+from txscout.agent.backends.local_model import LocalChatModel
 from txscout.agent.mcp_tools import McpServers
-from txscout.agent.tool_choice import ToolChooser
+from txscout.agent.plan.tool_choice import ToolChooser
 from txscout.agent.toolbox import default_tools
 from txscout.cli import app
 from txscout.core.events import RunStarted
@@ -47,7 +47,7 @@ def tokenizer() -> Iterator[Any]:
     """SmolLM2's own tokenizer (the GGUF's vocabulary only, no weights)."""
     from llama_cpp import Llama
 
-    from txscout.agent.models import local_model_path
+    from txscout.agent.backends.models import local_model_path
 
     llama = Llama(model_path=str(local_model_path("smollm2")), vocab_only=True, verbose=False)
     yield llama

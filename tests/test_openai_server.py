@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from tests.fake_servers import FakeServer, Reply, Seen
 from tests.real_servers import StallServer, start_llama_server
 from txscout.agent.api import Agent
-from txscout.agent.endpoint import EndpointChatModel
+from txscout.agent.backends.endpoint import EndpointChatModel
 from txscout.cli import app
 from txscout.core.errors import ModelUnavailable
 from txscout.core.events import ErrorRaised, RunFinished, UncertaintyRound

@@ -13,9 +13,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from typer.testing import CliRunner
 
 from txscout.agent import protocol
-from txscout.agent.local_model import LocalChatModel, _system_tokens
-from txscout.agent.models import local_model_path
-from txscout.agent.prompt_cache import KEEP_FILES, MIN_TOKENS, PromptCache
+from txscout.agent.backends.local_model import LocalChatModel, _system_tokens
+from txscout.agent.backends.models import local_model_path
+from txscout.agent.backends.prompt_cache import KEEP_FILES, MIN_TOKENS, PromptCache
 from txscout.cli import app
 from txscout.core.settings import load_settings
 from txscout.tools.chemistry import chemistry_tools

@@ -7,7 +7,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import tool
 
 from txscout.agent import protocol
-from txscout.agent.models import load_model
+from txscout.agent.backends.models import load_model
 from txscout.core.errors import FormatError
 from txscout.core.settings import load_settings
 

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from tests.tui_fakes import until
 from txscout.agent.api import Agent
-from txscout.agent.models import load_model
+from txscout.agent.backends.models import load_model
 from txscout.agent.render import ConsoleRenderer
 from txscout.core.events import ModelCall, TextDelta, Thought, TraceWriter, read_trace, validate_sequence
 from txscout.core.settings import load_settings

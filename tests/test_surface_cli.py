@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from tests.scripted import ScriptedChatModel, script
 from txscout.agent.api import Agent
-from txscout.agent.backends import Capabilities
+from txscout.agent.backends.capabilities import Capabilities
 from txscout.agent.render import ConsoleRenderer
 from txscout.cli import app
 from txscout.core.events import PromptRead

@@ -16,7 +16,7 @@ from tests.fake_embedder import HashEmbedder
 from tests.scripted import script
 from txscout.agent.api import Agent
 from txscout.agent.arguments import reads_as_sentence
-from txscout.agent.tool_choice import DescriptionVectors, ToolChooser
+from txscout.agent.plan.tool_choice import DescriptionVectors, ToolChooser
 from txscout.agent.toolbox import default_tools
 from txscout.core.events import RunStarted, ToolResult
 from txscout.core.settings import load_settings
@@ -115,7 +115,7 @@ def test_description_embeddings_are_cached_by_hash_across_processes(tmp_path: Pa
 import sys, numpy as np
 sys.path.insert(0, {str(ROOT)!r})
 from tests.fake_embedder import HashEmbedder
-from txscout.agent.tool_choice import DescriptionVectors
+from txscout.agent.plan.tool_choice import DescriptionVectors
 class Counting(HashEmbedder):
     seen = 0
     def encode(self, texts, batch_size=64):

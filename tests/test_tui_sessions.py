@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from txscout.agent.api import Answer, Usage
 from txscout.agent.citations import Citation
+from txscout.agent.result import Answer, Usage
 from txscout.core.events import (
     AnswerReady,
     ErrorRaised,

@@ -17,7 +17,7 @@ from textual.widgets import Static
 from tests.scripted import ScriptedChatModel, script
 from tests.tui_fakes import FixedAgent, search_papers, search_then_answer, until
 from txscout.agent.api import Agent
-from txscout.agent.backends import Capabilities
+from txscout.agent.backends.capabilities import Capabilities
 from txscout.tui.app import TxscoutApp
 from txscout.tui.screens.evidence import EvidenceScreen
 from txscout.tui.screens.help import HelpScreen

@@ -15,8 +15,8 @@ from tests.sampling_fakes import Batched, EmbeddedLike, locked
 from txscout.agent import protocol
 from txscout.agent.answers import Choices, entropy_bits
 from txscout.agent.api import Agent
-from txscout.agent.loop import Run
-from txscout.agent.uncertainty import SampleConstraint, resolve_uncertainty, sample_grammar
+from txscout.agent.research.uncertainty import SampleConstraint, resolve_uncertainty, sample_grammar
+from txscout.agent.run import Run
 from txscout.core.events import ModelCall, ToolCalled, UncertaintyRound, validate_sequence
 from txscout.core.evidence import Evidence
 from txscout.core.settings import load_settings
@@ -290,7 +290,7 @@ def test_sample_grammar_compiles() -> None:
 
 
 def test_searcher_caps_calls_and_never_repeats_a_call() -> None:
-    from txscout.agent.research import MAX_CALLS_PER_SEARCH, Searcher
+    from txscout.agent.research.searcher import MAX_CALLS_PER_SEARCH, Searcher
 
     events: list[Any] = []
     calls: list[str] = []

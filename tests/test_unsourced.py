@@ -7,8 +7,9 @@ import io
 from rich.console import Console
 
 from tests.scripted import script
-from txscout.agent.api import UNSOURCED, UNSOURCED_BARE, Agent
+from txscout.agent.api import Agent
 from txscout.agent.render import ConsoleRenderer
+from txscout.agent.result import UNSOURCED, UNSOURCED_BARE
 from txscout.core.events import AnswerReady
 from txscout.core.settings import load_settings
 from txscout.mcp.server import render_answer

@@ -30,8 +30,8 @@ from typer.testing import CliRunner
 from tests.real_servers import mcp_over_http
 from tests.tui_fakes import until
 from txscout.agent.api import Agent
-from txscout.agent.loop import Run
 from txscout.agent.render import ConsoleRenderer
+from txscout.agent.run import Run
 from txscout.cli import app as cli
 from txscout.core.events import (
     DraftWithdrawn,
@@ -238,7 +238,7 @@ def test_ask_json_keeps_the_draft_off_stderr_stdout_and_the_trace(
     tools: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     replies = Replies(DRAFT_THEN_LOOKUP)
-    monkeypatch.setattr("txscout.agent.models.load_model", lambda spec, settings: replies.model())
+    monkeypatch.setattr("txscout.agent.backends.models.load_model", lambda spec, settings: replies.model())
     monkeypatch.setattr("txscout.agent.toolbox.default_tools", lambda settings: tools)
     trace = tmp_path / "ask.jsonl"
     args = ["ask", "--offline", "--mode", "react", "--json", "--trace", str(trace), QUESTION]

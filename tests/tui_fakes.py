@@ -13,8 +13,8 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 from textual.pilot import Pilot
 
-from txscout.agent.api import Answer, Usage
 from txscout.agent.citations import Citation
+from txscout.agent.result import Answer, Usage
 from txscout.core.events import (
     AnswerReady,
     CritiqueFinding,

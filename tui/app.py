@@ -56,7 +56,7 @@ from txscout.tui.widgets.status import StatusBar
 from txscout.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from txscout.agent.api import Answer
+    from txscout.agent.result import Answer
 
 
 class Runner(Protocol):
@@ -258,7 +258,7 @@ class TxscoutApp(App[None]):
         self.status.mode = self.mode
         self.status.offline = self.settings.offline
         if not self._injected:
-            from txscout.agent.models import describe
+            from txscout.agent.backends.models import describe
 
             self.status.model = describe(self.model_spec)
         self.question_input.focus()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from txscout.agent.api import Usage
 from txscout.agent.citations import Citation
+from txscout.agent.result import Usage
 from txscout.core.events import (
     AnswerReady,
     ErrorRaised,
@@ -25,7 +25,7 @@ from txscout.core.events import (
 from txscout.tui.sessions import EvidenceRecord, SessionEntry
 
 if TYPE_CHECKING:
-    from txscout.agent.api import Answer
+    from txscout.agent.result import Answer
 
 
 class LiveRun:

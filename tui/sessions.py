@@ -21,8 +21,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from txscout.agent.api import Usage
 from txscout.agent.citations import Citation
+from txscout.agent.result import Usage
 from txscout.core.files import atomic_write_text, open_private, private_dir, write_private
 from txscout.tui.words import plural
 

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from txscout.agent.api import Agent, Answer, Choices
+    from txscout.agent.api import Agent, Choices
+    from txscout.agent.result import Answer
     from txscout.agent.toolbox import default_tools
 
 _EXPORTS = {
     "Agent": "txscout.agent.api",
-    "Answer": "txscout.agent.api",
+    "Answer": "txscout.agent.result",
     "Choices": "txscout.agent.api",
     "default_tools": "txscout.agent.toolbox",
 }

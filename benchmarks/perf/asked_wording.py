@@ -1,7 +1,7 @@
 """How far the asked-property table reaches beyond its own wording (issue 22).
 
 The questions in ``fixtures/asked_wording.json`` were written apart from the table
-(``agent.asked.PROPERTIES``), the way a chemist asks: "how many rule-of-five criteria does X violate",
+(``agent.plan.asked.PROPERTIES``), the way a chemist asks: "how many rule-of-five criteria does X violate",
 "can gefitinib get into the brain", "is aspirin a PAINS compound". Each names the property keys it
 asks, or none when it also asks something the table does not cover (a mechanism, a dose, a pKa), where
 closing the answer to the table's values would drop a part of the question.
@@ -25,7 +25,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from txscout.agent.asked import asked_set
+from txscout.agent.plan.asked import asked_set
 
 FIXTURE = Path(__file__).with_name("fixtures") / "asked_wording.json"
 

@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from txscout.agent import protocol
-from txscout.agent.local_model import LocalChatModel, thread_counts
-from txscout.agent.models import local_model_path
+from txscout.agent.backends.local_model import LocalChatModel, thread_counts
+from txscout.agent.backends.models import local_model_path
 from txscout.agent.toolbox import default_tools
 from txscout.core.settings import load_settings
 from txscout.core.toolkit import ToolContext, tool_context

@@ -95,8 +95,8 @@ def cold_start(repeats: int) -> float:
 
 def embedded_model(spec: str) -> dict[str, float]:
     from txscout.agent import protocol
-    from txscout.agent.local_model import LocalChatModel
-    from txscout.agent.models import local_model_path
+    from txscout.agent.backends.local_model import LocalChatModel
+    from txscout.agent.backends.models import local_model_path
 
     path = local_model_path(spec)
     started = time.perf_counter()

@@ -32,11 +32,11 @@ def main() -> None:
 
     from llama_cpp import Llama
 
-    from txscout.agent.local_model import LocalChatModel
+    from txscout.agent.backends.local_model import LocalChatModel
+    from txscout.agent.backends.models import local_model_path
     from txscout.agent.mcp_tools import McpServers
-    from txscout.agent.models import local_model_path
+    from txscout.agent.plan.tool_choice import DescriptionVectors, ToolChooser, tool_text
     from txscout.agent.protocol import text_system_prompt
-    from txscout.agent.tool_choice import DescriptionVectors, ToolChooser, tool_text
     from txscout.agent.toolbox import default_tools
     from txscout.core.settings import load_settings
     from txscout.memory.embeddings import get_embedder

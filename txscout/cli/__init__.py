@@ -31,7 +31,7 @@ from txscout.core.text import clean, clean_line
 from txscout.mcp.cli import serve as mcp_serve
 
 if TYPE_CHECKING:
-    from txscout.agent.api import Answer
+    from txscout.agent.result import Answer
     from txscout.core.events import TraceWriter
     from txscout.core.settings import Settings
 
@@ -285,7 +285,7 @@ def models(
 ) -> None:
     """Show the configured model and the embedded ones, and whether each can be used: an embedded GGUF is
     present, an endpoint answers /models and lists the model, a provider's package is installed."""
-    from txscout.agent.models import LOCAL_MODELS, describe, probe
+    from txscout.agent.backends.models import LOCAL_MODELS, describe, probe
 
     settings = _settings(model=model, base_url=base_url)
     configured = describe(settings.model)

@@ -54,7 +54,8 @@ from txscout.core.toolkit import ToolContext, tool_context
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from txscout.agent.api import Agent, Answer
+    from txscout.agent.api import Agent
+    from txscout.agent.result import Answer
     from txscout.core.settings import Settings
     from txscout.memory.store import EvidenceStore
 

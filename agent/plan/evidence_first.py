@@ -2,11 +2,11 @@
 
 Given tools, small models do not search the evidence they have: with all of PubMedQA's abstracts
 stored, a test run never called ``memory_search`` once and answered none of 15 questions from them.
-So the literature lane works like chemistry grounding (``agent.grounding``): the agent itself searches,
+So the literature lane works like chemistry grounding (``agent.plan.grounding``): the agent itself searches,
 in react and full, for every question, and shows the model what it found before its first step.
 
 * When online and the run has ``pubmed_search``, PubMed is searched with the question's most specific
-  terms (``research.keywords``); the run stores what it returns in the evidence store, as it stores
+  terms (``queries.keywords``); the run stores what it returns in the evidence store, as it stores
   every abstract a tool reads, so the store search below ranks it with everything stored before.
 * The evidence store is searched with the question (hybrid: meaning and exact terms). Of the best
   ``2 * evidence_k`` candidates, those whose cosine similarity to the question reaches
@@ -27,12 +27,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from txscout.agent.answers import question_stem
-from txscout.agent.research import keywords, query_field
+from txscout.agent.queries import keywords, query_field
 from txscout.core.events import ErrorRaised, EvidencePlanned
 from txscout.core.evidence import Evidence, EvidencePlan, PlannedPassage, PlannedSearch
 
 if TYPE_CHECKING:
-    from txscout.agent.loop import ReactPhase, Run
+    from txscout.agent.react import ReactPhase
+    from txscout.agent.run import Run
     from txscout.memory.store import EvidenceStore, Hit
 
 PUBMED = "pubmed_search"

@@ -40,7 +40,8 @@ from txscout.agent.answers import (
     tokens,
 )
 from txscout.agent.citations import CITATION, cited_numbers
-from txscout.agent.research import Searcher, keywords, phase_prompt
+from txscout.agent.queries import keywords
+from txscout.agent.research.searcher import Searcher, phase_prompt
 from txscout.core.events import CritiqueFinding, ErrorRaised, Revision
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
     from txscout.agent.answers import Choices
     from txscout.agent.citations import EvidenceLedger
-    from txscout.agent.loop import Run
+    from txscout.agent.run import Run
     from txscout.core.evidence import Evidence
 
 Kind = Literal["unsupported", "miscited", "safety", "contradiction", "unanswered"]

@@ -41,7 +41,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
-from txscout.agent.backends import Capabilities
+from txscout.agent.backends.capabilities import Capabilities
 from txscout.core.errors import ModelUnavailable
 
 _DETAIL_CHARS = 200

@@ -4,12 +4,12 @@ Small models rarely name a molecule correctly in a tool call, but they copy valu
 agent links molecules in the question itself (drug-name dictionary, RDKit-parsed SMILES), runs the
 chemistry tools on them, and puts the observations in the transcript as if the model had asked.
 Comparisons are computed too, since small models cannot compare numbers reliably. When the question
-asks one property of those molecules (``agent.asked``), grounding then closes the run's answer set
+asks one property of those molecules (``agent.plan.asked``), grounding then closes the run's answer set
 to that property's values, read from the tools' structured results: the answer is the value, not
 whichever fact of the observation a small model happens to copy.
 
 Questions about structural alerts (PAINS, Brenk, NIH) or functional groups are grounded the same way:
-each linked molecule also goes through the tool that states them (``agent.asked.TOOL_OF``).
+each linked molecule also goes through the tool that states them (``agent.plan.asked.TOOL_OF``).
 
 Grounding has its own budget and does not spend the model's: ``max_tool_calls`` is what the model
 may ask for, and a question naming three molecules would otherwise leave it none. Grounding makes
@@ -25,10 +25,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from txscout.agent.answers import Choices
-from txscout.agent.asked import TOOL_OF, admitted, asked_properties, asked_set, compared_property, named_codes
+from txscout.agent.plan.asked import TOOL_OF, admitted, asked_properties, asked_set, compared_property, named_codes
 
 if TYPE_CHECKING:
-    from txscout.agent.loop import Observation, ReactPhase, Run
+    from txscout.agent.react import ReactPhase
+    from txscout.agent.run import Run
+    from txscout.agent.tool_calls import Observation
 
 MAX_LINKED = 3
 MAX_COMPARED = 8
@@ -42,7 +44,7 @@ _ADMET_WORDS = re.compile(
     re.IGNORECASE,
 )
 # Endpoints and categories of predict_admet a question names beyond the endpoints of the asked-property
-# table (``agent.asked.PROPERTIES``), which are read from the table itself.
+# table (``agent.plan.asked.PROPERTIES``), which are read from the table itself.
 _CATEGORY_WORDS = (
     (re.compile(r"half[- ]life", re.I), "Half_Life_Obach"),
     (re.compile(r"clearance", re.I), "Excretion"),
@@ -118,7 +120,7 @@ def plan(run: Run, question: str) -> list[tuple[str, dict[str, Any]]]:
 def ground(run: Run, question: str, phase: ReactPhase) -> None:
     """Run the planned grounding calls, within grounding's own budget, and show them to the model; then,
     when the question asks one property the observations now state, close the run's answer set to its
-    values (``agent.asked``)."""
+    values (``agent.plan.asked``)."""
     calls = plan(run, question)[:MAX_CALLS]
     for tool, args in calls:
         outcome = run.call_tool(tool, args, step=0, automatic=True, budgeted=False)

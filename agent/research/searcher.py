@@ -11,26 +11,21 @@ the model without passing through here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from txscout.agent import protocol
-from txscout.agent.answers import tokens
+from txscout.agent.queries import query_field
 
 if TYPE_CHECKING:
-    from langchain_core.tools import BaseTool
-
-    from txscout.agent.loop import Run
+    from txscout.agent.run import Run
 
 RETRIEVAL_TOOLS = ("pubmed_search", "web_search", "memory_search")
-_QUERY_FIELDS = ("query", "q", "term", "text", "question")
 MAX_CALLS_PER_SEARCH = 4
 """Tool calls one ``search`` may spend. The run's tool-call budget is shared with the ReAct phase,
 so one targeted search must not exhaust it."""
-
-KEYWORDS_PER_QUERY = 5
 
 
 class SearchReport(BaseModel):
@@ -38,25 +33,6 @@ class SearchReport(BaseModel):
 
     searched: list[str] = Field(default_factory=list)
     new_evidence: int = 0
-
-
-def query_field(tool: BaseTool) -> str | None:
-    """The argument that carries the search text: a conventional name, else the first string field."""
-    schema = tool.args_schema
-    if schema is None:
-        return None
-    if isinstance(schema, dict):
-        props: dict[str, Any] = schema.get("properties", {})
-        names = list(props)
-        strings = [n for n in names if props[n].get("type") == "string"]
-    else:
-        fields = schema.model_fields
-        names = list(fields)
-        strings = [n for n, f in fields.items() if f.annotation is str]
-    for name in _QUERY_FIELDS:
-        if name in names:
-            return name
-    return strings[0] if strings else None
 
 
 def phase_prompt(question: str, evidence: str, sections: list[str], instruction: str) -> list[BaseMessage]:
@@ -69,34 +45,6 @@ def phase_prompt(question: str, evidence: str, sections: list[str], instruction:
     body = evidence.strip() or "(no evidence was gathered)"
     parts = [f"Question: {question}", f"Evidence:\n{body}", *sections, instruction]
     return [SystemMessage(protocol.SYSTEM_CORE), HumanMessage("\n\n".join(parts))]
-
-
-def ranked_keywords(text: str) -> list[str]:
-    """Distinct content words of ``text``, most specific first.
-
-    Specific means long, or carrying digits, capitals or hyphens (drug names, genes, mutations,
-    doses), which is what a literature query needs; a clinical vignette's filler words rank low.
-    Ties keep the original order.
-    """
-    originals = {w.lower(): w for w in text.replace("/", " ").split()}
-    first: dict[str, int] = {}
-    for position, word in enumerate(tokens(text)):
-        first.setdefault(word, position)
-
-    def score(word: str) -> tuple[int, int]:
-        raw = originals.get(word, word)
-        marked = any(c.isdigit() for c in word) or "-" in word or any(c.isupper() for c in raw[1:])
-        return len(word) + (3 if marked else 0), -first[word]
-
-    return sorted(first, key=score, reverse=True)
-
-
-def keywords(text: str, limit: int = KEYWORDS_PER_QUERY, skip: int = 0) -> list[str]:
-    """The ``limit`` most specific content words after the first ``skip``, in their original order."""
-    ranked = ranked_keywords(text)
-    chosen = ranked[skip : skip + limit] or ranked[:limit]
-    order = {w: i for i, w in enumerate(tokens(text)[::-1])}
-    return sorted(chosen, key=lambda w: -order[w])
 
 
 class Searcher:

@@ -51,7 +51,7 @@ from txscout.tools.chemistry.results import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from txscout.agent.loop import Observation
+    from txscout.agent.tool_calls import Observation
     from txscout.tools.chemistry.admet import EndpointValue
     from txscout.tools.chemistry.linking import LinkedMolecule
 

@@ -122,7 +122,7 @@ def load_model(spec: str, settings: Settings) -> BaseChatModel:
     """Turn a model spec into a chat model; unknown specs and unusable models are user errors."""
     kind, _, rest = spec.partition(":")
     if kind == "local":
-        from txscout.agent.local_model import LocalChatModel
+        from txscout.agent.backends.local_model import LocalChatModel
 
         return LocalChatModel.for_path(
             local_model_path(rest),
@@ -133,7 +133,7 @@ def load_model(spec: str, settings: Settings) -> BaseChatModel:
     if kind == "openai":
         if not rest:
             raise UserError("openai model spec needs a model name, e.g. openai:gpt-4o-mini")
-        from txscout.agent.endpoint import EndpointChatModel, GrammarEndpointChatModel
+        from txscout.agent.backends.endpoint import EndpointChatModel, GrammarEndpointChatModel
 
         key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
         endpoint = GrammarEndpointChatModel if settings.endpoint_grammar else EndpointChatModel
@@ -219,7 +219,7 @@ def probe(spec: str, settings: Settings, *, configured: bool = False) -> ModelPr
 def _probe_endpoint(spec: str, name: str, settings: Settings, configured: bool) -> ModelProbe:
     import httpx
 
-    from txscout.agent.endpoint import endpoint_label
+    from txscout.agent.backends.endpoint import endpoint_label
 
     base = (settings.base_url or "https://api.openai.com/v1").rstrip("/")
     shown = endpoint_label(base)

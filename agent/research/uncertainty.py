@@ -33,7 +33,7 @@ choice the draft made and not the freedom it did not have (:func:`sample_constra
 * anything else is sampled free.
 
 A deterministic tool fact is its own evidence: when grounding closed the set to a single value (the
-asked property of the molecules the question names, ``agent.asked``) and the draft states it, every
+asked property of the molecules the question names, ``agent.plan.asked``) and the draft states it, every
 sample under that constraint would state it too, so the phase records confidence 1.0 and spends no
 samples ("settled by the tools"). An unconstrained sample would only measure how often a small model
 fails to copy a number, which says nothing about whether the number is right.
@@ -60,14 +60,15 @@ from txscout.agent.answers import (
     reasoning,
     strip_citations,
 )
-from txscout.agent.backends import Grammar
-from txscout.agent.research import Searcher, SearchReport, keywords, phase_prompt
+from txscout.agent.backends.capabilities import Grammar
+from txscout.agent.queries import keywords
+from txscout.agent.research.searcher import Searcher, SearchReport, phase_prompt
 from txscout.core.events import UncertaintyRound
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
-    from txscout.agent.loop import Run
+    from txscout.agent.run import Run
 
 SAMPLE_MAX_TOKENS = 96
 QUERY_KEYWORDS = 4

@@ -10,7 +10,7 @@ Replies stream token by token (``stream``); a consumer that stops iterating clos
 llama.cpp stops generating before its next token. One generation runs at a time in a process, whatever
 the model: two at once would only split the same cores.
 
-A long system prompt's state is kept on disk (``agent.prompt_cache``), so a new process starts from
+A long system prompt's state is kept on disk (``agent.backends.prompt_cache``), so a new process starts from
 it instead of reading the prompt again.
 
 Threads: decoding one token of a model this small is a short burst of small matrix products, and the
@@ -41,7 +41,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from txscout.agent.backends import Capabilities
+from txscout.agent.backends.capabilities import Capabilities
 from txscout.core.errors import Cancelled, LimitReached, ModelUnavailable
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user"}
@@ -282,7 +282,7 @@ class LocalChatModel(BaseChatModel):
     threads: int | None = None
     """llama.cpp threads for decoding and for the prompt; None chooses from the usable cores."""
     prompt_cache_dir: str | None = None
-    """Folder of saved system-prompt states (``agent.prompt_cache``); None reads every prompt afresh."""
+    """Folder of saved system-prompt states (``agent.backends.prompt_cache``); None reads every prompt afresh."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
         grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True, prompt_progress=True
@@ -370,7 +370,7 @@ class LocalChatModel(BaseChatModel):
         the prompt cache's problem, if saving failed."""
         if (self.prompt_cache_dir is None and not ahead) or not chat or chat[0]["role"] != "system":
             return None
-        from txscout.agent.prompt_cache import PromptCache
+        from txscout.agent.backends.prompt_cache import PromptCache
 
         tokens = _system_tokens(llama, chat[0]["content"])
         if not tokens:
