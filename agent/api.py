@@ -153,9 +153,13 @@ class Agent:
         False when the model gains nothing from it; ``UserError`` when the prompt was read but its state
         could not be saved (the cache folder)."""
         usable, _ = self.chooser.usable(self.tools, offline=self.settings.offline)
-        if not self.backend.capabilities.prompt_state or not usable or len(usable) > self.settings.max_offered_tools:
+        if not self.backend.capabilities.picks_tools:
+            usable = []  # offered none (``_offer``): every run's prompt is the tool-free one
+        elif not usable or len(usable) > self.settings.max_offered_tools:
             return False  # more usable tools than the cap: each question gets its own list
-        prompt = system_prompt(usable, native=self._native is not None)
+        if not self.backend.capabilities.prompt_state:
+            return False
+        prompt = system_prompt(usable, native=self._native is not None and bool(usable))
         if on_stage is not None:
             on_stage("preparing the system prompt (restored when a saved state matches)")
         # what prompt_state promises
@@ -247,6 +251,10 @@ class Agent:
         def grounding() -> list[str]:
             return [tool for tool, _ in plan(run, question)]
 
+        if run.offered and not self.backend.capabilities.picks_tools:
+            usable, left = self.chooser.usable(run.offered, offline=run.settings.offline)
+            run.offered = []
+            return ToolChoice(offered=[], available=len(usable), unusable=left, plan_only=True)
         choice = self.chooser.choose(question, run.offered, run.settings, keep=grounding)
         run.offered = [run.tools[name] for name in choice.offered]
         return choice

@@ -38,7 +38,13 @@ def test_declared_capabilities_shape_the_request() -> None:
     assert embedded.sample_workers(5) == 1
     assert Backend(Batched(batches=[])).request(n=4, temperature=0.7) == {"temperature": 0.7, "n": 4}
     assert LocalChatModel.capabilities == Capabilities(
-        grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True, prompt_progress=True
+        grammar=True,
+        serial=True,
+        seeded=True,
+        cancellable=True,
+        prompt_state=True,
+        prompt_progress=True,
+        picks_tools=False,
     )
     stop = threading.Event()
     assert Backend(LocalChatModel.model_construct()).request(cancel=stop) == {"cancel": stop}

@@ -48,6 +48,11 @@ class Capabilities(BaseModel):
     prompt_progress: bool = False
     """Takes a per-call ``on_prompt(done, total)`` and calls it while reading the prompt, before the first
     token: prompt tokens in the context so far, and in all."""
+    picks_tools: bool = True
+    """Chooses its own tools and their arguments well enough to be given tool steps. A model that does
+    not (the tiny embedded ones copy well and choose badly: offered tools, they call chemistry tools with
+    the question as the molecule until the step limit) is offered none: the agent's plan (grounding,
+    evidence first) decides what is looked up, and the model answers from what it was shown."""
     cancellable: bool = False
     """Takes a per-call ``cancel`` (a ``threading.Event``) and stops once it is set even where no text comes
     back to check it between, such as while reading a long prompt."""

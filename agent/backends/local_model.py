@@ -285,14 +285,21 @@ class LocalChatModel(BaseChatModel):
     """Folder of saved system-prompt states (``agent.backends.prompt_cache``); None reads every prompt afresh."""
 
     capabilities: ClassVar[Capabilities] = Capabilities(
-        grammar=True, serial=True, seeded=True, cancellable=True, prompt_state=True, prompt_progress=True
+        grammar=True,
+        serial=True,
+        seeded=True,
+        cancellable=True,
+        prompt_state=True,
+        prompt_progress=True,
+        picks_tools=False,
     )
     """What ``Backend`` may ask of this model: a GBNF grammar per call (``grammar=``), a per-call ``seed``
     (sampling is deterministic per seed, so samples need distinct seeds to differ), one reply at a
     time, since one llama.cpp context serves every call (concurrent requests would only queue), a
     ``cancel`` event that stops a streamed reply even while its prompt is being read, an ``on_prompt``
     callback told of the progress through a streamed reply's prompt, and :meth:`prepare`, which reads a
-    system prompt ahead."""
+    system prompt ahead. The models it runs are tiny: they are offered no tools of their own choosing
+    (``picks_tools``) and answer from what the agent's plan gathered."""
 
     _loaded: ClassVar[dict[tuple[str, int, tuple[int, int]], Any]] = {}
     _load_lock: ClassVar[threading.Lock] = threading.Lock()

@@ -11,6 +11,12 @@ whichever fact of the observation a small model happens to copy.
 Questions about structural alerts (PAINS, Brenk, NIH) or functional groups are grounded the same way:
 each linked molecule also goes through the tool that states them (``agent.plan.asked.TOOL_OF``).
 
+Grounding runs only when the question asks something the tools compute (:func:`asks_chemistry`): a
+property, an alert, ADMET, a comparison, or the molecule itself ("What is imatinib?"). A drug merely
+mentioned, as in a clinical vignette or "What are known resistance mechanisms to osimertinib?", is not
+looked up: its formula and weight would sit in front of the model as the facts it can copy, and a small
+model answers with them.
+
 Grounding has its own budget and does not spend the model's: ``max_tool_calls`` is what the model
 may ask for, and a question naming three molecules would otherwise leave it none. Grounding makes
 at most ``MAX_CALLS`` calls (each of ``MAX_LINKED`` molecules looked up by both lookup tools and by
@@ -68,6 +74,36 @@ def _asked_endpoints(question: str) -> list[str] | None:
     return list(dict.fromkeys(named)) or None
 
 
+_ABOUT = re.compile(
+    r"^\W*(?:(?:what(?:'s|\s+is|\s+are)|tell\s+me\s+about|describe|identify|look\s+up|give\s+me|show\s+me)\W+)?"
+    r"(?:(?:a|the)\s+)?(?:(?:chemical\s+)?(?:structure|profile|identity)\s+of|information\s+(?:on|about))?"
+    r"\W*(?:(?:the|this)\s+)?(?:molecule|drug|compound)?\W*$",
+    re.IGNORECASE,
+)
+
+
+_CHEMISTRY_WORDS = re.compile(
+    r"\b(?:drug[- ]?like\w*|lead[- ]?like\w*|physico-?chemical|propert(?:y|ies)|descriptors?|chemical\s+structure|"
+    r"structural|molecular|stereo\w*|chiral\w*|functional\s+groups?|aromatic\w*|atoms?|bonds?|rings?)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_chemistry(question: str, mentions: list[str]) -> bool:
+    """Whether the question asks something the chemistry tools compute: a property or rule of the table
+    (``agent.asked``), an ADMET endpoint, a comparison, its chemistry in other words ("drug-like",
+    "physicochemical properties"), or the molecule itself ("What is imatinib?",
+    "Describe caffeine"), read once the ``mentions`` of molecules are taken out of the question."""
+    if asked_properties(question) or _asks_admet(question) or compared_property(question):
+        return True
+    if _CHEMISTRY_WORDS.search(question):
+        return True
+    rest = question
+    for mention in sorted(mentions, key=len, reverse=True):
+        rest = re.sub(re.escape(mention), " ", rest, flags=re.IGNORECASE)
+    return bool(_ABOUT.match(rest))
+
+
 def _molecule_args(run: Run, tool: str, molecules: list[str]) -> dict[str, Any] | None:
     """The tool's first argument set to the molecule, or to the list of them where it takes a list."""
     schema = run.tools[tool].tool_call_schema.model_json_schema()
@@ -94,6 +130,8 @@ def plan(run: Run, question: str) -> list[tuple[str, dict[str, Any]]]:
 
     calls: list[tuple[str, dict[str, Any]]] = []
     named = [m for m in find_molecules(question) if m.smiles]
+    if not asks_chemistry(question, [m.mention for m in named]):
+        return []
     linked = named[:MAX_LINKED]
     if not named and asked_set(question) and "identify_molecule" in run.tools:
         return [("identify_molecule", {"molecule": code}) for code in named_codes(question)[:MAX_LINKED]]

@@ -64,6 +64,11 @@ class ToolChoice(BaseModel):
         default_factory=dict, description="relevance of each offered tool to the question, when they were ranked"
     )
     kept: list[str] = Field(default_factory=list, description="offered whatever their score: the tools grounding uses")
+    plan_only: bool = Field(
+        default=False,
+        description="no tool is offered because the model does not pick tools well (its backend says so): "
+        "the agent's plan runs the tools and the model answers from what it gathered",
+    )
 
 
 def tool_text(tool: BaseTool) -> str:
