@@ -6,6 +6,7 @@ A citation that points to nothing cannot survive: ``resolve`` drops unknown numb
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
@@ -46,6 +47,10 @@ class EvidenceLedger:
 
     def get(self, ref: int) -> Evidence | None:
         return self.items[ref - 1] if 1 <= ref <= len(self.items) else None
+
+    def shown(self, refs: Sequence[int]) -> list[tuple[int, str]]:
+        """(number, text) of the passages numbered ``refs``: what the cited grammars hold an answer to."""
+        return [(ref, item.text) for ref in refs if (item := self.get(ref)) is not None]
 
     def citation(self, ref: int) -> Citation:
         item = self.items[ref - 1]

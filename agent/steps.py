@@ -87,11 +87,6 @@ def system_prompt(tools: list[BaseTool], native: bool) -> str:
     return protocol.native_system_prompt() if native else protocol.text_system_prompt(tools)
 
 
-def shown_passages(run: Run) -> list[tuple[int, str]]:
-    """The passages evidence-first showed the model, as (citation number, text), for the cited grammars."""
-    return [(ref, item.text) for ref in run.passages if (item := run.ledger.get(ref)) is not None]
-
-
 def strategy_for(run: Run, tool_calling: Runnable[Any, Any] | None) -> StepStrategy:
     """Native tool calling when the model has tools bound (``tool_calling``), else the text protocol."""
     return NativeSteps(run, tool_calling) if tool_calling is not None else TextSteps(run)
@@ -174,7 +169,7 @@ class TextSteps:
         if step == 1 and grounded and choices is None:
             return protocol.copying_grammar(grounded, self._question.text)
         if self.run.passages:
-            return protocol.cited_grammar(shown_passages(self.run), choices)
+            return protocol.cited_grammar(self.run.ledger.shown(self.run.passages), choices)
         return protocol.grammar_for(self.tools, choices=choices)
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -198,7 +193,7 @@ class TextSteps:
     def final_grammar(self) -> str:
         choices = self.run.choices
         if self.run.passages and not (choices is not None and choices.grounded):
-            return protocol.cited_grammar(shown_passages(self.run), choices)
+            return protocol.cited_grammar(self.run.ledger.shown(self.run.passages), choices)
         return protocol.grammar_for([], allow_actions=False, choices=choices)
 
     def read_final(self, reply: str) -> str:
@@ -253,7 +248,7 @@ class NativeSteps:
         if step == 1 and grounded and choices is None:
             return protocol.copying_answer_grammar(grounded, self._question.text)
         if self.run.passages:
-            return protocol.cited_answer_grammar(shown_passages(self.run), choices)
+            return protocol.cited_answer_grammar(self.run.ledger.shown(self.run.passages), choices)
         return None
 
     def step(self, messages: list[BaseMessage], step: int) -> str | None:
@@ -279,7 +274,7 @@ class NativeSteps:
         """A closed answer set constrains the tool-free last reply, in the bare form."""
         choices = self.run.choices
         if self.run.passages and not (choices is not None and choices.grounded):
-            return protocol.cited_answer_grammar(shown_passages(self.run), choices)
+            return protocol.cited_answer_grammar(self.run.ledger.shown(self.run.passages), choices)
         return protocol.answer_grammar(choices) if choices is not None else None
 
     def read_final(self, reply: str) -> str:

@@ -25,7 +25,7 @@ from txscout.agent.api import Agent
 from txscout.agent.react import NO_ANSWER
 from txscout.agent.run import Run
 from txscout.core.errors import LimitReached
-from txscout.core.events import EvidencePlanned, validate_sequence
+from txscout.core.events import EvidencePlanned, ModelCall, validate_sequence
 from txscout.core.evidence import Evidence
 from txscout.core.settings import load_settings
 from txscout.core.toolkit import current_context, txtool
@@ -315,3 +315,34 @@ def test_the_embedded_model_answers_a_yes_no_question_citing_the_stored_abstract
     assert answer.plan is not None and [p.locator for p in answer.plan.kept][:1] == [abstract.locator]
     assert abstract.locator in [c.locator for c in answer.citations], answer.text
     assert labels.pick(answer.text) in {"yes", "no", "maybe"} and answer.status == "completed"
+
+
+def test_a_sample_that_outvotes_a_cited_draft_carries_its_citation(store: EvidenceStore) -> None:
+    draft = f"Thought: The passage reports it.\nFinal Answer: Answer: maybe\n{QUOTE}"
+    samples = [f"Survival was longer.\nAnswer: {label} [1]" for label in ("yes", "yes", "yes", "maybe", "yes")]
+    model = embedded(draft, *samples, "NONE")
+    labels = Choices(answers=["yes", "no", "maybe"])
+    answer = agent_for(model, store, mode="full", samples=5).run(QUESTION, choices=labels)
+
+    sampled = model.kwargs_seen[1]["grammar"]
+    assert admits(sampled, "Survival was longer.\nAnswer: yes [1]")
+    assert not admits(sampled, "Survival was longer.\nAnswer: yes")
+    assert not admits(sampled, "Survival was longer.\nAnswer: yes [2]")
+    assert labels.pick(answer.text) == "yes" and answer.confidence == pytest.approx(0.8)
+    assert [c.ref for c in answer.citations] == [1], "the sample's answer replaced the draft with its citation"
+
+
+def test_a_revision_of_a_cited_draft_is_held_to_the_passages(store: EvidenceStore) -> None:
+    draft = f"Thought: The passage reports it.\nFinal Answer: {QUOTE}"
+    samples = ["Survival was longer.\nAnswer: 38.6 months [1]"] * 5
+    critic = "UNANSWERED: the answer does not say whether survival improved"
+    model = embedded(draft, *samples, critic, QUOTE)
+    answer = agent_for(model, store, mode="full", samples=5).run(QUESTION)
+
+    purposes = [e.purpose for e in answer.events if isinstance(e, ModelCall)]
+    assert purposes[-2:] == ["critique", "revision"]
+    revision = model.kwargs_seen[-1]["grammar"]
+    assert admits(revision, QUOTE)
+    assert not admits(revision, "Osimertinib improved overall survival.")
+    assert not admits(revision, "Osimertinib improved overall survival [1].")
+    assert [c.ref for c in answer.citations] == [1]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -374,9 +374,13 @@ def _listed(choices: Choices) -> str:
     return ", ".join(choices.answers[:8]) + (", ..." if len(choices.answers) > 8 else "")
 
 
-def revision_grammar(choices: Choices | None = None) -> str:
+def revision_grammar(choices: Choices | None = None, passages: Sequence[tuple[int, str]] = ()) -> str:
     """GBNF for the embedded model's revision: a few lines of answer; for a closed set, one line and then
-    the answer line with one choice of the set (an option letter may be followed by its text)."""
+    the answer line with one choice of the set (an option letter may be followed by its text). When
+    evidence-first showed ``passages`` (number, text), the revision is held to them as the draft was:
+    cited sentence by sentence (``protocol.cited_answer_grammar``), a closed set's answer line first."""
+    if passages and not (choices is not None and choices.grounded):
+        return protocol.cited_answer_grammar(passages, choices)
     if choices is not None and choices.options:
         letters = " | ".join(f'"{k}"' for k in choices.options)
         return f'root ::= [^\\n]{{1,300}} "\\nAnswer: " ( {letters} ) ( ". " [^\\n]{{0,80}} )?\n'
@@ -480,7 +484,7 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
                 with run.limited("critique search stopped"):
                     searcher.search(queries)
             prompt = revision_prompt(run, question, text, problems)
-            grammar = revision_grammar(run.choices)
+            grammar = revision_grammar(run.choices, run.ledger.shown(run.passages))
             revised = _clean_revision(run.call_model(prompt, purpose="revision", step=round_no, grammar=grammar).text)
             if not re.search(r"[A-Za-z]{2,}|[A-Z][a-z]?\d", strip_citations(revised)):
                 run.emit(ErrorRaised(kind="format", message="the revision was empty; kept the previous answer"))

@@ -28,6 +28,9 @@ choice the draft made and not the freedom it did not have (:func:`sample_constra
 * a closed answer set (``run.choices``: option letters, labels, or the asked property's values that
   grounding read from the tools) constrains every sample to it, and samples are compared by the choice
   they state (``Choices.pick``);
+* a draft that cites the passages evidence-first showed (``run.passages``) is sampled under the rule that
+  each sample's answer line ends with one of their numbers, so a sample that outvotes the draft carries
+  its citation into the answer instead of replacing a cited draft with an uncited one;
 * a draft written under the copying grammar (it opens with a value copied from a grounding
   observation) is sampled under the same copying rule, so the samples choose among the same facts;
 * anything else is sampled free.
@@ -61,6 +64,7 @@ from txscout.agent.answers import (
     strip_citations,
 )
 from txscout.agent.backends.capabilities import Grammar
+from txscout.agent.citations import CITATION, cited_numbers
 from txscout.agent.queries import keywords
 from txscout.agent.research.searcher import Searcher, SearchReport, phase_prompt
 from txscout.core.events import UncertaintyRound
@@ -100,18 +104,23 @@ class SampleConstraint(BaseModel):
 
     choices: Choices | None = None
     facts: tuple[str, str] | None = None
+    cited: tuple[int, ...] = ()
+    """Numbers of the passages shown, when the draft cites them: each sample's answer cites one too."""
 
 
 def sample_constraint(run: Run, question: str, draft: str) -> SampleConstraint:
     """The constraint the draft was written under, for the samples to be drawn under it too."""
+    shown = tuple(run.passages)
+    cites = {n for group in CITATION.findall(draft) for n in cited_numbers(group)}
+    cited = shown if cites & set(shown) else ()
     if run.choices is not None:
-        return SampleConstraint(choices=run.choices)
+        return SampleConstraint(choices=run.choices, cited=cited)
     grounded = [o.outcome.text for o in run.observations if o.automatic and not o.outcome.is_error]
     copied = protocol.facts(grounded, question)
     stated = strip_citations(extract_answer(draft))
     if grounded and any(stated.startswith(fact) for fact in copied):
         return SampleConstraint(facts=protocol.fact_rule(grounded, question))
-    return SampleConstraint()
+    return SampleConstraint(cited=cited)
 
 
 def sample_grammar(constraint: SampleConstraint | None = None) -> str:
@@ -129,6 +138,9 @@ def sample_grammar(constraint: SampleConstraint | None = None) -> str:
         answer, rules = constraint.facts
     else:
         answer, rules = "[^\\n]{1,80}", ""
+    if constraint.cited:
+        refs = " | ".join(f'"{n}"' for n in constraint.cited)
+        answer = f'( {answer} ) " [" ( {refs} ) "]"'
     return f'root ::= reason "\\nAnswer: " answer\nreason ::= [^\\n]{{1,140}}\nanswer ::= {answer}\n{rules}'
 
 
@@ -213,15 +225,21 @@ def _majority(
 
 def _present(text: str, key: str, choices: Choices | None) -> str:
     """A sample as a final answer: its reasoning, then the answer line (an option with its text, or the
-    label or tool value the sample chose, exactly as the set spells it)."""
+    label or tool value the sample chose, exactly as the set spells it). A citation on the sample's answer
+    line moves to its reasoning, the sentence the passage supports."""
     options = choices.options if choices else {}
+    stated = extract_answer(text)
     if options.get(key):
         answer = f"{key}. {options[key]}"
     elif choices is not None:
         answer = key
     else:
-        answer = extract_answer(text)
-    return f"{reasoning(text)}\n\nAnswer: {answer}".strip()
+        answer = strip_citations(stated)
+    cites = " ".join(f"[{group}]" for group in CITATION.findall(stated))
+    why = reasoning(text)
+    if cites and why:  # the reasoning is the claim the passage supports; the answer line stays a bare choice
+        return f"{why.rstrip('.')} {cites}.\n\nAnswer: {answer}"
+    return f"{why}\n\nAnswer: {answer} {cites}".strip()
 
 
 def _settled(run: Run, draft: str) -> UncertaintyOutcome | None:
