@@ -16,8 +16,8 @@ from langchain_core.messages import AIMessage
 
 from tests.sampling_fakes import EmbeddedLike
 from txscout.agent.api import Agent
-from txscout.agent.backends import Capabilities
-from txscout.agent.grounding import asks_chemistry
+from txscout.agent.backends.capabilities import Capabilities
+from txscout.agent.plan.grounding import asks_chemistry
 from txscout.core.events import RunStarted, ToolCalled
 from txscout.core.settings import load_settings
 from txscout.tools.chemistry import chemistry_tools, find_molecules
