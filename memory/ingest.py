@@ -195,6 +195,7 @@ class Ingest:
         """Embed and write one document, recording whether it added anything. A file stored before
         with other content is replaced: its new version is written, then the old one's text deleted."""
         self.progress.current = document.source
+
         def embedded(count: int) -> None:
             self.progress.chunks += count
             self._tell()
