@@ -63,11 +63,12 @@ class EvidenceLedger:
             page=item.page,
         )
 
-    def digest(self, max_chars: int = 6000) -> str:
-        """Numbered evidence text for prompts that must argue from what was found (sampling, critique)."""
+    def digest(self, max_chars: int = 6000, start: int = 0) -> str:
+        """Numbered evidence text for prompts that must argue from what was found (sampling, critique);
+        from the ``start``-th item on, for the evidence added since a prompt that showed the rest."""
         parts: list[str] = []
         used = 0
-        for ref, item in enumerate(self.items, start=1):
+        for ref, item in enumerate(self.items[start:], start=start + 1):
             entry = f"[{ref}] {item.title + ': ' if item.title else ''}{item.text}".strip()
             entry = entry[:1200]
             if used + len(entry) > max_chars:

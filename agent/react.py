@@ -75,12 +75,20 @@ class ReactPhase:
                 self.run.steps += 1
                 if self.run.steps > self.run.settings.max_steps:
                     raise LimitReached(f"step limit of {self.run.settings.max_steps} reached")
+                before = len(self.messages)
                 answer = self.steps.step(self.messages, self.run.steps)
                 if answer is not None:
+                    self._keep_transcript(self.messages[:before])
                     return Draft(answer)
         if self.run.safety:
             return Draft("")
         return self._answer_step(budget.reason)
+
+    def _keep_transcript(self, messages: list[BaseMessage]) -> None:
+        """Hand the research phases the conversation the answer is written from, so a model that keeps its
+        state after a prompt reads only their own turn (``research.searcher.phase_prompt``)."""
+        self.run.transcript = list(messages)
+        self.run.transcript_evidence = len(self.run.ledger.items)
 
     def _answer_step(self, reason: str) -> Draft:
         """A limit ended the tool use before the model answered: one last call without tools, under the
@@ -88,6 +96,7 @@ class ReactPhase:
         what the run gathered. That answer is the run's, with ``reason`` saying how it was reached; the
         run is incomplete only when even this call cannot be made or its reply holds no answer, and then
         its text says so rather than passing off a thought or the prompt as an answer."""
+        self._keep_transcript(self.messages)
         with self.run.limited() as budget:
             prompt = [
                 *self.messages,

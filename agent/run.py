@@ -87,6 +87,11 @@ class Run:
         """What evidence-first read before the model's first step (``agent.plan.evidence_first``)."""
         self.passages: list[int] = []
         """The citation numbers of the passages shown to the model, which its answer must cite."""
+        self.transcript: list[BaseMessage] = []
+        """The conversation the ReAct phase's answer was written from (system prompt, question, observations),
+        without the answer: the research phases continue it (``research.searcher.phase_prompt``)."""
+        self.transcript_evidence = 0
+        """How many ledger items the transcript had shown: later ones are new to a phase continuing it."""
         self.steps = 0
         self.model_calls = 0
         self.tool_calls = 0

@@ -379,7 +379,7 @@ def test_phase_prompts_share_a_cacheable_prefix() -> None:
     run.add_evidence(Evidence(text=OSI, source_kind="pubmed"))
     prefix = f"Question: {QUESTION}\n\nEvidence:\n{run.ledger.digest()}"
     prompts = [
-        sampling_prompt(QUESTION, run.ledger.digest()),
+        sampling_prompt(run, QUESTION),
         critic_prompt(run, QUESTION, "draft"),
         revision_prompt(run, QUESTION, "draft", [Problem(kind="unsupported", detail="no source for x y")]),
     ]

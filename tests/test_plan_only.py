@@ -115,3 +115,29 @@ def test_a_drug_mentioned_in_a_literature_question_is_not_looked_up() -> None:
 
     assert answer.usage.tool_calls == 0
     assert "C28H33N7O2" not in str(model.prompts[0])
+
+
+class StateKeeping(EmbeddedLike):
+    """The embedded model's declaration in full: it also keeps its state after a prompt."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        grammar=True, serial=True, seeded=True, prompt_state=True, picks_tools=False
+    )
+
+
+def test_the_research_phases_continue_the_conversation_the_draft_was_written_from() -> None:
+    samples = ["Bradykinin builds up.\nAnswer: A"] * 5
+    model = StateKeeping(
+        responses=[
+            AIMessage(r) for r in ("Thought: ACE inhibitors raise bradykinin.\nFinal Answer: A", *samples, "NONE")
+        ]
+    )
+    answer = Agent(model=model, tools=chemistry_tools(SETTINGS), mode="full", store=False, samples=5).run(VIGNETTE)
+
+    draft_prompt, *later = model.prompts
+    assert [str(p[0].content) for p in later] and len(later) == 6, "five samples and the critic"
+    for prompt in later:
+        assert [m.content for m in prompt[: len(draft_prompt)]] == [m.content for m in draft_prompt]
+        assert len(prompt) == len(draft_prompt) + 1, "one new turn: the phase's own task"
+    assert "Evidence found since" not in str(later[0][-1].content), "nothing was found after the draft"
+    assert answer.confidence == 1.0 and answer.text.endswith("A")

@@ -338,3 +338,20 @@ def test_choices_on_the_run_decide_how_samples_compare_even_when_the_question_li
 
     assert outcome.distribution == {"B": 0.8, "A": 0.2}
     assert outcome.answer == "Answer: B" and outcome.confidence == 0.8
+
+
+@pytest.mark.parametrize(
+    ("sampled", "kept"),
+    [
+        (("B", "B", "A", "C", "D"), "A"),  # two samples against the draft and one with it: a tie, the draft's
+        (("B", "B", "C", "C", "A"), "A"),  # three answers with two votes each, one the draft's: the draft's
+        (("B", "B", "B", "A", "D"), "B"),  # three against the draft's two votes: the samples win
+    ],
+)
+def test_the_draft_votes_with_the_samples_that_give_its_answer(sampled: tuple[str, ...], kept: str) -> None:
+    events: list[Any] = []
+    run = make_run(locked(*samples(*sampled)), [], events, choices=MCQ_CHOICES, samples=5, search_rounds=0)
+    outcome = resolve_uncertainty(run, MCQ, "Lisinopril is safe.\nAnswer: A")
+
+    assert MCQ_CHOICES.pick(outcome.answer) == kept
+    assert outcome.confidence == pytest.approx(max(sampled.count(x) for x in set(sampled)) / 5)

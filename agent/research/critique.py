@@ -408,7 +408,7 @@ def _safety_section(run: Run) -> list[str]:
 
 def critic_prompt(run: Run, question: str, draft: str) -> list[BaseMessage]:
     sections = [*_safety_section(run), f"Answer to review:\n{draft}"]
-    return phase_prompt(question, run.ledger.digest(), sections, CRITIC_INSTRUCTION)
+    return phase_prompt(run, question, sections, CRITIC_INSTRUCTION)
 
 
 def revision_prompt(run: Run, question: str, draft: str, problems: list[Problem]) -> list[BaseMessage]:
@@ -421,7 +421,7 @@ def revision_prompt(run: Run, question: str, draft: str, problems: list[Problem]
     )
     listed = "\n".join(f"{i}. {p.render()}" for i, p in enumerate(problems, start=1))
     sections = [*_safety_section(run), f"Draft answer:\n{draft}", f"Problems:\n{listed}"]
-    return phase_prompt(question, run.ledger.digest(), sections, instruction)
+    return phase_prompt(run, question, sections, instruction)
 
 
 def find_problems(run: Run, question: str, draft: str, round_no: int = 1) -> list[Problem]:

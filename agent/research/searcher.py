@@ -35,14 +35,22 @@ class SearchReport(BaseModel):
     new_evidence: int = 0
 
 
-def phase_prompt(question: str, evidence: str, sections: list[str], instruction: str) -> list[BaseMessage]:
-    """A prompt for the phases after ReAct (sampling, critique, revision).
+def phase_prompt(run: Run, question: str, sections: list[str], instruction: str) -> list[BaseMessage]:
+    """A prompt for the phases after ReAct (sampling, critique, revision), its own task last: small models
+    follow the instruction nearest the end best.
 
-    All of them start with the same system text, question and evidence, and put their own task last:
-    the embedded model's prompt cache then reuses that prefix across samples, critique and revision,
-    and small models follow the instruction nearest the end best.
+    A backend that keeps its state after a prompt (``prompt_state``, the embedded model) continues the
+    conversation the draft was written from (``run.transcript``: the question and everything shown with
+    it), with the evidence found since and the phase's task in one new turn: it then reads only that
+    turn, where a fresh prompt would have it read the question and the evidence again for every phase.
+    Other backends get a fresh prompt, the same for every phase: the system text, the question and the
+    numbered evidence, then the phase's task.
     """
-    body = evidence.strip() or "(no evidence was gathered)"
+    if run.transcript and run.backend.capabilities.prompt_state:
+        since = run.ledger.digest(start=run.transcript_evidence).strip()
+        parts = [f"Evidence found since:\n{since}"] if since else []
+        return [*run.transcript, HumanMessage("\n\n".join([*parts, *sections, instruction]))]
+    body = run.ledger.digest().strip() or "(no evidence was gathered)"
     parts = [f"Question: {question}", f"Evidence:\n{body}", *sections, instruction]
     return [SystemMessage(protocol.SYSTEM_CORE), HumanMessage("\n\n".join(parts))]
 

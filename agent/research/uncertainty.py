@@ -125,13 +125,13 @@ def sample_constraint(run: Run, question: str, draft: str) -> SampleConstraint:
 
 def sample_grammar(constraint: SampleConstraint | None = None) -> str:
     """GBNF for one short sample from the embedded model: one line of reasoning, then the answer line
-    under the draft's constraint. An option letter may be followed by its text; labels and tool values
-    stand alone, so every sample states exactly one answer of the set."""
+    under the draft's constraint: an option letter, a label or a tool value, so every sample states exactly
+    one answer of the set."""
     constraint = constraint or SampleConstraint()
     choices = constraint.choices
     if choices is not None and choices.options:
-        letters = " | ".join(f'"{k}"' for k in choices.options)
-        answer, rules = f'( {letters} ) ( ". " [^\\n]{{0,60}} )?', ""
+        # the letter alone: the option's text is known (``_present`` adds it), so writing it is wasted tokens
+        answer, rules = "( " + " | ".join(f'"{k}"' for k in choices.options) + " )", ""
     elif choices is not None:
         answer, rules = protocol.choice_rule(choices)
     elif constraint.facts is not None:
@@ -154,7 +154,7 @@ def _form(choices: Choices | None) -> str:
     return "The answer is as short as possible: a name, a number with its unit, or a short phrase."
 
 
-def sampling_prompt(question: str, evidence: str, choices: Choices | None = None) -> list[BaseMessage]:
+def sampling_prompt(run: Run, question: str, choices: Choices | None = None) -> list[BaseMessage]:
     """The prompt each sample answers. It omits the draft on purpose: showing it would pull the
     samples towards it and make the measured agreement meaningless."""
     instruction = (
@@ -162,7 +162,7 @@ def sampling_prompt(question: str, evidence: str, choices: Choices | None = None
         f"two short sentences of reasoning, then a final line exactly of the form 'Answer: <answer>'. "
         f"{_form(choices)}"
     )
-    return phase_prompt(question, evidence, [], instruction)
+    return phase_prompt(run, question, [], instruction)
 
 
 def compared(short: str, choices: Choices | None) -> Normalised:
@@ -205,18 +205,25 @@ def _gives(draft: str, answer: Normalised, choices: Choices | None) -> bool:
 def _majority(
     distribution: Distribution, answers: list[Normalised], draft: str, choices: Choices | None
 ) -> Cluster | None:
-    """The largest answered cluster; among equally large ones, the one the draft gives.
+    """The cluster with the most votes, the draft voting with the samples that give its answer; on a tie,
+    the draft's. The draft is the model's answer at temperature 0, the mode of what the samples draw
+    from: a plurality of two samples against it is noise more often than news (small models at the
+    sampling temperature drift towards the first option).
 
-    None when no two samples agree: a lone sample is no better evidence than the draft, which at
-    least came from the tool-using phase.
+    None when no two votes agree: a lone sample is no better evidence than the draft, which at least
+    came from the tool-using phase.
     """
     answered = [c for c in distribution.clusters if c.key != NO_ANSWER]
     if not answered:
         return None
-    top = max(len(c.members) for c in answered)
+
+    def votes(group: Cluster) -> int:
+        return len(group.members) + _gives(draft, answers[group.members[0]], choices)
+
+    top = max(votes(c) for c in answered)
     if top < 2 <= distribution.total:
         return None
-    tied = [c for c in answered if len(c.members) == top]
+    tied = [c for c in answered if votes(c) == top]
     for group in tied:
         if _gives(draft, answers[group.members[0]], choices):
             return group
@@ -277,7 +284,7 @@ def resolve_uncertainty(run: Run, question: str, draft: str) -> UncertaintyOutco
     searched: list[str] = []
     with run.limited("uncertainty phase stopped"):
         for round_no in range(1, settings.search_rounds + 2):
-            prompt = sampling_prompt(question, run.ledger.digest(), choices)
+            prompt = sampling_prompt(run, question, choices)
             replies = run.sample(
                 prompt,
                 n=settings.samples,
