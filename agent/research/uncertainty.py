@@ -124,7 +124,9 @@ def sample_constraint(run: Run, question: str, draft: str) -> SampleConstraint:
 
 
 def sample_grammar(constraint: SampleConstraint | None = None) -> str:
-    """GBNF for one short sample from the embedded model: one line of reasoning, then the answer line
+    """GBNF for one short sample from the embedded model: one short line of reasoning (80 characters: a
+    small model's reasoning beyond one sentence seldom changes its answer and was most of a sample's
+    time), then the answer line
     under the draft's constraint: an option letter, a label or a tool value, so every sample states exactly
     one answer of the set."""
     constraint = constraint or SampleConstraint()
@@ -141,7 +143,7 @@ def sample_grammar(constraint: SampleConstraint | None = None) -> str:
     if constraint.cited:
         refs = " | ".join(f'"{n}"' for n in constraint.cited)
         answer = f'( {answer} ) " [" ( {refs} ) "]"'
-    return f'root ::= reason "\\nAnswer: " answer\nreason ::= [^\\n]{{1,140}}\nanswer ::= {answer}\n{rules}'
+    return f'root ::= reason "\\nAnswer: " answer\nreason ::= [^\\n]{{1,80}}\nanswer ::= {answer}\n{rules}'
 
 
 def _form(choices: Choices | None) -> str:
@@ -158,8 +160,8 @@ def sampling_prompt(run: Run, question: str, choices: Choices | None = None) -> 
     """The prompt each sample answers. It omits the draft on purpose: showing it would pull the
     samples towards it and make the measured agreement meaningless."""
     instruction = (
-        "Answer the question, using the evidence when it is relevant and citing it like [1]. Write at most "
-        f"two short sentences of reasoning, then a final line exactly of the form 'Answer: <answer>'. "
+        "Answer the question, using the evidence when it is relevant and citing it like [1]. Write one short "
+        f"sentence of reasoning, then a final line exactly of the form 'Answer: <answer>'. "
         f"{_form(choices)}"
     )
     return phase_prompt(run, question, [], instruction)
