@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from txscout.memory.query_encoder import QueryEncoder
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
+_Row = tuple[Evidence, dict[str, Any], Any]
+"""A chunk to write: its evidence, its chroma metadata and its vector."""
 
 COLLECTION = "txscout_evidence"
 DENSE_WEIGHT = 0.6
@@ -397,12 +399,17 @@ class EvidenceStore:
         out: dict[str, tuple[Evidence, dict[str, Any]]] = {}
         for item in items:
             check_text(item.text, item.locator)
+            # Hashed once per item, not once per chunk: a 50 MB file cut into 55,000 chunks would
+            # otherwise normalise and hash all 50 MB again for every chunk.
+            parent = item.content_hash
+            key = doc or document_key(item)
             pieces = chunk_text(item.text, self.chunk_chars)
             if len(pieces) <= 1:
                 pieces = [item.text] if item.text.strip() else []
             for index, piece in enumerate(pieces):
                 chunk = item if piece == item.text else item.model_copy(update={"text": piece})
-                out.setdefault(chunk.content_hash, (chunk, _metadata(item, item.content_hash, index, doc, sha)))
+                digest = parent if chunk is item else chunk.content_hash
+                out.setdefault(digest, (chunk, _metadata(item, parent, index, key, sha)))
         return list(out.values())
 
     def _existing(self, ids: list[str]) -> set[str]:
@@ -428,13 +435,14 @@ class EvidenceStore:
         chunks = self.chunks(items, doc, sha)
         if not chunks:
             return 0
+        ids = [c.content_hash for c, _ in chunks]
         try:
-            known = self._existing([c.content_hash for c, _ in chunks])
+            known = self._existing(ids)
         except StoreError:
             raise
         except Exception as exc:
             raise StoreError(f"could not read memory store {self.location}: {exc}") from exc
-        fresh = [(c, m) for c, m in chunks if c.content_hash not in known]
+        fresh = [row for row, chunk_id in zip(chunks, ids, strict=True) if chunk_id not in known]
         if not fresh:
             return 0
         texts = [self._embedding_text(c) for c, _ in fresh]
@@ -453,22 +461,23 @@ class EvidenceStore:
         ]
         return self._write(rows)
 
-    def _write(self, rows: list[tuple[Evidence, dict[str, Any], Any]]) -> int:
+    def _write(self, rows: list[_Row]) -> int:
         try:
             with self._write_lock():
-                known = self._existing([c.content_hash for c, _, _ in rows])
-                unique: dict[str, tuple[Evidence, dict[str, Any], Any]] = {}
-                for row in rows:
-                    if row[0].content_hash not in known:
-                        unique.setdefault(row[0].content_hash, row)
+                ids = [c.content_hash for c, _, _ in rows]
+                known = self._existing(ids)
+                unique: dict[str, _Row] = {}
+                for chunk_id, row in zip(ids, rows, strict=True):
+                    if chunk_id not in known:
+                        unique.setdefault(chunk_id, row)
                 collection = self._coll()
                 write = uuid.uuid4().hex
-                for batch in self._document_batches(list(unique.values())):
+                for batch in self._document_batches(list(unique.items())):
                     collection.add(
-                        ids=[c.content_hash for c, _, _ in batch],
-                        embeddings=[v for _, _, v in batch],
-                        documents=[c.text for c, _, _ in batch],
-                        metadatas=[m | {"write": write} for _, m, _ in batch],
+                        ids=[chunk_id for chunk_id, _ in batch],
+                        embeddings=[v for _, (_, _, v) in batch],
+                        documents=[c.text for _, (c, _, _) in batch],
+                        metadatas=[m | {"write": write} for _, (_, m, _) in batch],
                     )
                 added = self._written_by(write, list(unique))
                 if added:
@@ -480,16 +489,14 @@ class EvidenceStore:
         self._lexical = None
         return added
 
-    def _document_batches(
-        self, rows: list[tuple[Evidence, dict[str, Any], Any]]
-    ) -> Iterator[list[tuple[Evidence, dict[str, Any], Any]]]:
-        """Rows in batches that never split a document (one chroma add is one transaction), a document
-        larger than a batch going alone up to the server's largest batch."""
-        by_doc: dict[str, list[tuple[Evidence, dict[str, Any], Any]]] = {}
+    def _document_batches(self, rows: list[tuple[str, _Row]]) -> Iterator[list[tuple[str, _Row]]]:
+        """Rows (with their ids) in batches that never split a document (one chroma add is one
+        transaction), a document larger than a batch going alone up to the server's largest batch."""
+        by_doc: dict[str, list[tuple[str, _Row]]] = {}
         for row in rows:
-            by_doc.setdefault(str(row[1]["doc"]), []).append(row)
+            by_doc.setdefault(str(row[1][1]["doc"]), []).append(row)
         limit = max(_BATCH, int(self._client.get_max_batch_size()))
-        batch: list[tuple[Evidence, dict[str, Any], Any]] = []
+        batch: list[tuple[str, _Row]] = []
         for group in by_doc.values():
             if batch and len(batch) + len(group) > _BATCH:
                 yield from _batched(batch, limit)
