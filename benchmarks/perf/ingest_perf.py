@@ -86,7 +86,7 @@ def main() -> None:
     print(f"\n{'run':<40} {'items':>8} {'chunks':>7} {'seconds':>8}  rate")
     for name, items, count, seconds, unit in rows:
         rate = items / seconds * (60 if unit == "MB/min" else 1)
-        print(f"{name:<40} {items:>8g} {count:>7} {seconds:>8.1f}  {rate:.2f} {unit}")
+        print(f"{name:<40} {items:>8.4g} {count:>7} {seconds:>8.1f}  {rate:.2f} {unit}")
     print(f"txscout / plain chromadb time for the abstracts: {rows[1][3] / rows[0][3]:.2f}")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
