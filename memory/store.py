@@ -397,12 +397,17 @@ class EvidenceStore:
         out: dict[str, tuple[Evidence, dict[str, Any]]] = {}
         for item in items:
             check_text(item.text, item.locator)
+            # Hashed once per item, not once per chunk: a 50 MB file cut into 55,000 chunks would
+            # otherwise normalise and hash all 50 MB again for every chunk.
+            parent = item.content_hash
+            key = doc or document_key(item)
             pieces = chunk_text(item.text, self.chunk_chars)
             if len(pieces) <= 1:
                 pieces = [item.text] if item.text.strip() else []
             for index, piece in enumerate(pieces):
                 chunk = item if piece == item.text else item.model_copy(update={"text": piece})
-                out.setdefault(chunk.content_hash, (chunk, _metadata(item, item.content_hash, index, doc, sha)))
+                digest = parent if chunk is item else chunk.content_hash
+                out.setdefault(digest, (chunk, _metadata(item, parent, index, key, sha)))
         return list(out.values())
 
     def _existing(self, ids: list[str]) -> dict[str, str]:
