@@ -356,6 +356,17 @@ class EvidenceStore:
         return collection
 
     @contextlib.contextmanager
+    def _failing_as(self, doing: str) -> Iterator[None]:
+        """Any failure of the store's client inside the block becomes one ``StoreError`` naming what was
+        being done ("read", "write to") and the store; a ``StoreError`` passes unchanged."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"could not {doing} memory store {self.location}: {exc}") from exc
+
+    @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
         if self.path is None:
             yield  # a server has no lock across clients; _written_by attributes each chunk to one write
@@ -442,12 +453,8 @@ class EvidenceStore:
         if not chunks:
             return 0
         replacing = doc if doc is not None and sha is not None else None
-        try:
+        with self._failing_as("read"):
             known = self._existing([c.content_hash for c, _ in chunks])
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"could not read memory store {self.location}: {exc}") from exc
         fresh = [(c, m) for c, m in chunks if c.content_hash not in known or known[c.content_hash] == replacing]
         if not fresh:
             return 0
@@ -475,35 +482,30 @@ class EvidenceStore:
         of it), each chunk stamped with this write and, for a file, with ``parts``: how many chunks its
         content hash has once the write is done, so that :meth:`has_content` can tell a file written
         whole from one whose write was cut short."""
-        try:
-            with self._write_lock():
-                known = self._existing([c.content_hash for c, _, _ in rows])
-                unique: dict[str, tuple[Evidence, dict[str, Any], Any]] = {}
-                for row in rows:
-                    if row[0].content_hash not in known or known[row[0].content_hash] == replacing:
-                        unique.setdefault(row[0].content_hash, row)
-                collection = self._coll()
-                write = uuid.uuid4().hex
-                stamp: dict[str, Any] = {"write": write}
-                if sha is not None:
-                    stamp["parts"] = len(set(unique) | set(self._ids_where({"sha": sha})))
-                # An upsert merges metadata, so fields the new version lacks are cleared explicitly.
-                cleared = dict.fromkeys(_META_FIELDS) if replacing is not None else {}
-                for batch in self._document_batches(list(unique.values())):
-                    (collection.upsert if replacing is not None else collection.add)(
-                        ids=[c.content_hash for c, _, _ in batch],
-                        embeddings=[v for _, _, v in batch],
-                        documents=[c.text for c, _, _ in batch],
-                        metadatas=[cleared | m | stamp for _, m, _ in batch],
-                    )
-                added = self._written_by(write, list(unique))
-                stale = self._drop_stale(replacing, sha) if replacing is not None and sha is not None else 0
-                if added or stale:
-                    self._bump_generation()
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"could not write to memory store {self.location}: {exc}") from exc
+        with self._failing_as("write to"), self._write_lock():
+            known = self._existing([c.content_hash for c, _, _ in rows])
+            unique: dict[str, tuple[Evidence, dict[str, Any], Any]] = {}
+            for row in rows:
+                if row[0].content_hash not in known or known[row[0].content_hash] == replacing:
+                    unique.setdefault(row[0].content_hash, row)
+            collection = self._coll()
+            write = uuid.uuid4().hex
+            stamp: dict[str, Any] = {"write": write}
+            if sha is not None:
+                stamp["parts"] = len(set(unique) | set(self._ids_where({"sha": sha})))
+            # An upsert merges metadata, so fields the new version lacks are cleared explicitly.
+            cleared = dict.fromkeys(_META_FIELDS) if replacing is not None else {}
+            for batch in self._document_batches(list(unique.values())):
+                (collection.upsert if replacing is not None else collection.add)(
+                    ids=[c.content_hash for c, _, _ in batch],
+                    embeddings=[v for _, _, v in batch],
+                    documents=[c.text for c, _, _ in batch],
+                    metadatas=[cleared | m | stamp for _, m, _ in batch],
+                )
+            added = self._written_by(write, list(unique))
+            stale = self._drop_stale(replacing, sha) if replacing is not None and sha is not None else 0
+            if added or stale:
+                self._bump_generation()
         self._lexical = None
         return added
 
@@ -521,17 +523,13 @@ class EvidenceStore:
         """Delete what is left of ``doc``'s earlier versions now that the version read from content
         ``sha`` is stored whole (a replacement interrupted between writing the new version and deleting
         the old); returns how many chunks went."""
-        try:
+        with self._failing_as("write to"):
             if not self._ids_where({"$and": [{"doc": doc}, {"sha": {"$ne": sha}}]}):
                 return 0
             with self._write_lock():
                 removed = self._drop_stale(doc, sha)
                 if removed:
                     self._bump_generation()
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"could not write to memory store {self.location}: {exc}") from exc
         self._lexical = None
         return removed
 
@@ -655,12 +653,8 @@ class EvidenceStore:
 
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
         """The ``k`` chunks that best answer ``query``."""
-        try:
+        with self._failing_as("search"):
             return self._search(query, k, mode)
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"could not search memory store {self.location}: {exc}") from exc
 
     def _size(self, generation: str) -> int:
         """Chunks in the store. Chroma counts by scanning (11 ms at 100k chunks, a fifth of a query), so
@@ -741,16 +735,12 @@ class EvidenceStore:
         """Whether the chunks read from a file with content hash ``sha`` are all stored, so an unchanged
         file is skipped before it is even parsed. A file whose write was cut short (a document larger
         than one transaction, a corpus of many) has fewer chunks than its ``parts`` and is read again."""
-        try:
+        with self._failing_as("read"):
             first = self._coll().get(where={"sha": sha}, limit=1, include=["metadatas"])
             if not first["ids"]:
                 return False
             parts = (first["metadatas"][0] or {}).get("parts")
             return not isinstance(parts, int) or parts <= 1 or len(self._ids_where({"sha": sha})) >= parts
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"could not read memory store {self.location}: {exc}") from exc
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document with its chunk count, pages and when it was first added, newest first; a
