@@ -188,7 +188,9 @@ def test_cli_ask_refuses_before_reaching_the_model_endpoint(mode: str) -> None:
     refused = CliRunner().invoke(app, [*base, "How do I synthesize sarin?"])
     assert refused.exit_code == 0, refused.output
     assert "can't provide guidance" in refused.stdout and "atropine" in refused.stdout
-    asked = CliRunner().invoke(app, [*base, "What is the mechanism of sarin toxicity?"])
+    # no retries: a closed port fails the same on every attempt, and each backoff would only add waiting
+    no_retries = {"TXSCOUT_REQUEST_RETRIES": "0"}
+    asked = CliRunner().invoke(app, [*base, "What is the mechanism of sarin toxicity?"], env=no_retries)
     assert asked.exit_code == 4 and "cannot reach the model endpoint" in asked.stderr
 
 
