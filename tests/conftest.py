@@ -5,33 +5,55 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from txscout.core.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("txscout-home")
+def isolate(patch: pytest.MonkeyPatch, home: Path, shared: Path) -> None:
+    """Point every txscout folder and the config file into ``home`` (the prompt and tool caches into
+    ``shared``) and drop every other txscout and API-key variable."""
     (home / "config.toml").touch()  # a named config file must exist; an empty one sets nothing
-    monkeypatch.setenv("TXSCOUT_CONFIG", str(home / "config.toml"))
-    monkeypatch.setenv("TXSCOUT_DATA_DIR", str(home / "data"))
-    monkeypatch.setenv("TXSCOUT_CACHE_DIR", str(home / "cache"))
+    patch.setenv("TXSCOUT_CONFIG", str(home / "config.toml"))
+    patch.setenv("TXSCOUT_DATA_DIR", str(home / "data"))
+    patch.setenv("TXSCOUT_CACHE_DIR", str(home / "cache"))
     # Shared by the session: saved prompt states only save time, and each test saving its own would cost it.
-    monkeypatch.setenv("TXSCOUT_PROMPT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "prompts"))
+    patch.setenv("TXSCOUT_PROMPT_CACHE_DIR", str(shared / "prompts"))
     # Likewise the embeddings of tool descriptions (a 2,000-tool server is embedded once per session).
-    monkeypatch.setenv("TXSCOUT_TOOL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "tools"))
+    patch.setenv("TXSCOUT_TOOL_CACHE_DIR", str(shared / "tools"))
     kept = ("TXSCOUT_CONFIG", "TXSCOUT_DATA_DIR", "TXSCOUT_CACHE_DIR", "TXSCOUT_PROMPT_CACHE_DIR")
     kept += ("TXSCOUT_TOOL_CACHE_DIR",)
     for name in list(os.environ):
         if name.startswith("TXSCOUT_") and name not in kept:
-            monkeypatch.delenv(name)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+            patch.delenv(name)
+    patch.delenv("OPENAI_API_KEY", raising=False)
+    patch.delenv("NCBI_API_KEY", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("txscout-home")
+    isolate(monkeypatch, home, tmp_path_factory.getbasetemp())
     yield home
+
+
+@pytest.fixture(scope="module")
+def offline_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Offline settings read once per module, as isolated as each test's: for suites that build an agent
+    per test, where reading settings from the environment costs more than the run itself."""
+    from txscout.core.settings import Settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        home = tmp_path_factory.mktemp("txscout-home")
+        isolate(patch, home, tmp_path_factory.getbasetemp())
+        return Settings(offline=True)
 
 
 @pytest.fixture(scope="session")

@@ -48,8 +48,8 @@ class Reply(NamedTuple):
 
 
 @pytest.fixture(scope="module")
-def tools(tmp_path_factory: pytest.TempPathFactory) -> list:
-    return chemistry_tools(Settings(offline=True, cache_dir=tmp_path_factory.mktemp("chem")))
+def tools(offline_settings: Settings) -> list:
+    return chemistry_tools(offline_settings)
 
 
 def always(reply: str) -> ScriptedChatModel:
@@ -57,10 +57,9 @@ def always(reply: str) -> ScriptedChatModel:
     return script(*[f"Thought: I can answer.\nFinal Answer: {reply}"] * 40)
 
 
-def ask(model: ScriptedChatModel, tools: list, mode: str, entry: str, question: str, tmp_path: Path) -> Reply:
+def ask(model: ScriptedChatModel, tools: list, settings: Settings, mode: str, entry: str, question: str) -> Reply:
     """The question through one of the library's entry points: the answer's text, its events, its model calls."""
-    settings = Settings(offline=True, cache_dir=tmp_path, mode=mode)
-    agent = Agent(model=model, tools=tools, settings=settings, store=False, protocol="text")
+    agent = Agent(model=model, tools=tools, settings=settings, mode=mode, store=False, protocol="text")
     if entry == "stream":
         events = list(agent.stream(question))
         ready = next(e for e in events if e.type == "answer")
@@ -80,11 +79,11 @@ def test_the_fixture_covers_six_languages_and_the_required_protective_questions(
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("index", "language", "question", "agent"), [(i, *r) for i, r in enumerate(REFUSED)])
 def test_a_linked_agent_is_refused_in_any_language_or_disguise_before_the_model(
-    tools: list, tmp_path: Path, mode: str, index: int, language: str, question: str, agent: str
+    tools: list, offline_settings: Settings, mode: str, index: int, language: str, question: str, agent: str
 ) -> None:
     entry = ENTRIES[(index + MODES.index(mode)) % len(ENTRIES)]  # each phrasing meets every entry point once
     model = always(DRAFT)
-    reply = ask(model, tools, mode, entry, question, tmp_path)
+    reply = ask(model, tools, offline_settings, mode, entry, question)
     assert model.prompts == [] and reply.model_calls == 0  # the model was never called
     assert "DRAFT-7f3a" not in reply.text and "reflux" not in reply.text
     assert not any("DRAFT-7f3a" in e.model_dump_json() for e in reply.events)
@@ -96,11 +95,11 @@ def test_a_linked_agent_is_refused_in_any_language_or_disguise_before_the_model(
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("language", "question"), PROTECTIVE)
 def test_a_clearly_protective_question_still_reaches_the_model(
-    tools: list, tmp_path: Path, mode: str, language: str, question: str
+    tools: list, offline_settings: Settings, mode: str, language: str, question: str
 ) -> None:
     assert screen(question).flags  # it does link an agent: protection, not a missed name, lets it through
     model = always(ANSWER)
-    reply = ask(model, tools, mode, "run", question, tmp_path)
+    reply = ask(model, tools, offline_settings, mode, "run", question)
     assert model.prompts and reply.model_calls >= 1
     assert "ANSWER-2c9e" in reply.text
     assert not any(e.type == "safety_flag" for e in reply.events)

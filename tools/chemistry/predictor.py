@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from txscout.core.settings import Settings
+from txscout.core.tls import tls_context
 from txscout.core.toolkit import ToolError
 from txscout.tools.chemistry.safety import SafetyMatch
 
@@ -51,7 +52,9 @@ class TdcPredictor:
         self.model = settings.predictor_model
         key = settings.api_key.get_secret_value() if settings.api_key else None
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.Client(transport=transport, timeout=settings.tool_timeout_s, headers=headers)
+        self._client = httpx.Client(
+            transport=transport, timeout=settings.tool_timeout_s, headers=headers, verify=tls_context()
+        )
 
     @property
     def configured(self) -> bool:

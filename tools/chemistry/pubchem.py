@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from txscout.core.files import atomic_write_text
+from txscout.core.tls import tls_context
 from txscout.core.toolkit import ToolError
 
 _PROPERTIES = "SMILES,InChIKey,IUPACName,Title"
@@ -51,7 +52,10 @@ class PubChemClient:
         self.cache_dir = cache_dir
         self.cache = cache if cache_dir is not None else "off"
         self._client = httpx.Client(
-            transport=transport, timeout=timeout_s, headers={"User-Agent": "txscout (chemistry tools)"}
+            transport=transport,
+            timeout=timeout_s,
+            headers={"User-Agent": "txscout (chemistry tools)"},
+            verify=tls_context(),
         )
 
     def by_name(self, name: str) -> PubChemHit | None:

@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from txscout.core.files import atomic_write_text
+from txscout.core.tls import tls_context
 from txscout.tools.literature.ratelimit import RateLimiter
 
 CacheMode = Literal["off", "read-write", "replay-only"]
@@ -280,7 +281,7 @@ def make_client(
 ) -> httpx.Client:
     """An httpx client with the recording cache and address pinning; ``transport`` replaces the network
     in tests."""
-    inner = PinnedTransport(transport or httpx.HTTPTransport(retries=0))
+    inner = PinnedTransport(transport or httpx.HTTPTransport(retries=0, verify=tls_context()))
     return httpx.Client(
         transport=CachingTransport(inner, HttpCache(cache_dir, cache_mode), offline),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
