@@ -188,8 +188,12 @@ def is_loaded() -> bool:
 
 
 def warm_up() -> threading.Thread:
-    """Load the model and run one tiny prediction in a daemon thread, so a later question finds it warm."""
-    thread = threading.Thread(target=predict, args=(["CCO"],), name="txscout-admet-warm-up", daemon=True)
+    """Load the model and run one tiny prediction in a background thread, so a later question finds it warm.
+
+    Not a daemon: the interpreter waits for it at exit. A daemon thread still inside torch's native code
+    when the interpreter finalises ends the process with "terminate called without an active exception"
+    (exit 134), which is what quitting the TUI in its first seconds did."""
+    thread = threading.Thread(target=predict, args=(["CCO"],), name="txscout-admet-warm-up")
     thread.start()
     return thread
 
