@@ -208,7 +208,8 @@ def test_labels_constrain_samples_and_the_revision_in_full_mode() -> None:
     assert admitted_options(sample_grammar) == ["yes", "no", "maybe"]
     assert admitted_options(revision_grammar) == ["yes", "no", "maybe"]
     assert answer.confidence == pytest.approx(0.6)
-    assert LABELS.pick(answer.text) == "maybe"
+    assert LABELS.pick(answer.text) == "yes", "a revision may not change the label without citing evidence"
+    assert any("without citing evidence" in getattr(e, "message", "") for e in answer.events)
 
 
 def test_a_revision_that_drops_the_choice_is_refused() -> None:

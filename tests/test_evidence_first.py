@@ -317,19 +317,39 @@ def test_the_embedded_model_answers_a_yes_no_question_citing_the_stored_abstract
     assert labels.pick(answer.text) in {"yes", "no", "maybe"} and answer.status == "completed"
 
 
+@txtool("pubmed_search", Lookup, "Search PubMed (a stand-in that registers one new abstract per call).")
+def pubmed_stand_in(args: Lookup) -> str:
+    ref = current_context().evidence(
+        Evidence(text=f"A trial of {args.term} found longer survival.", source_kind="pubmed", pmid="777")
+    )
+    return f"[{ref}] A trial of {args.term} found longer survival."
+
+
 def test_a_sample_that_outvotes_a_cited_draft_carries_its_citation(store: EvidenceStore) -> None:
     draft = f"Thought: The passage reports it.\nFinal Answer: Answer: maybe\n{QUOTE}"
-    samples = [f"Survival was longer.\nAnswer: {label} [1]" for label in ("yes", "yes", "yes", "maybe", "yes")]
-    model = embedded(draft, *samples, "NONE")
+    split = [f"Survival was longer.\nAnswer: {label} [1]" for label in ("yes", "no", "maybe", "yes", "no")]
+    agreed = [f"Survival was longer.\nAnswer: {label} [1]" for label in ("yes", "yes", "yes", "maybe", "yes")]
+    model = embedded(draft, *split, *agreed, "NONE")
     labels = Choices(answers=["yes", "no", "maybe"])
-    answer = agent_for(model, store, mode="full", samples=5).run(QUESTION, choices=labels)
+    agent = Agent(
+        model=model,
+        tools=[lookup, pubmed_stand_in],
+        protocol="text",
+        store=store,
+        mode="full",
+        offline=True,
+        evidence_floor=FLOOR,
+        samples=5,
+        search_rounds=1,
+    )
+    answer = agent.run(QUESTION, choices=labels)
 
     sampled = model.kwargs_seen[1]["grammar"]
     assert admits(sampled, "Survival was longer.\nAnswer: yes [1]")
     assert not admits(sampled, "Survival was longer.\nAnswer: yes")
     assert not admits(sampled, "Survival was longer.\nAnswer: yes [2]")
     assert labels.pick(answer.text) == "yes" and answer.confidence == pytest.approx(0.8)
-    assert [c.ref for c in answer.citations] == [1], "the sample's answer replaced the draft with its citation"
+    assert 1 in [c.ref for c in answer.citations], "the sample's answer replaced the draft with its citation"
 
 
 def test_a_revision_of_a_cited_draft_is_held_to_the_passages(store: EvidenceStore) -> None:

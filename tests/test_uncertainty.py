@@ -205,15 +205,29 @@ def test_failing_tool_is_skipped_and_no_new_evidence_stops_resampling() -> None:
     assert len(model.prompts) == 5
 
 
-def test_majority_that_differs_from_draft_replaces_it() -> None:
+def test_samples_on_the_drafts_own_evidence_measure_confidence_but_keep_the_draft() -> None:
     events: list[Any] = []
     model = locked(*samples("B", "B", "C", "B", "B"))
     run = make_run(model, [], events, MCQ_CHOICES)
 
     outcome = resolve_uncertainty(run, MCQ, "Amlodipine should be avoided.\nAnswer: C")
 
+    assert outcome.answer.endswith("Answer: C"), "no search added evidence: the samples only measure"
+    assert outcome.confidence == pytest.approx(0.2), "the share of the samples that give the draft's answer"
+
+
+def test_a_majority_drawn_on_new_evidence_replaces_the_draft() -> None:
+    events: list[Any] = []
+    queries: list[str] = []
+    model = locked(*samples("B", "C", "D", "B", "C"), *samples("B", "B", "C", "B", "B"))
+    tools = [pubmed(["Propranolol, a non-selective beta blocker, worsens asthma."], queries)]
+    run = make_run(model, tools, events, MCQ_CHOICES, search_rounds=1)
+
+    outcome = resolve_uncertainty(run, MCQ, "Amlodipine should be avoided.\nAnswer: C")
+
+    assert [r.decision for r in rounds_of(events)] == ["searched", "agreed"]
     assert outcome.answer.endswith("Answer: B. Propranolol")
-    assert outcome.confidence == 0.8
+    assert outcome.confidence == pytest.approx(0.8)
 
 
 def test_tie_goes_to_the_draft_cluster() -> None:
@@ -325,7 +339,7 @@ def test_no_two_samples_agreeing_keeps_the_draft() -> None:
     model = script("Thought: I know this.\nFinal Answer: magenta", *samples)
     answer = Agent(model=model, tools=[], mode="full", store=False, samples=5, critique_rounds=0).run("Colour?")
     assert answer.text == "magenta"
-    assert answer.confidence == 0.2
+    assert answer.confidence == 0.0, "no sample gives the draft's answer"
 
 
 def test_choices_on_the_run_decide_how_samples_compare_even_when_the_question_lists_none() -> None:
@@ -350,8 +364,10 @@ def test_choices_on_the_run_decide_how_samples_compare_even_when_the_question_li
 )
 def test_the_draft_votes_with_the_samples_that_give_its_answer(sampled: tuple[str, ...], kept: str) -> None:
     events: list[Any] = []
-    run = make_run(locked(*samples(*sampled)), [], events, choices=MCQ_CHOICES, samples=5, search_rounds=0)
+    tools = [pubmed(["Lisinopril is safe in asthma; propranolol is not."], [])]
+    model = locked(*samples("B", "C", "D", "A", "C"), *samples(*sampled))  # a split first round searches
+    run = make_run(model, tools, events, choices=MCQ_CHOICES, samples=5, search_rounds=1)
     outcome = resolve_uncertainty(run, MCQ, "Lisinopril is safe.\nAnswer: A")
 
+    assert rounds_of(events)[0].decision == "searched"
     assert MCQ_CHOICES.pick(outcome.answer) == kept
-    assert outcome.confidence == pytest.approx(max(sampled.count(x) for x in set(sampled)) / 5)

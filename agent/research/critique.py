@@ -34,6 +34,8 @@ from pydantic import BaseModel, ValidationError
 
 from txscout.agent import protocol
 from txscout.agent.answers import (
+    extract_answer,
+    normalise,
     numbers,
     question_stem,
     strip_citations,
@@ -460,6 +462,20 @@ def _checks_failed(run: Run, question: str, text: str) -> int:
     return sum(len(found) for found in checks)
 
 
+def _changes_choice_uncited(choices: Choices | None, text: str, revised: str) -> bool:
+    """Whether a revision picks another answer of a closed set without citing anything for it. Critique
+    fixes how an answer is supported; a small model's rewrite otherwise turns into a fresh guess (on
+    MedQA, 7 of 100 revisions changed the option with no evidence at all)."""
+    if choices is None or CITATION.search(revised):
+        return False
+
+    def picked(answer: str) -> str | None:
+        short = extract_answer(answer)
+        return normalise(short, choices.options).key if choices.options else choices.pick(short)
+
+    return picked(revised) != picked(text)
+
+
 def _clean_revision(text: str) -> str:
     return _REVISION_PREFIX.sub("", text.strip(), count=1).strip()
 
@@ -488,6 +504,14 @@ def critique_and_revise(run: Run, question: str, draft: str) -> str:
             revised = _clean_revision(run.call_model(prompt, purpose="revision", step=round_no, grammar=grammar).text)
             if not re.search(r"[A-Za-z]{2,}|[A-Z][a-z]?\d", strip_citations(revised)):
                 run.emit(ErrorRaised(kind="format", message="the revision was empty; kept the previous answer"))
+                break
+            if _changes_choice_uncited(run.choices, text, revised):
+                run.emit(
+                    ErrorRaised(
+                        kind="format",
+                        message="the revision changed the answer without citing evidence; kept the previous answer",
+                    )
+                )
                 break
             worse = _checks_failed(run, question, revised) - _checks_failed(run, question, text)
             if worse > 0:
