@@ -41,8 +41,11 @@ GOLD_CITED_MIN = 0.90
 
 
 def bench(suite: str, data: Path, out: Path, mode: str, items: int, model: str, setting: str | None) -> RunFigures:
-    """One ``txscout bench`` run in its own process (as a user runs it); an existing complete run in
-    ``out`` is reused, so an interrupted comparison resumes where it stopped."""
+    """One ``txscout bench`` run in its own process (as a user runs it). A complete run already in ``out``
+    is reused and an interrupted one resumed, so a comparison stopped part-way goes on where it stopped."""
+    summary = out / "summary.json"
+    if summary.exists() and json.loads(summary.read_text()).get("complete"):
+        return load_run(out)
     command = [sys.executable, "-m", "txscout", "bench", suite, "--data", str(data), "--out", str(out)]
     command += ["--mode", mode, "--limit", str(items), "--model", model, "--offline", "--quiet"]
     if setting:
@@ -75,7 +78,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/txscout-research-modes"))
     args = parser.parse_args()
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(f"load average at start: {os.getloadavg()[0]:.2f} (figures of speed need an idle machine)")
     suite = "pubmedqa" if args.suite == "open-book" else args.suite
     folder = args.out / f"{args.suite}-{args.items}"
