@@ -14,12 +14,9 @@ $(PY):
 
 # torch first and pinned: this exact release is a CPU build on the machine's disk; a looser pin
 # pulls a multi-GB CUDA build.
-# `txscout warm` saves the embedded model's state after its system prompt (about 9 s, once), so the
-# first question of every later process skips reading that prompt.
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e .
-	$(VENV)/bin/txscout warm
 	touch $@
 
 $(DEV_STAMP): pyproject.toml $(STAMP)

@@ -150,16 +150,17 @@ class Agent:
         (``prompt_state``: the embedded model, which also saves it for later processes), so the first
         question is answered as fast as the ones after it. ``on_stage`` hears that it starts;
         ``on_prompt(done, total)`` the progress through the prompt when it is read rather than restored.
-        False when the model gains nothing from it; ``UserError`` when the prompt was read but its state
-        could not be saved (the cache folder)."""
-        usable, _ = self.chooser.usable(self.tools, offline=self.settings.offline)
-        if not self.backend.capabilities.picks_tools:
-            usable = []  # offered none (``_offer``): every run's prompt is the tool-free one
-        elif not usable or len(usable) > self.settings.max_offered_tools:
-            return False  # more usable tools than the cap: each question gets its own list
-        if not self.backend.capabilities.prompt_state:
+        False when the model gains nothing from it: it keeps no state, its runs offer no tools (a model
+        that does not pick tools opens with the short tool-free prompt, read faster than a saved state is
+        restored), or each question gets its own tools; ``UserError`` when the prompt was read but its
+        state could not be saved (the cache folder)."""
+        capabilities = self.backend.capabilities
+        if not capabilities.prompt_state or not capabilities.picks_tools:
             return False
-        prompt = system_prompt(usable, native=self._native is not None and bool(usable))
+        usable, _ = self.chooser.usable(self.tools, offline=self.settings.offline)
+        if not usable or len(usable) > self.settings.max_offered_tools:
+            return False  # more usable tools than the cap: each question gets its own list
+        prompt = system_prompt(usable, native=self._native is not None)
         if on_stage is not None:
             on_stage("preparing the system prompt (restored when a saved state matches)")
         # what prompt_state promises

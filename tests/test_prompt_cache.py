@@ -114,29 +114,44 @@ def test_short_system_prompts_are_not_cached(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-def test_warm_command_leaves_the_react_prompt_saved_for_the_next_process() -> None:
+def choosing(settings: object) -> object:
+    """The embedded model declared as one that picks tools, so its runs open with the tools' prompt."""
+    from txscout.agent.backends.capabilities import Backend
+
+    local = LocalChatModel(model_path=PATH, n_ctx=4096, prompt_cache_dir=str(settings.prompt_cache_dir))  # type: ignore[attr-defined]
+    return Backend(local, LocalChatModel.capabilities.model_copy(update={"picks_tools": True}))
+
+
+def test_warm_leaves_the_react_prompt_saved_for_the_next_process() -> None:
     """In the session's prompt folder, where an earlier test may have saved it already: then it is restored."""
     from txscout.agent.api import Agent
 
-    result = CliRunner().invoke(app, ["warm"])
-    assert result.exit_code == 0, result.output
-    assert "system prompt ready" in result.output
     settings = load_settings()
-    agent = Agent(settings=settings, store=False)
+    agent = Agent(model=choosing(settings), settings=settings, store=False)  # type: ignore[arg-type]
+    assert agent.warm() is True
     llama = agent.model.llama()
     offered, _ = agent.chooser.usable(agent.tools, offline=settings.offline)  # what every run is shown
     react = protocol.text_system_prompt(offered)
     assert PromptCache(settings.prompt_cache_dir, PATH).path_for(llama, _system_tokens(llama, react)).exists()
 
 
-def test_warm_that_cannot_save_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
-    """Right after the warm command above, the context holds the prompt: only the save is attempted."""
+def test_warm_that_cannot_save_says_where_and_how_to_fix_it(tmp_path: Path) -> None:
+    from txscout.agent.api import Agent
+    from txscout.core.errors import UserError
+
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    result = CliRunner().invoke(app, ["warm"], env={"TXSCOUT_PROMPT_CACHE_DIR": str(blocker / "prompts")})
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: cannot save the prompt state in"), result.output
+    settings = load_settings(prompt_cache_dir=blocker / "prompts")
+    agent = Agent(model=choosing(settings), settings=settings, store=False)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match=r"cannot save the prompt state in .*set prompt_cache_dir"):
+        agent.warm()
+
+
+def test_warm_command_has_nothing_to_prepare_for_the_embedded_model() -> None:
+    """It is offered no tools, so its runs open with the short tool-free prompt: nothing worth saving."""
+    result = CliRunner().invoke(app, ["warm"])
+    assert result.exit_code == 0, result.output
+    assert "nothing to prepare" in result.output
 
 
 def test_warm_is_a_no_op_for_models_without_prompt_state() -> None:

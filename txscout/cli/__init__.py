@@ -325,7 +325,8 @@ def warm(model: ModelOpt = None, mcp_config: McpConfigOpt = None) -> None:
     if warmed:
         out.print(Text(f"{clean(agent.model_label)}: system prompt ready ({took:.1f} s)"))
     else:
-        out.print(Text(f"{clean(agent.model_label)}: nothing to prepare (only the embedded model keeps prompts)"))
+        why = "it keeps no prompt state, or its runs open with a short prompt"
+        out.print(Text(f"{clean(agent.model_label)}: nothing to prepare ({why})"))
 
 
 @config_app.command("show")
