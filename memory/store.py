@@ -421,14 +421,28 @@ class EvidenceStore:
                 out.setdefault(digest, (chunk, _metadata(item, parent, index, key, sha)))
         return list(out.values())
 
-    def _existing(self, ids: list[str]) -> dict[str, str]:
-        """Which of ``ids`` are stored, each with the document it belongs to."""
+    def _existing(self, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        """Which of ``ids`` are stored, each with the document it belongs to and the content hash of the
+        file it was read from."""
         collection = self._coll()
-        found: dict[str, str] = {}
+        found: dict[str, tuple[str, str | None]] = {}
         for batch in _batched(ids, _BATCH):
             page = collection.get(ids=batch, include=["metadatas"])
-            found.update(zip(page["ids"], (_meta_document(m or {}) for m in page["metadatas"] or []), strict=True))
+            for key, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
+                found[key] = (_meta_document(meta or {}), (meta or {}).get("sha"))
         return found
+
+    @staticmethod
+    def _to_write(
+        key: str, known: dict[str, tuple[str, str | None]], replacing: str | None, sha: str | None
+    ) -> bool:
+        """Whether a chunk goes to the store: it is not there, or it is part of the document being
+        replaced and was read from that document's other content. A chunk stored from this very content
+        (another client adding the same file at the same moment) is left as it is and not counted."""
+        if key not in known:
+            return True
+        doc, stored_sha = known[key]
+        return replacing is not None and doc == replacing and stored_sha != sha
 
     def add(
         self,
@@ -442,9 +456,9 @@ class EvidenceStore:
         come from, else each item's own source is its document.
 
         With both ``doc`` and ``sha`` (a file's path and content hash) the items are the document's new
-        version: its chunks are written over the old ones (one transaction), and only then are the old
-        version's other chunks deleted. A reader, or a process killed in between, never finds the
-        document missing or half-written; at worst both versions are there until
+        version: its chunks are written (new ones added, ones it shares with the old version
+        re-stamped), and only then are the old version's other chunks deleted. A reader, or a process
+        killed in between, never finds the document missing; at worst both versions are there until
         :meth:`finish_replacement` runs, which the next ``memory add`` of the file does.
 
         Embedding happens outside the write lock so a large import does not make other writers wait for
@@ -455,7 +469,7 @@ class EvidenceStore:
         replacing = doc if doc is not None and sha is not None else None
         with self._failing_as("read"):
             known = self._existing([c.content_hash for c, _ in chunks])
-        fresh = [(c, m) for c, m in chunks if c.content_hash not in known or known[c.content_hash] == replacing]
+        fresh = [(c, m) for c, m in chunks if self._to_write(c.content_hash, known, replacing, sha)]
         if not fresh:
             return 0
         texts = [self._embedding_text(c) for c, _ in fresh]
@@ -486,22 +500,26 @@ class EvidenceStore:
             known = self._existing([c.content_hash for c, _, _ in rows])
             unique: dict[str, tuple[Evidence, dict[str, Any], Any]] = {}
             for row in rows:
-                if row[0].content_hash not in known or known[row[0].content_hash] == replacing:
+                if self._to_write(row[0].content_hash, known, replacing, sha):
                     unique.setdefault(row[0].content_hash, row)
             collection = self._coll()
             write = uuid.uuid4().hex
             stamp: dict[str, Any] = {"write": write}
             if sha is not None:
                 stamp["parts"] = len(set(unique) | set(self._ids_where({"sha": sha})))
-            # An upsert merges metadata, so fields the new version lacks are cleared explicitly.
-            cleared = dict.fromkeys(_META_FIELDS) if replacing is not None else {}
-            for batch in self._document_batches(list(unique.values())):
-                (collection.upsert if replacing is not None else collection.add)(
-                    ids=[c.content_hash for c, _, _ in batch],
-                    embeddings=[v for _, _, v in batch],
-                    documents=[c.text for c, _, _ in batch],
-                    metadatas=[cleared | m | stamp for _, m, _ in batch],
-                )
+            # Chunks new to the store are added, so that of two clients sending the same chunk the first
+            # copy stays and only its write counts it; chunks the document already holds are re-stamped
+            # by an upsert, which merges metadata, so fields the new version lacks are cleared.
+            cleared = dict.fromkeys(_META_FIELDS)
+            for renewing in (False, True):
+                rows_now = [row for key, row in unique.items() if (key in known) == renewing]
+                for batch in self._document_batches(rows_now):
+                    (collection.upsert if renewing else collection.add)(
+                        ids=[c.content_hash for c, _, _ in batch],
+                        embeddings=[v for _, _, v in batch],
+                        documents=[c.text for c, _, _ in batch],
+                        metadatas=[(cleared if renewing else {}) | m | stamp for _, m, _ in batch],
+                    )
             added = self._written_by(write, list(unique))
             stale = self._drop_stale(replacing, sha) if replacing is not None and sha is not None else 0
             if added or stale:

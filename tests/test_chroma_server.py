@@ -118,14 +118,14 @@ def test_two_clients_adding_at_once_lose_nothing_and_duplicate_nothing(
         for sentence in sentences:
             assert sentence in stored, f"lost: {sentence}"
     assert all(row["status"] in ("added", "unchanged") for report in reports for row in report)
-    assert sum(row["added"] for report in reports for row in report) == len(texts)
+    assert sum(row["added"] for report in reports for row in report) == len(texts), json.dumps(reports)
 
 
 class _StaleReader(EvidenceStore):
     """A client whose absence check ran before another client's write landed: it sees nothing stored."""
 
-    def _existing(self, ids: list[str]) -> set[str]:
-        return set()
+    def _existing(self, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        return {}
 
 
 def test_a_write_that_lost_the_race_counts_nothing(shared: str) -> None:
