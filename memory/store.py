@@ -433,9 +433,7 @@ class EvidenceStore:
         return found
 
     @staticmethod
-    def _to_write(
-        key: str, known: dict[str, tuple[str, str | None]], replacing: str | None, sha: str | None
-    ) -> bool:
+    def _to_write(key: str, known: dict[str, tuple[str, str | None]], replacing: str | None, sha: str | None) -> bool:
         """Whether a chunk goes to the store: it is not there, or it is part of the document being
         replaced and was read from that document's other content. A chunk stored from this very content
         (another client adding the same file at the same moment) is left as it is and not counted."""
